@@ -1,0 +1,52 @@
+"""``aiida-perovskite inspect``: validate and decompose CIFs, one row (or JSON record) per file."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import click
+
+from . import cmd_root
+
+
+@cmd_root.command('inspect')
+@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.option('--json', 'as_json', is_flag=True, help='Print a JSON list with one record per file.')
+@click.option('--tolerance', type=float, default=0.4, show_default=True,
+              help='Bond tolerance added to the sum of covalent radii (Angstrom).')
+def cmd_inspect(paths, as_json, tolerance):
+    """Validate and decompose the CIF files in PATHS (files or folders, searched recursively).
+
+    Each file gets a row: formula, spacer SMILES with charge and copies per
+    cell, stacking axis, layers per slab (n) and inter-layer distance; or the
+    file's error. A bad file never stops the others. The exit status is 1 when
+    any file failed.
+    """
+    from aiida_perovskite.structure.report import inspect_many, records_table
+
+    files = list(_expand(paths))
+    if not files:
+        raise click.UsageError(f'no CIF files found in {", ".join(map(str, paths))}')
+
+    show_progress = sys.stderr.isatty() and len(files) > 20
+    with click.progressbar(length=len(files), label='Inspecting', file=sys.stderr, hidden=not show_progress) as bar:
+        records = list(inspect_many(files, tolerance=tolerance, progress=bar.update))
+
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+    else:
+        click.echo(records_table(records))
+    failed = sum(not record['ok'] for record in records)
+    click.echo(f'{len(records)} file(s): {len(records) - failed} decomposed, {failed} failed', err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _expand(paths):
+    """Files as given, and the ``*.cif`` files under each folder (sorted); missing paths are kept to be reported."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob('*') if p.suffix.lower() == '.cif' and p.is_file())
+        else:
+            yield path

@@ -1,0 +1,151 @@
+"""Read a CIF into an ordered pymatgen ``Structure``, refusing what cannot be used."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import warnings
+
+from pymatgen.core import Structure
+
+from .elements import SUPPORTED_ELEMENTS
+from .errors import DisorderError, MissingHydrogenError, UnreadableCifError, UnsupportedElementError
+
+__all__ = ('read_cif', 'read_cif_text', 'check_elements')
+
+_DISORDER_TAG = re.compile(r'^\s*_atom_site_disorder_(group|assembly)\b', re.MULTILINE | re.IGNORECASE)
+_FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re.MULTILINE | re.IGNORECASE)
+
+
+def read_cif(path: str | pathlib.Path) -> Structure:
+    """Read the first structure of the CIF at ``path``.
+
+    :raises UnreadableCifError: the file is missing, empty or not a CIF with a structure.
+    :raises DisorderError: the structure has partial occupancies or disorder groups.
+    :raises UnsupportedElementError: an element outside :data:`SUPPORTED_ELEMENTS`.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(errors='replace')
+    except OSError as exception:
+        raise UnreadableCifError(f'cannot read the file ({exception.strerror or exception})', str(path)) from exception
+    return read_cif_text(text, name=str(path))
+
+
+def read_cif_text(text: str, name: str | None = None) -> Structure:
+    """Read the first structure of a CIF given as text; ``name`` is used in error messages."""
+    from pymatgen.io.cif import CifParser
+
+    if not text.strip():
+        raise UnreadableCifError('the file is empty', name)
+    if not re.search(r'^\s*data_', text, re.MULTILINE):
+        raise UnreadableCifError('no "data_" block: this is not a CIF file', name)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        try:
+            parser = CifParser.from_str(text, occupancy_tolerance=1.0)
+            structures = parser.parse_structures(primitive=False, on_error='raise')
+        except Exception as exception:  # pymatgen raises many types for broken files
+            reasons = _pymatgen_reasons(caught) or str(exception)
+            if 'occupancy' in reasons.lower():
+                raise DisorderError(f'site occupancies do not add up: {reasons}', name) from exception
+            if 'is not a multiple of' in reasons:
+                raise UnreadableCifError(
+                    f'a data loop ends part-way through a row ({reasons}): the file looks truncated', name
+                ) from exception
+            raise UnreadableCifError(f'no crystal structure could be read ({reasons})', name) from exception
+
+    if not structures:
+        raise UnreadableCifError(f'no crystal structure could be read ({_pymatgen_reasons(caught)})', name)
+
+    structure = structures[0]
+    _check_disorder(structure, text, name)
+    check_elements(structure, name)
+    _check_formula_sum(structure, text, name)
+    return structure
+
+
+def check_elements(structure: Structure, name: str | None = None, supported=SUPPORTED_ELEMENTS) -> None:
+    """Raise :class:`UnsupportedElementError` if ``structure`` holds an element outside ``supported``."""
+    present = {getattr(specie, 'symbol', str(specie)) for specie in structure.composition.elements}
+    unknown = sorted(present - set(supported))
+    if unknown:
+        raise UnsupportedElementError(
+            f'unsupported element(s) {", ".join(unknown)}; supported are {", ".join(sorted(supported))}', name
+        )
+
+
+def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
+    partial = [
+        f'{site.label or site.species_string} ({site.species_string})'
+        for site in structure
+        if not site.is_ordered
+    ]
+    if partial:
+        listed = ', '.join(partial[:5]) + (f' and {len(partial) - 5} more' if len(partial) > 5 else '')
+        raise DisorderError(
+            f'{len(partial)} site(s) with partial occupancy: {listed}; resolve the disorder into one ordered '
+            'structure before simulating it',
+            name,
+        )
+    if _DISORDER_TAG.search(text):
+        groups = _disorder_groups(text)
+        if groups:
+            raise DisorderError(
+                f'the CIF declares disorder groups {", ".join(sorted(groups))}; keep one component of each '
+                'disordered part before simulating it',
+                name,
+            )
+
+
+def _check_formula_sum(structure: Structure, text: str, name: str | None) -> None:
+    """Compare the atoms read with the CIF's own ``_chemical_formula_sum`` (if it has one).
+
+    A file cut at a line boundary still parses, with atoms missing; an
+    experimental CIF often lists hydrogens in its formula without positions.
+    """
+    from pymatgen.core import Composition
+
+    match = _FORMULA_SUM.search(text)
+    if not match:
+        return
+    try:
+        declared = Composition(match.group(2).replace(' ', ''))
+    except Exception:  # an unparsable formula string is not worth refusing the file for
+        return
+    parsed = structure.composition
+    if declared['H'] > 0 and parsed['H'] == 0:
+        raise MissingHydrogenError(
+            f'the formula declares {declared["H"]:g} H (_chemical_formula_sum {match.group(2)!r}) but no hydrogen '
+            'positions are given; add them (e.g. riding-model positions) before simulating',
+            name,
+        )
+    if not declared.reduced_composition.almost_equals(parsed.reduced_composition, rtol=1e-3, atol=1e-3):
+        raise UnreadableCifError(
+            f'the atoms read ({parsed.hill_formula.replace(" ", "")}) do not match the declared '
+            f'_chemical_formula_sum {match.group(2)!r}: truncated or incomplete atom list?',
+            name,
+        )
+
+
+def _disorder_groups(text: str) -> set[str]:
+    """Return the disorder group labels other than the placeholders ``.`` and ``?``."""
+    from pymatgen.io.cif import CifFile
+
+    groups = set()
+    for block in CifFile.from_str(text).data.values():
+        for tag in ('_atom_site_disorder_group', '_atom_site_disorder_assembly'):
+            values = block.data.get(tag, [])
+            values = [values] if isinstance(values, str) else values
+            groups.update(value for value in values if value not in ('.', '?', ''))
+    return groups
+
+
+def _pymatgen_reasons(caught) -> str:
+    messages = []
+    for warning in caught:
+        message = str(warning.message).strip()
+        if message and message not in messages:
+            messages.append(message)
+    return '; '.join(messages)
