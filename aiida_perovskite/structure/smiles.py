@@ -7,7 +7,7 @@ charges from :mod:`.bonding` instead of letting OpenBabel perceive them.
 
 from __future__ import annotations
 
-__all__ = ('canonical_smiles', 'canonicalise', 'skeleton')
+__all__ = ('canonical_smiles', 'canonicalise', 'skeleton', 'skeleton_of_smiles')
 
 
 def _conversion(in_format: str | None = None):
@@ -80,3 +80,16 @@ def canonicalise(smiles: str) -> str:
     if not written:
         raise ValueError(f'invalid SMILES: {smiles!r}')
     return written[0]
+
+
+def skeleton_of_smiles(smiles: str) -> str:
+    """The resonance-independent identity (see :func:`skeleton`) of a molecule given as SMILES."""
+    from openbabel import openbabel
+
+    molecule = openbabel.OBMol()
+    if not _conversion('smi').ReadString(molecule, smiles):
+        raise ValueError(f'invalid SMILES: {smiles!r}')
+    molecule.AddHydrogens()
+    symbols = [openbabel.GetSymbol(atom.GetAtomicNum()) for atom in openbabel.OBMolAtomIter(molecule)]
+    edges = [(bond.GetBeginAtomIdx() - 1, bond.GetEndAtomIdx() - 1) for bond in openbabel.OBMolBondIter(molecule)]
+    return skeleton(symbols, edges)[0]
