@@ -5,15 +5,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Debian runtime libraries of AmberTools' sqm (bundled in the acpype wheel): see aiida_perovskite/toolchain.py.
+DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2
 
 .PHONY: install test demo benchmark clean
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml Makefile
+$(STAMP): setup.cfg pyproject.toml Makefile aiida_perovskite/toolchain.py
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	@dpkg -s $(DEBIAN_LIBS) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends $(DEBIAN_LIBS) >/dev/null; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[tests]'
+	$(BIN)/python -m aiida_perovskite.toolchain prepare
 	@touch $@
 
 test: install
