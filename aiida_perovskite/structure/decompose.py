@@ -76,16 +76,35 @@ class UniqueMolecule:
     def count(self) -> int:
         return len(self.copies)
 
+    @property
+    def template(self) -> Molecule:
+        """The copy that is parametrised; every copy maps onto its atom order."""
+        return self.copies[0]
+
+    def copy_indices(self) -> list[list[int]]:
+        """Site indices of every copy, each listed in the template's atom order."""
+        template = self.template
+        return [template.indices] + [
+            [copy.indices[k] for k in match_copy(template.symbols, template.edges, copy.symbols, copy.edges)]
+            for copy in self.copies[1:]
+        ]
+
     def as_dict(self) -> dict:
+        template = self.template
         return {
             'smiles': self.smiles,
             'charge': self.charge,
             'count': self.count,
             'formula': self.formula,
             'role': self.role,
-            'n_atoms': len(self.copies[0].symbols),
+            'n_atoms': len(template.symbols),
             'fragments': self.fragments,
-            'copies': [molecule.indices for molecule in self.copies],
+            # Enough to rebuild and parametrise the molecule: elements, bonds with orders and
+            # formal charges in the template's order, and each copy's sites in that same order.
+            'symbols': template.symbols,
+            'bonds': [[i, j, order] for (i, j), order in sorted(template.bonding.orders.items())],
+            'formal_charges': template.bonding.charges,
+            'copies': self.copy_indices(),
         }
 
 
@@ -231,6 +250,30 @@ def decompose(
         source=name,
         notes=notes,
     )
+
+
+def match_copy(template_symbols: list[str], template_edges, copy_symbols: list[str], copy_edges) -> list[int]:
+    """For each template atom, the index of the matching atom of a copy (graph isomorphism on elements).
+
+    :raises BondingError: the copy is not the same molecule.
+    """
+    import networkx as nx
+
+    def graph(symbols, edges):
+        g = nx.Graph()
+        g.add_nodes_from((index, {'element': symbol}) for index, symbol in enumerate(symbols))
+        g.add_edges_from(edges)
+        return g
+
+    matcher = nx.algorithms.isomorphism.GraphMatcher(
+        graph(template_symbols, template_edges),
+        graph(copy_symbols, copy_edges),
+        node_match=lambda a, b: a['element'] == b['element'],
+    )
+    mapping = next(matcher.isomorphisms_iter(), None)
+    if mapping is None:
+        raise BondingError('two molecules with the same identity key have different bond graphs')
+    return [mapping[index] for index in range(len(template_symbols))]
 
 
 def _classify_atoms(graph: BondGraph, structure: Structure, notes: list[str]) -> tuple[list[int], list[int]]:

@@ -102,7 +102,15 @@ def test_record_is_json_ready(butylammonium_rp, write_cif):
     decomposition = inspect_cif(write_cif(butylammonium_rp, 'ba.cif'))
     record = json.loads(json.dumps(decomposition.as_dict()))
     assert record['file'].endswith('ba.cif')
-    assert record['spacers'][0]['copies'] == [m.indices for m in decomposition.molecules]
+    spacer = record['spacers'][0]
+    assert spacer['copies'][0] == decomposition.molecules[0].indices
+    assert sorted(map(sorted, spacer['copies'])) == sorted(sorted(m.indices) for m in decomposition.molecules)
+    # Every copy is listed in the template's atom order: same elements, same bonds, same lengths.
+    sites = decomposition.unwrapped
+    for copy in spacer['copies']:
+        assert [sites[i].specie.symbol for i in copy] == spacer['symbols']
+        for i, j, order in spacer['bonds']:
+            assert sites[copy[i]].distance(sites[copy[j]]) < 1.6 and order == 1
     assert record['n_layers'] == 1 and record['stacking_axis'] == 'c'
     read_back = decomposition.structure  # the CIF writer orders sites its own way
     assert record['inorganic_indices'] == [i for i, site in enumerate(read_back) if site.specie.symbol in ('Pb', 'I')]
