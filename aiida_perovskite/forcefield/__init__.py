@@ -1,0 +1,19 @@
+"""Force-field data and file writers (plain Python, no AiiDA)."""
+
+from .parameter_sets import (
+    HETEROATOM_POLICIES,
+    ForceFieldError,
+    MissingParametersError,
+    ParameterSet,
+    available_parameter_sets,
+    load_parameter_set,
+)
+
+__all__ = (
+    'HETEROATOM_POLICIES',
+    'ForceFieldError',
+    'MissingParametersError',
+    'ParameterSet',
+    'available_parameter_sets',
+    'load_parameter_set',
+)

@@ -1,0 +1,180 @@
+"""Literature parameter sets for the inorganic ions and the organic-inorganic cross terms.
+
+The values are data, not code: one YAML file per set in ``parameter_sets/``,
+each with its version, units, citations and whether it was verified. The
+organic-organic terms come from GAFF (antechamber/parmchk2/tleap), so a set
+only has to describe ion-ion and ion-organic pairs.
+
+Spacer heteroatoms (S, O, F, Cl, Br in a molecule) and hydrogens on them have
+no cross terms in the MYP family. What happens then is a policy, chosen by the
+user and recorded with every topology:
+
+``heavy-as-cn`` (default)
+    a heavy organic atom without its own ion pair takes the ion-(C,N) term (the
+    set has one value for C and N); a hydrogen on O or S takes the H-on-N term
+    (a polar hydrogen). The published Br-family file applies one ion-heavy-atom
+    term to C, N, S, O and F alike, which is the precedent for this choice.
+``refuse``
+    such a structure is refused, naming the element and the sets that exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from functools import lru_cache
+
+import yaml
+
+__all__ = (
+    'HETEROATOM_POLICIES',
+    'ForceFieldError',
+    'MissingParametersError',
+    'ParameterSet',
+    'available_parameter_sets',
+    'load_parameter_set',
+)
+
+DATA = pathlib.Path(__file__).parent / 'parameter_sets'
+HETEROATOM_POLICIES = ('heavy-as-cn', 'refuse')
+_POLAR = ('N', 'O', 'S')
+
+
+class ForceFieldError(ValueError):
+    """A structure or a choice the force field cannot describe."""
+
+    code = 'forcefield_error'
+
+
+class MissingParametersError(ForceFieldError):
+    """An element (or pair) has no parameters in the chosen set."""
+
+    code = 'missing_parameters'
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterSet:
+    """One versioned, citable set of ion and ion-organic parameters (LAMMPS real units)."""
+
+    name: str
+    version: int
+    description: str
+    citations: tuple[str, ...]
+    verified: bool
+    ions: dict[str, dict[str, float]]
+    buckingham: dict[tuple[str, str], tuple[float, float, float]]
+    lennard_jones: dict[tuple[str, str], tuple[float, float]]
+
+    @property
+    def elements(self) -> list[str]:
+        return sorted(self.ions)
+
+    def buckingham_pair(self, a: str, b: str) -> tuple[float, float, float] | None:
+        return self.buckingham.get((a, b)) or self.buckingham.get((b, a))
+
+    def ion_organic_pair(self, ion: str, element: str, bonded_to: str | None = None, policy: str = 'heavy-as-cn'):
+        """The term between ``ion`` and an organic atom, and the assumption made to get it (or ``None``).
+
+        :param element: the organic atom's element.
+        :param bonded_to: for a hydrogen, the element it is bonded to.
+        :returns: ``(style, coefficients, assumption)`` with style ``'buck'`` or ``'lj'``.
+        :raises MissingParametersError: under the ``refuse`` policy, or when even the fallback is missing.
+        """
+        _check_policy(policy)
+        if element == 'H':
+            h_class = 'H_N' if bonded_to == 'N' else 'H_C' if bonded_to == 'C' else None
+            assumption = None
+            if h_class is None:
+                if policy == 'refuse' or bonded_to not in _POLAR:
+                    raise MissingParametersError(
+                        f'{self.name} has no {ion}-H term for a hydrogen bonded to {bonded_to} '
+                        f'(it has H on N and H on C); policy {policy!r}'
+                    )
+                h_class, assumption = 'H_N', f'{ion}-H on {bonded_to} takes the {ion}-H(on N) term'
+            coefficients = self.lennard_jones.get((ion, h_class))
+            if coefficients is None:
+                raise MissingParametersError(f'{self.name} has no {ion}-{h_class} Lennard-Jones term')
+            return 'lj', coefficients, assumption
+        coefficients = self.buckingham_pair(ion, element)
+        if coefficients is not None:
+            return 'buck', coefficients, None
+        fallback = self.buckingham_pair(ion, 'C')
+        if policy == 'refuse' or fallback is None:
+            raise MissingParametersError(
+                f'{self.name} has no {ion}-{element} term for the spacer atom {element} (policy {policy!r}); '
+                f'choose the heavy-as-cn policy or another set: {", ".join(available_parameter_sets())}'
+            )
+        return 'buck', fallback, f'{ion}-{element} takes the {ion}-(C,N) Buckingham term'
+
+    def check_elements(self, inorganic: set[str]) -> None:
+        """Raise :class:`MissingParametersError` naming inorganic elements the set does not describe."""
+        missing = sorted(set(inorganic) - set(self.ions))
+        if missing:
+            others = [
+                f'{name} ({", ".join(load_parameter_set(name).elements)})' for name in available_parameter_sets()
+            ]
+            raise MissingParametersError(
+                f'no parameters for {", ".join(missing)} in the set {self.name!r} '
+                f'(it covers {", ".join(self.elements)}); available sets: {"; ".join(others)}'
+            )
+
+    def as_dict(self) -> dict:
+        """A JSON-serialisable copy (stored on the provenance node)."""
+        return {
+            'name': self.name,
+            'version': self.version,
+            'description': self.description,
+            'citations': list(self.citations),
+            'verified': self.verified,
+            'units': 'real',
+            'ions': self.ions,
+            'buckingham': [[a, b, *values] for (a, b), values in self.buckingham.items()],
+            'lennard_jones': [[a, b, *values] for (a, b), values in self.lennard_jones.items()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> 'ParameterSet':
+        ions = {element: {'charge': float(v['charge']), 'mass': float(v['mass'])} for element, v in data['ions'].items()}
+        buckingham = {(a, b): (float(A), float(rho), float(C)) for a, b, A, rho, C in data['buckingham']}
+        lennard_jones = {(a, h): (float(eps), float(sigma)) for a, h, eps, sigma in data['lennard_jones']}
+        for a, b in buckingham:
+            if a not in ions and b not in ions:
+                raise ValueError(f'parameter set {data["name"]}: Buckingham pair {a}-{b} names no ion of the set')
+        for a in ions:
+            for b in ions:
+                if (a, b) not in buckingham and (b, a) not in buckingham:
+                    raise ValueError(f'parameter set {data["name"]}: ion pair {a}-{b} has no Buckingham term')
+        return cls(
+            name=data['name'],
+            version=int(data['version']),
+            description=' '.join(str(data.get('description', '')).split()),
+            citations=tuple(' '.join(c.split()) for c in data.get('citations', [])),
+            verified=bool(data.get('verified', False)),
+            ions=ions,
+            buckingham=buckingham,
+            lennard_jones=lennard_jones,
+        )
+
+
+def available_parameter_sets() -> list[str]:
+    """Names of the parameter sets shipped with the package."""
+    return sorted(path.stem for path in DATA.glob('*.yaml'))
+
+
+@lru_cache(maxsize=None)
+def load_parameter_set(name: str) -> ParameterSet:
+    """Load a shipped parameter set by name.
+
+    :raises MissingParametersError: no set has that name (the message lists those that exist).
+    """
+    path = DATA / f'{name}.yaml'
+    if not path.is_file():
+        raise MissingParametersError(
+            f'no parameter set named {name!r}; available: {", ".join(available_parameter_sets())}'
+        )
+    return ParameterSet.from_dict(yaml.safe_load(path.read_text()))
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in HETEROATOM_POLICIES:
+        raise ForceFieldError(f'unknown heteroatom policy {policy!r}; choose one of {", ".join(HETEROATOM_POLICIES)}')
