@@ -47,3 +47,27 @@ def write_cif(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def amber_codes(aiida_localhost):
+    """antechamber, parmchk2 and tleap from this virtualenv, registered on the test computer."""
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    return register_local_codes(aiida_localhost)
+
+
+@pytest.fixture
+def cif_node():
+    """A stored-ready ``CifData`` of a pymatgen structure (or of a file path)."""
+    import io
+
+    from aiida import orm
+    from pymatgen.io.cif import CifWriter
+
+    def make(structure_or_path, filename: str = 'structure.cif'):
+        if isinstance(structure_or_path, (str, pathlib.Path)):
+            return orm.CifData(file=str(structure_or_path), filename=pathlib.Path(structure_or_path).name)
+        return orm.CifData(file=io.BytesIO(str(CifWriter(structure_or_path)).encode()), filename=filename)
+
+    return make

@@ -1,0 +1,65 @@
+"""Shared shape of the serial AmberTools calculations (antechamber, parmchk2, tleap)."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import datastructures
+from aiida.engine import CalcJob
+
+
+class AmberToolCalculation(CalcJob):
+    """A single-process run of one AmberTools program in its working directory.
+
+    Subclasses name their files, validate their ``parameters`` and build the command line.
+    """
+
+    _STDOUT = 'stdout.txt'
+    _STDERR = 'stderr.txt'
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('parameters', valid_type=orm.Dict, required=False, help='Settings of the run.')
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.')
+        spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='The program wrote no output file: {message}')
+
+    def settings(self) -> dict:
+        """The ``parameters`` merged over the defaults, validated."""
+        raise NotImplementedError
+
+    def command_line(self, settings: dict) -> list[str]:
+        raise NotImplementedError
+
+    def write_inputs(self, folder, settings: dict) -> None:
+        raise NotImplementedError
+
+    def retrieved_files(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare_for_submission(self, folder):
+        settings = self.settings()
+        self.write_inputs(folder, settings)
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = self.command_line(settings)
+        codeinfo.stdout_name = self._STDOUT
+        codeinfo.stderr_name = self._STDERR
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.retrieve_list = [self._STDOUT, self._STDERR, *self.retrieved_files()]
+        return calcinfo
+
+
+def merged(parameters: orm.Dict | None, defaults: dict, choices: dict[str, tuple]) -> dict:
+    """``parameters`` over ``defaults``; unknown keys or values outside ``choices`` raise ``ValueError``."""
+    given = parameters.get_dict() if parameters is not None else {}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f'unknown parameter(s) {unknown}; accepted: {sorted(defaults)}')
+    settings = {**defaults, **given}
+    for key, allowed in choices.items():
+        if settings[key] not in allowed:
+            raise ValueError(f'{key} must be one of {allowed}, not {settings[key]!r}')
+    return settings

@@ -1,0 +1,66 @@
+"""``TleapCalculation``: the organic part of a cell assembled with GAFF into an AMBER prmtop."""
+
+from __future__ import annotations
+
+from aiida import orm
+
+from aiida_perovskite.forcefield.amber import tleap_script
+
+from .base import AmberToolCalculation, merged
+
+
+class TleapCalculation(AmberToolCalculation):
+    """tleap: one unit per unique molecule (mol2 + frcmod) and a PDB with every copy of the cell.
+
+    ``molecules`` and ``frcmods`` are keyed by residue name (``S01``...), the
+    names the PDB uses. Parameters: ``atom_types`` ``gaff`` or ``gaff2``.
+    """
+
+    PDB = 'cell.pdb'
+    SCRIPT = 'tleap.in'
+    PRMTOP = 'cell.prmtop'
+    INPCRD = 'cell.inpcrd'
+    LOG = 'leap.log'
+    DEFAULTS = {'atom_types': 'gaff'}
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input_namespace('molecules', valid_type=orm.SinglefileData, dynamic=True,
+                             help='mol2 per unique molecule, keyed by residue name.')
+        spec.input_namespace('frcmods', valid_type=orm.SinglefileData, dynamic=True,
+                             help='frcmod per unique molecule, keyed by residue name.')
+        spec.input('pdb', valid_type=orm.SinglefileData, help='Every molecule copy of the cell, one residue each.')
+        spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.tleap'
+        spec.output('prmtop', valid_type=orm.SinglefileData, help='AMBER topology of the organic part.')
+        spec.output('inpcrd', valid_type=orm.SinglefileData, help='Its coordinates.')
+        spec.output('output_parameters', valid_type=orm.Dict, help='Atom count, errors and warnings.')
+        spec.default_output_node = 'output_parameters'
+        spec.exit_code(340, 'ERROR_TLEAP', message='tleap reported {errors} error(s): {message}')
+        spec.exit_code(341, 'ERROR_ATOM_COUNT',
+                       message='the prmtop has {found} atoms but the PDB {expected}: tleap added or lost atoms')
+
+    def settings(self) -> dict:
+        settings = merged(self.inputs.get('parameters'), self.DEFAULTS, {'atom_types': ('gaff', 'gaff2')})
+        if set(self.inputs.molecules) != set(self.inputs.frcmods):
+            raise ValueError('molecules and frcmods must have the same residue names')
+        return settings
+
+    def write_inputs(self, folder, settings):
+        units = []
+        for name in sorted(self.inputs.molecules):
+            for namespace, suffix in (('molecules', 'mol2'), ('frcmods', 'frcmod')):
+                node = self.inputs[namespace][name]
+                with node.open(mode='rb') as source, folder.open(f'{name}.{suffix}', 'wb') as target:
+                    target.write(source.read())
+            units.append((name, f'{name}.mol2', f'{name}.frcmod'))
+        with self.inputs.pdb.open(mode='rb') as source, folder.open(self.PDB, 'wb') as target:
+            target.write(source.read())
+        with folder.open(self.SCRIPT, 'w') as handle:
+            handle.write(tleap_script(units, self.PDB, settings['atom_types'], output='cell'))
+
+    def command_line(self, settings):
+        return ['-f', self.SCRIPT]
+
+    def retrieved_files(self):
+        return [self.PRMTOP, self.INPCRD, self.LOG, self.PDB]

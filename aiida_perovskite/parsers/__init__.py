@@ -1,0 +1,1 @@
+"""Parsers of the plugin's calculations (one per calculation, same entry-point name)."""

@@ -1,0 +1,1 @@
+"""Helpers for AiiDA nodes and set-up (codes, profiles)."""
