@@ -25,8 +25,15 @@ test: install
 
 # The main job on bundled example inputs (grows with each stage of the product).
 demo: install
-	$(BIN)/python examples/make_example_structures.py examples/structures
-	$(BIN)/aiida-perovskite inspect examples/structures
+	@start=$$(date +%s); \
+	$(BIN)/python examples/make_example_structures.py examples/structures && \
+	$(BIN)/aiida-perovskite inspect examples/structures && \
+	$(BIN)/aiida-perovskite setup --profile perovskite && \
+	for cif in examples/structures/ba2pbi4_rp_n1.cif examples/structures/bdapbi4_dj_n1.cif; do \
+		$(BIN)/aiida-perovskite parametrise $$cif --profile perovskite \
+			--write-dir demo-output/$$(basename $$cif .cif) || exit 1; \
+	done && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; LAMMPS systems in demo-output/"
 
 benchmark: install
 	$(BIN)/python benchmarks/inspect_dj_dft.py

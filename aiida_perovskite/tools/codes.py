@@ -64,3 +64,55 @@ def load_codes(computer: str | None = None) -> dict[str, orm.AbstractCode]:
             raise LookupError(f'no code {tool!r}{where}: run `aiida-perovskite setup` first')
         codes[tool] = found
     return codes
+
+
+def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.InstalledCode]]:
+    """Set up (or reuse) the computer described by ``config`` and register the codes it lists.
+
+    ``config`` (from YAML)::
+
+        computer:
+          label: cluster
+          hostname: login.cluster.example
+          transport: core.ssh          # core.local for this machine
+          scheduler: core.slurm        # core.direct for no scheduler
+          work_dir: /scratch/{username}/aiida
+          mpirun_command: srun
+          mpiprocs_per_machine: 64
+          prepend_text: ''             # shell lines for every job on the computer
+          configure: {username: me, key_filename: ~/.ssh/id_ed25519, safe_interval: 5}
+        codes:
+          antechamber: {executable: /opt/amber/bin/antechamber, prepend_text: 'module load amber'}
+          parmchk2: {executable: /opt/amber/bin/parmchk2, prepend_text: 'module load amber'}
+          tleap: {executable: /opt/amber/bin/tleap, prepend_text: 'module load amber'}
+    """
+    from aiida.common.exceptions import NotExistent
+
+    spec = dict(config['computer'])
+    label = spec['label']
+    try:
+        computer = orm.load_computer(label)
+    except NotExistent:
+        computer = orm.Computer(
+            label=label,
+            hostname=spec.get('hostname', 'localhost'),
+            transport_type=spec.get('transport', 'core.local'),
+            scheduler_type=spec.get('scheduler', 'core.direct'),
+            workdir=spec.get('work_dir', '/tmp/aiida'),
+            description=spec.get('description', 'registered by aiida-perovskite'),
+        ).store()
+        if 'mpirun_command' in spec:
+            command = spec['mpirun_command']
+            computer.set_mpirun_command(command.split() if isinstance(command, str) else list(command))
+        if 'mpiprocs_per_machine' in spec:
+            computer.set_default_mpiprocs_per_machine(int(spec['mpiprocs_per_machine']))
+        computer.set_prepend_text(spec.get('prepend_text', ''))
+    if not computer.is_configured:
+        computer.configure(**spec.get('configure', {}))
+
+    codes = {}
+    for tool, code in config.get('codes', {}).items():
+        if tool not in TOOLS:
+            raise ValueError(f'unknown tool {tool!r} in the config; known: {", ".join(TOOLS)}')
+        codes[tool] = register_code(computer, tool, code['executable'], code.get('prepend_text', ''))
+    return computer, codes

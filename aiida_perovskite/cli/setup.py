@@ -1,0 +1,52 @@
+"""``aiida-perovskite setup``: an AiiDA profile and the codes the plugin runs, ready to use."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import click
+
+from . import cmd_root
+
+
+@cmd_root.command('setup')
+@click.option('--profile', 'profile_name', default='perovskite', show_default=True,
+              help='Profile to create (verdi presto: SQLite, no services needed) or reuse.')
+@click.option('--config', 'config_file', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+              help='YAML describing another computer (e.g. SSH + SLURM) and where the codes live there.')
+def cmd_setup(profile_name, config_file):
+    """Create or reuse a profile and register antechamber, parmchk2 and tleap.
+
+    Without --config the codes are the ones `make install` put in this
+    virtualenv, registered on the profile's `localhost` computer. With
+    --config they are registered on the computer the file describes (see
+    docs/source/howto/cluster.rst for a SLURM example).
+    """
+    import yaml
+    from aiida import load_profile, orm
+    from aiida.manage.configuration import get_config, reset_config
+
+    from aiida_perovskite.tools.codes import register_from_config, register_local_codes
+
+    if profile_name not in get_config(create=True).profile_names:
+        verdi = pathlib.Path(sys.executable).with_name('verdi')
+        command = [str(verdi), 'presto', '--profile-name', profile_name]
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode:
+            raise click.ClickException(f'`{" ".join(command)}` failed:\n{completed.stdout}{completed.stderr}')
+        reset_config()  # the new profile was written by another process
+        click.echo(f'Created profile {profile_name} (SQLite storage, localhost computer).')
+    else:
+        click.echo(f'Using the existing profile {profile_name}.')
+    load_profile(profile_name, allow_switch=True)
+
+    if config_file:
+        computer, codes = register_from_config(yaml.safe_load(config_file.read_text()))
+    else:
+        computer = orm.load_computer('localhost')
+        codes = register_local_codes(computer)
+    for tool, code in codes.items():
+        click.echo(f'  {tool:12s} {code.full_label:28s} pk {code.pk}  {code.filepath_executable}')
+    click.echo(f'Ready: codes on {computer.label} in profile {profile_name}.')

@@ -1,0 +1,56 @@
+"""``aiida-perovskite setup --config`` and ``aiida-perovskite parametrise`` in the test profile."""
+
+import yaml
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_perovskite.cli import cmd_root
+from aiida_perovskite.toolchain import executable
+from aiida_perovskite.tools.codes import local_prepend_text
+
+
+def test_setup_registers_codes_from_a_config(aiida_profile, tmp_path):
+    config = {
+        'computer': {'label': 'other-machine', 'hostname': 'localhost', 'transport': 'core.local',
+                     'scheduler': 'core.direct', 'work_dir': str(tmp_path / 'work'), 'mpirun_command': 'mpirun -np {tot_num_mpiprocs}'},
+        'codes': {tool: {'executable': str(executable(tool)), 'prepend_text': local_prepend_text()}
+                  for tool in ('antechamber', 'parmchk2', 'tleap')},
+    }
+    path = tmp_path / 'computer.yaml'
+    path.write_text(yaml.safe_dump(config))
+    runner = CliRunner()
+    result = runner.invoke(cmd_root, ['setup', '--profile', aiida_profile.name, '--config', str(path)])
+    assert result.exit_code == 0, result.output
+    assert f'Using the existing profile {aiida_profile.name}' in result.output
+    computer = orm.load_computer('other-machine')
+    assert computer.is_configured and computer.scheduler_type == 'core.direct'
+    codes = {code.label: code for code in orm.QueryBuilder().append(orm.InstalledCode).all(flat=True)
+             if code.computer.pk == computer.pk}
+    assert sorted(codes) == ['antechamber', 'parmchk2', 'tleap']
+    assert codes['tleap'].default_calc_job_plugin == 'perovskite.tleap'
+    # Running it again reuses everything.
+    again = runner.invoke(cmd_root, ['setup', '--profile', aiida_profile.name, '--config', str(path)])
+    assert again.exit_code == 0 and f'pk {codes["tleap"].pk}' in again.output
+
+
+def test_parametrise_writes_the_lammps_files(aiida_profile, amber_codes, aiida_localhost, butylammonium_rp, tmp_path):
+    cif = tmp_path / 'ba2pbi4.cif'
+    butylammonium_rp.to(filename=str(cif))
+    result = CliRunner().invoke(cmd_root, [
+        'parametrise', str(cif), '--charges', 'gas', '--supercell', '2', '1', '1', '--write-dir', str(tmp_path / 'out'),
+        '--computer', aiida_localhost.label, '--profile', aiida_profile.name,
+    ])
+    assert result.exit_code == 0, result.output
+    assert 'CCCC[NH3+] x2' in result.output and 'replication [2, 1, 1]' in result.output
+    data = (tmp_path / 'out' / 'data.lmp').read_text()
+    assert f'{2 * len(butylammonium_rp)} atoms' in data
+    assert 'read_data data.lmp' in (tmp_path / 'out' / 'forcefield.lmp').read_text()
+
+
+def test_parametrise_reports_failure(aiida_profile, amber_codes, aiida_localhost, tmp_path):
+    cif = tmp_path / 'broken.cif'
+    cif.write_text('data_broken\n_cell_length_a 5\n')
+    result = CliRunner().invoke(cmd_root, ['parametrise', str(cif), '--computer', aiida_localhost.label,
+                                           '--profile', aiida_profile.name])
+    assert result.exit_code == 1
+    assert 'failed [310]' in result.output and 'broken.cif' in result.output
