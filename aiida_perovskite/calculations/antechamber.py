@@ -39,8 +39,7 @@ class AntechamberCalculation(AmberToolCalculation):
         return settings
 
     def write_inputs(self, folder, settings):
-        with self.inputs.molecule.open(mode='rb') as source, folder.open(self.INPUT, 'wb') as target:
-            target.write(source.read())
+        self.copy_file(self.inputs.molecule, folder, self.INPUT)
 
     def command_line(self, settings):
         return [

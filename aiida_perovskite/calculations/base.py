@@ -38,6 +38,12 @@ class AmberToolCalculation(CalcJob):
     def retrieved_files(self) -> list[str]:
         raise NotImplementedError
 
+    @staticmethod
+    def copy_file(node: orm.SinglefileData, folder, name: str) -> None:
+        """Put the content of a file node into the job's folder as ``name``."""
+        with node.open(mode='rb') as source, folder.open(name, 'wb') as target:
+            target.write(source.read())
+
     def prepare_for_submission(self, folder):
         settings = self.settings()
         self.write_inputs(folder, settings)

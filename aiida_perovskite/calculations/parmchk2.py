@@ -29,8 +29,7 @@ class Parmchk2Calculation(AmberToolCalculation):
         return merged(self.inputs.get('parameters'), self.DEFAULTS, {'atom_types': ('gaff', 'gaff2')})
 
     def write_inputs(self, folder, settings):
-        with self.inputs.molecule.open(mode='rb') as source, folder.open(self.INPUT, 'wb') as target:
-            target.write(source.read())
+        self.copy_file(self.inputs.molecule, folder, self.INPUT)
 
     def command_line(self, settings):
         return ['-i', self.INPUT, '-f', 'mol2', '-o', self.OUTPUT, '-s', {'gaff': '1', 'gaff2': '2'}[settings['atom_types']]]

@@ -49,13 +49,10 @@ class TleapCalculation(AmberToolCalculation):
     def write_inputs(self, folder, settings):
         units = []
         for name in sorted(self.inputs.molecules):
-            for namespace, suffix in (('molecules', 'mol2'), ('frcmods', 'frcmod')):
-                node = self.inputs[namespace][name]
-                with node.open(mode='rb') as source, folder.open(f'{name}.{suffix}', 'wb') as target:
-                    target.write(source.read())
+            self.copy_file(self.inputs.molecules[name], folder, f'{name}.mol2')
+            self.copy_file(self.inputs.frcmods[name], folder, f'{name}.frcmod')
             units.append((name, f'{name}.mol2', f'{name}.frcmod'))
-        with self.inputs.pdb.open(mode='rb') as source, folder.open(self.PDB, 'wb') as target:
-            target.write(source.read())
+        self.copy_file(self.inputs.pdb, folder, self.PDB)
         with folder.open(self.SCRIPT, 'w') as handle:
             handle.write(tleap_script(units, self.PDB, settings['atom_types'], output='cell'))
 

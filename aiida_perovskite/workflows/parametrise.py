@@ -133,7 +133,7 @@ class ParametriseWorkChain(WorkChain):
                 code=self.inputs.codes.antechamber,
                 molecule=molecules[name],
                 parameters=orm.Dict(parameters),
-                metadata=self._metadata(f'antechamber {name} {molecule["smiles"]}'),
+                metadata=self._metadata(f'antechamber_{name}', f'antechamber {name} {molecule["smiles"]}'),
             )
         return ToContext(**calculations)
 
@@ -156,7 +156,7 @@ class ParametriseWorkChain(WorkChain):
                 code=self.inputs.codes.parmchk2,
                 molecule=self.ctx[f'antechamber_{name}'].outputs.molecule,
                 parameters=orm.Dict({'atom_types': self.inputs.atom_types.value}),
-                metadata=self._metadata(f'parmchk2 {name}'),
+                metadata=self._metadata(f'parmchk2_{name}', f'parmchk2 {name}'),
             )
         return ToContext(**calculations)
 
@@ -173,7 +173,7 @@ class ParametriseWorkChain(WorkChain):
             frcmods={name: self.ctx[f'parmchk2_{name}'].outputs.frcmod for name in self.ctx.molecules},
             pdb=prepared['pdb'],
             parameters=orm.Dict({'atom_types': self.inputs.atom_types.value}),
-            metadata=self._metadata('tleap'),
+            metadata=self._metadata('tleap', 'tleap'),
         )
         return ToContext(tleap=calculation)
 
@@ -214,8 +214,8 @@ class ParametriseWorkChain(WorkChain):
                 )
         return None
 
-    def _metadata(self, label: str) -> dict:
-        metadata = {'label': label, 'call_link_label': label.split()[0] + ('_' + label.split()[1] if ' ' in label else '')}
+    def _metadata(self, link: str, label: str) -> dict:
+        metadata = {'label': label, 'call_link_label': link}
         if 'options' in self.inputs:
             metadata['options'] = dict(self.inputs.options)
         return metadata

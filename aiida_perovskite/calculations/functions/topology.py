@@ -95,8 +95,8 @@ def write_lammps_topology(
             paths.append(str(path))
         organic = parmed.load_file(*paths)
     record = decomposition.get_dict()
-    ions = [(structure.sites[i].kind_name, np.array(structure.sites[i].position)) for i in record['inorganic_indices']]
-    ions = [(structure.get_kind(kind).symbol, xyz) for kind, xyz in ions]
+    sites = structure.sites
+    ions = [(structure.get_kind(sites[i].kind_name).symbol, np.array(sites[i].position)) for i in record['inorganic_indices']]
     try:
         system = build_system(
             organic, ions, lattice, parameter_set.parameter_set,
