@@ -42,7 +42,7 @@ def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, 
 
     load_profile(profile_name, allow_switch=True)
     try:
-        codes = load_codes(computer)
+        codes = load_codes(computer, ('antechamber', 'parmchk2', 'tleap'))
     except LookupError as error:
         raise click.ClickException(str(error))
 

@@ -135,12 +135,29 @@ class LammpsSystem:
         with open(path, 'w') as handle:
             handle.write('\n'.join(lines) + '\n')
 
+    def coefficients_script(self, coulomb: str = 'long') -> str:
+        """The ``pair_coeff`` commands alone: a restart file does not keep them for hybrid styles."""
+        pairs = self.pair_coefficients(coulomb)
+        single = len({style for _, _, style, _ in pairs}) == 1
+        lines = []
+        for i, j, style, coefficients in pairs:
+            values = ' '.join(f'{value:.10g}' for value in coefficients)
+            lines.append(f'pair_coeff {i} {j} {"" if single else style + " "}{values}')
+        return '\n'.join(lines) + '\n'
+
     def forcefield_script(
-        self, data_file: str = 'data.lmp', cutoff: float = 12.0, coulomb: str = 'long', kspace_accuracy: float = 1e-5
+        self,
+        data_file: str = 'data.lmp',
+        cutoff: float = 12.0,
+        coulomb: str = 'long',
+        kspace_accuracy: float = 1e-5,
+        coefficients_file: str | None = None,
     ) -> str:
         """LAMMPS commands that define the system: styles, ``read_data``, pair coefficients, k-space.
 
-        An input script sets up the whole system with ``include`` of this text.
+        An input script sets up the whole system with ``include`` of this text. With
+        ``coefficients_file`` the pair coefficients are included from that file (written from
+        :meth:`coefficients_script`) instead of written inline.
         """
         if coulomb not in ('long', 'cut'):
             raise ValueError(f'coulomb must be long or cut, not {coulomb!r}')
@@ -171,10 +188,10 @@ class LammpsSystem:
             'special_bonds amber',
             f'read_data {data_file}',
         ]
-        single = len(styles) == 1
-        for i, j, style, coefficients in pairs:
-            values = ' '.join(f'{value:.10g}' for value in coefficients)
-            lines.append(f'pair_coeff {i} {j} {"" if single else style + " "}{values}')
+        if coefficients_file:
+            lines.append(f'include {coefficients_file}')
+        else:
+            lines.append(self.coefficients_script(coulomb).rstrip('\n'))
         if coulomb == 'long':
             lines.append(f'kspace_style pppm {kspace_accuracy:g}')  # after read_data: needed for triclinic boxes
         return '\n'.join(lines) + '\n'

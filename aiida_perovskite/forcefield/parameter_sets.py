@@ -1,6 +1,6 @@
 """Literature parameter sets for the inorganic ions and the organic-inorganic cross terms.
 
-The values are data, not code: one YAML file per set in ``parameter_sets/``,
+The values are data, not code: one YAML file per set in ``sets/``,
 each with its version, units, citations and whether it was verified. The
 organic-organic terms come from GAFF (antechamber/parmchk2/tleap), so a set
 only has to describe ion-ion and ion-organic pairs.
@@ -35,7 +35,7 @@ __all__ = (
     'load_parameter_set',
 )
 
-DATA = pathlib.Path(__file__).parent / 'parameter_sets'
+DATA = pathlib.Path(__file__).parent / 'sets'
 HETEROATOM_POLICIES = ('heavy-as-cn', 'refuse')
 _POLAR = ('N', 'O', 'S')
 

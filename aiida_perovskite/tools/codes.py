@@ -9,7 +9,10 @@ TOOLS = {
     'antechamber': 'perovskite.antechamber',
     'parmchk2': 'perovskite.parmchk2',
     'tleap': 'perovskite.tleap',
+    'lammps': 'perovskite.lammps',
 }
+#: The program of each tool, where its name differs (see :func:`aiida_perovskite.toolchain.executable`).
+PROGRAMS = {'lammps': 'lmp'}
 
 
 def local_prepend_text() -> str:
@@ -48,13 +51,13 @@ def register_local_codes(computer: orm.Computer) -> dict[str, orm.InstalledCode]
     from aiida_perovskite.toolchain import executable
 
     prepend = local_prepend_text()
-    return {tool: register_code(computer, tool, executable(tool), prepend) for tool in TOOLS}
+    return {tool: register_code(computer, tool, executable(PROGRAMS.get(tool, tool)), prepend) for tool in TOOLS}
 
 
-def load_codes(computer: str | None = None) -> dict[str, orm.AbstractCode]:
-    """The registered code of each tool (``tool@computer``; the first one found when no computer is named)."""
+def load_codes(computer: str | None = None, tools=tuple(TOOLS)) -> dict[str, orm.AbstractCode]:
+    """The registered code of each of ``tools`` (``tool@computer``; the first found when no computer is named)."""
     codes = {}
-    for tool in TOOLS:
+    for tool in tools:
         builder = orm.QueryBuilder().append(orm.InstalledCode, filters={'label': tool}, tag='code', project='*')
         if computer:
             builder.append(orm.Computer, with_node='code', filters={'label': computer})

@@ -1,0 +1,1 @@
+"""Versioned parameter-set data (YAML); a package only so setuptools ships it."""

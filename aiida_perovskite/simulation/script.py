@@ -1,0 +1,105 @@
+"""The LAMMPS input of one MD segment: minimisation, or NPT up to an absolute step.
+
+A segment never counts steps itself: it runs ``run TARGET upto``, so a segment
+that starts from a restart written at step 12,345 runs exactly the steps left
+to TARGET. Restart files are named by their step (``restart.<step>``), written
+every ``restart_every`` steps and once more at the end; ``read_restart
+restart.*`` reads the newest, so a continuation needs no bookkeeping of which
+file is latest. ``timer timeout`` stops the run cleanly before the scheduler's
+wall-time, and the final ``write_restart`` still runs.
+"""
+
+from __future__ import annotations
+
+#: Every setting a segment understands, with the method's values.
+SEGMENT_DEFAULTS = {
+    'stage': 'npt',  # 'minimise' or 'npt'
+    'temperature': 300.0,  # K
+    'target_step': 1000,  # absolute step the segment runs up to
+    'timestep': 1.0,  # fs
+    'thermo_every': 1000,
+    'restart_every': 10000,
+    'barostat': 'aniso',  # iso, aniso or tri
+    'pressure': 1.0,  # atm
+    'tdamp': 100.0,  # fs
+    'pdamp': 1000.0,  # fs
+    'create_velocities': False,
+    'seed': 4928459,
+    'kspace_accuracy': 1e-5,
+    'shake': False,  # constrain X-H bonds (with a 2 fs step: the speed setting)
+    'minimise': {'etol': 1e-6, 'ftol': 1e-8, 'maxiter': 1000, 'maxeval': 10000},
+    'write_data': False,  # also write the final configuration as a data file
+    'timeout': None,  # seconds before the segment stops itself (None: no limit)
+}
+
+THERMO_STYLE = 'step temp pe ke etotal press vol lx ly lz xy xz yz pxx pyy pzz pxy pxz pyz'
+RESTART_PATTERN = 'restart.*'
+FINAL_DATA = 'final.data'
+
+
+def validate(settings: dict) -> dict:
+    """``settings`` over :data:`SEGMENT_DEFAULTS`; unknown keys or impossible values raise ``ValueError``."""
+    unknown = sorted(set(settings) - set(SEGMENT_DEFAULTS))
+    if unknown:
+        raise ValueError(f'unknown segment setting(s) {unknown}; known: {sorted(SEGMENT_DEFAULTS)}')
+    merged = {**SEGMENT_DEFAULTS, **settings}
+    merged['minimise'] = {**SEGMENT_DEFAULTS['minimise'], **settings.get('minimise', {})}
+    if merged['stage'] not in ('minimise', 'npt'):
+        raise ValueError(f'stage must be minimise or npt, not {merged["stage"]!r}')
+    if merged['barostat'] not in ('iso', 'aniso', 'tri'):
+        raise ValueError(f'barostat must be iso, aniso or tri, not {merged["barostat"]!r}')
+    for key in ('target_step', 'thermo_every', 'restart_every'):
+        if int(merged[key]) < (0 if key == 'target_step' else 1):
+            raise ValueError(f'{key} must be positive, not {merged[key]}')
+    return merged
+
+
+def segment_script(
+    settings: dict, from_restart: bool, system_file: str = 'forcefield.lmp', coefficients_file: str = 'coefficients.lmp'
+) -> str:
+    """The LAMMPS input for one segment.
+
+    :param from_restart: continue from the newest ``restart.*`` in the working folder (pair
+        coefficients come again from ``coefficients_file``: restart files do not keep them for
+        hybrid pair styles); otherwise set the system up with ``include system_file``.
+    """
+    s = validate(settings)
+    lines = ['# One segment of a temperature ladder, written by aiida-perovskite.']
+    if from_restart:
+        lines += [f'read_restart {RESTART_PATTERN}', f'include {coefficients_file}',
+                  f'kspace_style pppm {s["kspace_accuracy"]:g}']
+    else:
+        lines += [f'include {system_file}', f'kspace_style pppm {s["kspace_accuracy"]:g}']
+    lines += [
+        'neighbor 2.0 bin',
+        'neigh_modify delay 0 every 1 check yes',
+        f'timestep {s["timestep"]}',
+        f'thermo_style custom {THERMO_STYLE}',
+        'thermo_modify norm no flush yes',
+        f'thermo {int(s["thermo_every"])}',
+    ]
+    if s['timeout']:
+        lines.append(f'timer timeout {int(s["timeout"])} every 10')
+    if s['shake']:
+        lines.append('fix constrain all shake 1.0e-4 20 0 m 1.1')  # before the barostat (LAMMPS 2025)
+    if s['stage'] == 'minimise':
+        m = s['minimise']
+        lines += [
+            'min_style cg',
+            f'minimize {m["etol"]:g} {m["ftol"]:g} {int(m["maxiter"])} {int(m["maxeval"])}',
+            'reset_timestep 0',
+        ]
+    else:
+        temperature = float(s['temperature'])
+        if s['create_velocities']:
+            lines.append(f'velocity all create {temperature} {int(s["seed"])} dist gaussian mom yes rot yes')
+        lines += [
+            f'fix integrate all npt temp {temperature} {temperature} {s["tdamp"]} '
+            f'{s["barostat"]} {s["pressure"]} {s["pressure"]} {s["pdamp"]}',
+            f'restart {int(s["restart_every"])} {RESTART_PATTERN}',
+            f'run {int(s["target_step"])} upto',
+        ]
+    lines.append(f'write_restart {RESTART_PATTERN}')
+    if s['write_data']:
+        lines.append(f'write_data {FINAL_DATA} nocoeff')
+    return '\n'.join(lines) + '\n'

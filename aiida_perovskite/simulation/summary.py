@@ -1,0 +1,64 @@
+"""Per-temperature statistics of a thermo series (the quantities the targets are built from)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Our names of the thermo columns, in the order of ``thermo_style`` (LAMMPS prints Step, Temp, PotEng...).
+THERMO_COLUMNS = ('step', 'temp', 'pe', 'ke', 'etotal', 'press', 'vol', 'lx', 'ly', 'lz', 'xy', 'xz', 'yz',
+                  'pxx', 'pyy', 'pzz', 'pxy', 'pxz', 'pyz')
+
+_AVERAGED = ('temp', 'press', 'lx', 'ly', 'lz', 'xy', 'xz', 'yz', 'pxx', 'pyy', 'pzz', 'pxy', 'pxz', 'pyz')
+
+
+def merge_series(series: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate thermo series in order; where steps repeat (a continuation re-prints the step it
+    starts from, or re-runs steps after a hard kill) the later series wins, so each step appears once."""
+    by_step: dict[int, int] = {}
+    merged = {name: [] for name in THERMO_COLUMNS}
+    for part in series:
+        for row in range(len(part['step'])):
+            step = int(part['step'][row])
+            if step in by_step:
+                index = by_step[step]
+                for name in THERMO_COLUMNS:
+                    merged[name][index] = part[name][row]
+                continue
+            by_step[step] = len(merged['step'])
+            for name in THERMO_COLUMNS:
+                merged[name].append(part[name][row])
+    order = np.argsort(merged['step'], kind='stable')
+    return {name: np.asarray(values, dtype=float)[order] for name, values in merged.items()}
+
+
+def summarise_temperature(
+    thermo: dict[str, np.ndarray], n_atoms: int, start_step: int, end_step: int, equilibration_cut: int
+) -> dict:
+    """Mean and standard deviation of the sampled quantities of one temperature.
+
+    Samples are the rows with ``start_step + equilibration_cut < step <= end_step``; potential
+    energy and volume are divided by the number of atoms.
+    """
+    steps = thermo['step']
+    chosen = (steps > start_step + equilibration_cut) & (steps <= end_step)
+    if not chosen.any():
+        raise ValueError(f'no thermo samples between step {start_step + equilibration_cut} and {end_step}')
+    record = {
+        'n_samples': int(chosen.sum()),
+        'first_sample_step': int(steps[chosen][0]),
+        'last_sample_step': int(steps[chosen][-1]),
+        'n_atoms': int(n_atoms),
+    }
+    quantities = {'pe_per_atom': thermo['pe'] / n_atoms, 'volume_per_atom': thermo['vol'] / n_atoms}
+    quantities.update({name: thermo[name] for name in _AVERAGED})
+    for name, values in quantities.items():
+        record[f'{name}_mean'] = float(np.mean(values[chosen]))
+        record[f'{name}_std'] = float(np.std(values[chosen], ddof=1)) if chosen.sum() > 1 else 0.0
+    return record
+
+
+def as_columns(columns: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """A parsed log's rows as named columns (our names), checking they are the expected ones."""
+    if len(columns) != len(THERMO_COLUMNS):
+        raise ValueError(f'expected {len(THERMO_COLUMNS)} thermo columns, found {columns}')
+    return {name: rows[:, index] for index, name in enumerate(THERMO_COLUMNS)}

@@ -1,0 +1,1 @@
+"""Protocol files (YAML); a package only so setuptools ships them."""

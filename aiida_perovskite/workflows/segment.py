@@ -1,0 +1,106 @@
+"""``LammpsSegmentWorkChain``: one MD segment that finishes whatever interrupts it."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, calcfunction, process_handler, while_
+from aiida.plugins import CalculationFactory
+
+from aiida_perovskite.simulation.summary import THERMO_COLUMNS, merge_series
+
+LammpsSegmentCalculation = CalculationFactory('perovskite.lammps')
+
+
+@calcfunction
+def merge_attempts(**nodes):
+    """The thermo rows of consecutive attempts (each step once; a later attempt wins) and their step count.
+
+    :param nodes: ``thermo_<i>`` (ArrayData) and ``parameters_<i>`` (the attempts' output_parameters).
+    """
+    attempts = sorted({int(key.split('_')[-1]) for key in nodes})
+    series = [
+        {name: nodes[f'thermo_{i}'].get_array(name) for name in THERMO_COLUMNS}
+        for i in attempts if f'thermo_{i}' in nodes
+    ]
+    thermo = orm.ArrayData()
+    for name, values in merge_series(series).items():
+        thermo.set_array(name, values)
+    parameters = [nodes[f'parameters_{i}'].get_dict() for i in attempts if f'parameters_{i}' in nodes]
+    summary = orm.Dict({
+        'attempts': len(attempts),
+        'steps_run': sum(p['steps_run'] for p in parameters),
+        'steps_per_attempt': [p['steps_run'] for p in parameters],
+        'end_step': parameters[-1]['end_step'] if parameters else None,
+    })
+    return {'thermo': thermo, 'summary': summary}
+
+
+class LammpsSegmentWorkChain(BaseRestartWorkChain):
+    """Run a segment to its target step, resuming from its newest restart after a stop or a kill.
+
+    Every attempt continues the step count from the restart it reads, so the
+    steps of the segment are run once (after a hard kill, the steps since the
+    last periodic restart are run again and their thermo rows replaced).
+    """
+
+    _process_class = LammpsSegmentCalculation
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.expose_inputs(LammpsSegmentCalculation, namespace='lammps')
+        spec.outline(
+            cls.setup,
+            while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
+            cls.results,
+        )
+        spec.expose_outputs(LammpsSegmentCalculation, exclude=('thermo',))
+        # Not required: BaseRestartWorkChain would look for them on the last calculation; results() adds them.
+        spec.output('thermo', valid_type=orm.ArrayData, required=False,
+                    help='Thermo rows of all attempts, each step once.')
+        spec.output('summary', valid_type=orm.Dict, required=False,
+                    help='Attempts and MD steps run by each and in all.')
+        spec.exit_code(310, 'ERROR_SEGMENT_FAILED', message='The segment failed: {message}')
+
+    def setup(self):
+        super().setup()
+        self.ctx.inputs = AttributeDict(self.exposed_inputs(LammpsSegmentCalculation, 'lammps'))
+
+    @process_handler(priority=600, exit_codes=[
+        LammpsSegmentCalculation.exit_codes.ERROR_TIMEOUT_WITH_RESTART,
+        LammpsSegmentCalculation.exit_codes.ERROR_KILLED_WITH_RESTART,
+        LammpsSegmentCalculation.exit_codes.ERROR_KILLED_WITHOUT_RESTART,
+    ])
+    def handle_interrupted(self, node):
+        """Continue from the newest restart in the interrupted run's folder.
+
+        That folder links the restart files it started from, so even a run
+        killed before writing its own resumes from where it began.
+        """
+        settings = self.ctx.inputs.parameters.get_dict()
+        if settings.get('stage') == 'minimise':
+            # A minimisation writes its restart only at the end: start it again from the same input.
+            self.report(f'{node.process_label}<{node.pk}> stopped [{node.exit_status}]; minimising again')
+            return ProcessHandlerReport(do_break=True)
+        if settings.get('create_velocities'):
+            # The restart carries the velocities; drawing new ones would break the trajectory.
+            self.ctx.inputs.parameters = orm.Dict({**settings, 'create_velocities': False})
+        self.ctx.inputs.parent_folder = node.outputs.remote_folder
+        self.report(f'{node.process_label}<{node.pk}> stopped [{node.exit_status}]: {node.exit_message}; resuming')
+        return ProcessHandlerReport(do_break=True)
+
+    def results(self):
+        result = super().results()
+        if result is not None and result.status:
+            return result
+        nodes = {}
+        for index, child in enumerate(self.ctx.children):
+            if 'thermo' in child.outputs:
+                nodes[f'thermo_{index}'] = child.outputs.thermo
+            if 'output_parameters' in child.outputs:
+                nodes[f'parameters_{index}'] = child.outputs.output_parameters
+        merged = merge_attempts(**nodes)
+        self.out('thermo', merged['thermo'])
+        self.out('summary', merged['summary'])
+        return None

@@ -1,0 +1,91 @@
+"""The temperature ladder with real LAMMPS runs: a fast protocol, and forced interruptions."""
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
+from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
+
+
+@pytest.fixture
+def codes(aiida_localhost):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    return register_local_codes(aiida_localhost)
+
+
+def topology_of(structure, codes, cif_node, replication):
+    results, node = run_get_node(
+        ParametriseWorkChain, cif=cif_node(structure, 'ba2pbi4.cif'),
+        codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
+        charge_method=orm.Str('gas'),
+        lammps=orm.Dict({'replication': replication, 'cutoff': 12.0, 'kspace_accuracy': 1e-4}),
+    )
+    assert node.is_finished_ok, node.exit_message
+    return results['topology']
+
+
+def segments(ladder):
+    """The ladder's segment work chains by call label (minimise, equilibrate, npt_T250...)."""
+    return {node.base.attributes.get('label', node.label) or node.label: node for node in ladder.called
+            if node.process_type.endswith('perovskite.segment')}
+
+
+def test_protocols():
+    thesis, fast = load_protocol('thesis'), load_protocol('fast')
+    assert thesis['ladder']['temperatures'] == list(range(200, 351, 10))
+    assert (thesis['ladder']['steps_per_temperature'], thesis['ladder']['thermo_every']) == (40000, 1000)
+    assert fast['ladder']['equilibration_cut'] < fast['ladder']['steps_per_temperature']
+    assert fast['ladder']['thermo_every'] == 50 and fast['ladder']['minimise']['etol'] == 1e-6  # merged, not replaced
+    with pytest.raises(ValueError, match='unknown protocol'):
+        load_protocol('slow')
+
+
+def test_fast_ladder_summarises_every_temperature(codes, cif_node, butylammonium_rp):
+    topology = topology_of(butylammonium_rp, codes, cif_node, [1, 1, 1])
+    builder = TemperatureLadderWorkChain.get_builder_from_protocol(codes['lammps'], topology, 'fast')
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    settings = node.inputs.parameters.get_dict()
+    assert sorted(results['summaries']) == ['T250', 'T300']
+    for label, temperature in (('T250', 250), ('T300', 300)):
+        summary = results['summaries'][label].get_dict()
+        assert summary['temperature'] == temperature
+        expected = (settings['steps_per_temperature'] - settings['equilibration_cut']) // settings['thermo_every']
+        assert summary['n_samples'] == expected
+        assert 10 < summary['volume_per_atom_mean'] < 30  # Angstrom^3 per atom: a condensed phase
+        assert abs(summary['temp_mean'] - temperature) < 0.25 * temperature
+    series = results['thermo']
+    assert set(series.get_array('setpoint')) == {250.0, 300.0}
+    assert len(results['structure'].sites) == topology.base.attributes.get('n_atoms')
+
+
+def test_interrupted_ladder_runs_every_step_once(codes, cif_node, butylammonium_rp):
+    """Segments stopped every 2 s by timer timeout finish by themselves with the same steps as a clean run."""
+    topology = topology_of(butylammonium_rp, codes, cif_node, [3, 3, 1])
+    overrides = {'temperatures': [250, 300], 'steps_per_temperature': 600, 'equilibration_steps': 200,
+                 'thermo_every': 50, 'restart_every': 100, 'minimise': {'maxiter': 50, 'maxeval': 500}}
+    runs = {}
+    for name, extra in (('clean', {}), ('interrupted', {'timeout': 1})):
+        builder = TemperatureLadderWorkChain.get_builder_from_protocol(
+            codes['lammps'], topology, 'fast', overrides={**overrides, **extra})
+        results, node = run_get_node(builder)
+        assert node.is_finished_ok, node.exit_message
+        runs[name] = (results, segments(node))
+
+    attempts = 0
+    for label in ('npt_T250', 'npt_T300'):
+        for name in runs:
+            summary = runs[name][1][label].outputs.summary.get_dict()
+            assert summary['steps_run'] == 600, (name, label, summary)  # nothing lost, nothing repeated
+            if name == 'interrupted':
+                attempts += summary['attempts']
+                assert sum(summary['steps_per_attempt']) == 600
+        clean = runs['clean'][1][label].outputs.thermo.get_array('step')
+        interrupted = runs['interrupted'][1][label].outputs.thermo.get_array('step')
+        assert np.array_equal(clean, interrupted)
+    assert attempts > 2  # the interruptions really happened
+    for label in ('T250', 'T300'):
+        assert runs['interrupted'][0]['summaries'][label]['n_samples'] == runs['clean'][0]['summaries'][label]['n_samples']
