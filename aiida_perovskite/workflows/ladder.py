@@ -92,7 +92,8 @@ class TemperatureLadderWorkChain(WorkChain):
         settings = _update(load_protocol(protocol)['ladder'], overrides or {})
         builder = cls.get_builder()
         builder.code = code
-        builder.topology = topology
+        if topology is not None:
+            builder.topology = topology
         builder.parameters = orm.Dict(settings)
         if options:
             builder.options = options

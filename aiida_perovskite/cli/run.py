@@ -1,0 +1,157 @@
+"""``aiida-perovskite run`` and ``status``: parametrisation and the ladder for many CIFs, in a group."""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+import click
+
+from . import cmd_root
+from .inspect import _expand
+
+
+@cmd_root.command('run')
+@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
+@click.option('--group', 'group_label', default='perovskite', show_default=True, help='Group the materials go in.')
+@click.option('--daemon', is_flag=True, help='Submit to the daemon and return at once (see `status`).')
+@click.option('--mpiprocs', type=click.IntRange(min=1), default=1, show_default=True, help='MPI ranks per LAMMPS run.')
+@click.option('--threads', type=click.IntRange(min=1), default=1, show_default=True, help='OpenMP threads per rank.')
+@click.option('--walltime', type=click.IntRange(min=60), help='Wall-time of each LAMMPS run in seconds.')
+@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
+@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, computer, profile_name):
+    """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
+
+    Materials already in the group with the same CIF content and protocol,
+    finished or still running, are skipped, so the command can be stopped and
+    run again without redoing work. A failing material does not stop the others.
+    """
+    from aiida import load_profile, orm
+    from aiida.engine import submit
+    from aiida.manage import get_manager
+
+    from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.workflows.material import MaterialWorkChain
+
+    load_profile(profile_name, allow_switch=True)
+    try:
+        codes = load_codes(computer)
+    except LookupError as error:
+        raise click.ClickException(str(error))
+    if daemon:
+        _ensure_daemon()
+    group, _ = orm.Group.collection.get_or_create(group_label)
+    options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
+    if threads > 1:
+        options['resources']['num_cores_per_mpiproc'] = threads
+    if walltime:
+        options['max_wallclock_seconds'] = walltime
+
+    existing = {
+        (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None)): node
+        for node in group.nodes if isinstance(node, orm.WorkflowNode)
+    }
+    failed = 0
+    for path in _expand(paths):
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            click.echo(f'{path}: cannot read ({error.strerror})', err=True)
+            failed += 1
+            continue
+        md5 = hashlib.md5(content).hexdigest()
+        previous = existing.get((md5, protocol))
+        if previous is not None and (previous.is_finished_ok or not previous.is_terminated):
+            state = 'done' if previous.is_finished_ok else 'running'
+            click.echo(f'{path}: {state} already (MaterialWorkChain<{previous.pk}>), skipped')
+            continue
+        cif = orm.CifData(file=str(path.resolve()), filename=path.name)
+        builder = MaterialWorkChain.get_builder_from_protocol(codes, cif, protocol, options=options)
+        if daemon:
+            node = submit(builder)
+            _register(node, group, md5, protocol, path)
+            click.echo(f'{path}: submitted MaterialWorkChain<{node.pk}>')
+            continue
+        runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
+        process = runner.instantiate_process(builder)
+        _register(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
+        try:
+            runner.run(process)
+        except Exception as error:  # one material's crash must not stop the batch
+            click.echo(f'{path}: MaterialWorkChain<{process.node.pk}> crashed: {error}', err=True)
+            failed += 1
+            continue
+        node = process.node
+        if node.is_finished_ok:
+            click.echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {len(node.outputs.ladder.summaries)} temperatures')
+        else:
+            failed += 1
+            click.echo(f'{path}: failed [{node.exit_status}] {node.exit_message}', err=True)
+    raise SystemExit(1 if failed else 0)
+
+
+def _ensure_daemon(workers: int = 1) -> None:
+    """Start the profile's daemon if it is stopped, reviving first any process whose task was lost.
+
+    With the broker bundled into the daemon (``verdi presto``), a process submitted just before
+    the daemon stopped loses its task; ``verdi process repair`` (daemon stopped) gives it back.
+    """
+    import subprocess
+    import sys
+
+    from aiida.engine.daemon.client import get_daemon_client
+
+    client = get_daemon_client()
+    if client.is_daemon_running:
+        return
+    verdi = pathlib.Path(sys.executable).with_name('verdi')
+    profile = client.profile.name
+    subprocess.run([str(verdi), '-p', profile, 'process', 'repair'], capture_output=True, text=True)
+    started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers)], capture_output=True, text=True)
+    if started.returncode:
+        raise click.ClickException(f'cannot start the daemon: {started.stdout}{started.stderr}')
+    click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')
+
+
+def _register(node, group, md5, protocol, path):
+    node.base.extras.set_many({'cif_md5': md5, 'protocol': protocol, 'cif_file': str(path)})
+    group.add_nodes(node)
+
+
+@cmd_root.command('status')
+@click.option('--group', 'group_label', default='perovskite', show_default=True)
+@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+def cmd_status(group_label, profile_name):
+    """Per material of the group: state, and how far up the temperature ladder it is."""
+    from aiida import load_profile, orm
+    from tabulate import tabulate
+
+    load_profile(profile_name, allow_switch=True)
+    try:
+        group = orm.load_group(group_label)
+    except Exception as error:
+        raise click.ClickException(f'no group {group_label!r}: {error}')
+    rows = []
+    for node in sorted(group.nodes, key=lambda n: n.pk):
+        if not isinstance(node, orm.WorkflowNode):
+            continue
+        ladder = next((child for child in node.called if child.process_type.endswith('perovskite.ladder')), None)
+        total = len(ladder.inputs.parameters['temperatures']) if ladder else None
+        done = ladder.base.extras.get('temperatures_done', 0) if ladder else 0
+        current = ladder.base.extras.get('current_temperature', None) if ladder else None
+        if node.is_finished_ok:
+            state = 'finished'
+        elif node.is_terminated:
+            state = f'failed [{node.exit_status}]'
+        else:
+            state = node.process_state.value if node.process_state else 'created'
+        stage = 'ladder' if ladder else 'parametrising' if not node.is_terminated else '-'
+        rows.append([node.pk, node.base.extras.get('cif_file', node.inputs.cif.filename), node.base.extras.get('protocol', ''),
+                     state, stage, f'{done}/{total}' if total else '-', f'{current} K' if current else '',
+                     (node.exit_message or '')[:60]])
+    click.echo(tabulate(rows, headers=['pk', 'cif', 'protocol', 'state', 'stage', 'temperatures', 'now at', 'message']))
+    finished = sum(row[3] == 'finished' for row in rows)
+    click.echo(f'{len(rows)} material(s): {finished} finished, '
+               f'{sum(row[3].startswith("failed") for row in rows)} failed, {len(rows) - finished - sum(row[3].startswith("failed") for row in rows)} in progress')

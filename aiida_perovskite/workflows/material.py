@@ -1,0 +1,75 @@
+"""``MaterialWorkChain``: one material from its CIF to per-temperature summaries."""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain
+
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
+from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
+
+
+class MaterialWorkChain(WorkChain):
+    """Parametrise the CIF (:class:`ParametriseWorkChain`), then run the temperature ladder on it."""
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('cif', valid_type=orm.CifData)
+        spec.expose_inputs(ParametriseWorkChain, namespace='parametrise', exclude=('cif',))
+        spec.expose_inputs(TemperatureLadderWorkChain, namespace='ladder', exclude=('topology',))
+        spec.outline(cls.parametrise, cls.inspect_parametrise, cls.run_ladder, cls.inspect_ladder)
+        spec.expose_outputs(ParametriseWorkChain, namespace='parametrise')
+        spec.expose_outputs(TemperatureLadderWorkChain, namespace='ladder')
+        spec.exit_code(401, 'ERROR_PARAMETRISATION', message='Parametrisation failed: {message}')
+        spec.exit_code(402, 'ERROR_LADDER', message='The temperature ladder failed: {message}')
+
+    @classmethod
+    def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, protocol=None, overrides=None, options=None):
+        """A builder for ``protocol``; ``overrides`` may hold ``parametrise`` and ``ladder`` sections."""
+        inputs = load_protocol(protocol)
+        overrides = overrides or {}
+        parametrise = {**inputs['parametrise'], **overrides.get('parametrise', {})}
+        builder = cls.get_builder()
+        builder.cif = cif
+        builder.parametrise.codes = {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}
+        builder.parametrise.charge_method = orm.Str(parametrise['charge_method'])
+        builder.parametrise.atom_types = orm.Str(parametrise['atom_types'])
+        builder.parametrise.parameter_set = orm.Str(parametrise['parameter_set'])
+        builder.parametrise.heteroatom_policy = orm.Str(parametrise['heteroatom_policy'])
+        builder.parametrise.lammps = orm.Dict(parametrise['lammps'])
+        ladder = TemperatureLadderWorkChain.get_builder_from_protocol(
+            codes['lammps'], None, protocol, overrides.get('ladder'), options
+        )
+        builder.ladder.code = ladder.code
+        builder.ladder.parameters = ladder.parameters
+        if options:
+            builder.ladder.options = options
+        return builder
+
+    def parametrise(self):
+        inputs = AttributeDict(self.exposed_inputs(ParametriseWorkChain, 'parametrise'))
+        inputs.cif = self.inputs.cif
+        inputs.metadata = {'call_link_label': 'parametrise'}
+        return ToContext(parametrisation=self.submit(ParametriseWorkChain, **inputs))
+
+    def inspect_parametrise(self):
+        node = self.ctx.parametrisation
+        self.out_many(self.exposed_outputs(node, ParametriseWorkChain, namespace='parametrise'))
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_PARAMETRISATION.format(message=f'[{node.exit_status}] {node.exit_message}')
+        return None
+
+    def run_ladder(self):
+        inputs = AttributeDict(self.exposed_inputs(TemperatureLadderWorkChain, 'ladder'))
+        inputs.topology = self.ctx.parametrisation.outputs.topology
+        inputs.metadata = {'call_link_label': 'ladder'}
+        return ToContext(ladder=self.submit(TemperatureLadderWorkChain, **inputs))
+
+    def inspect_ladder(self):
+        node = self.ctx.ladder
+        self.out_many(self.exposed_outputs(node, TemperatureLadderWorkChain, namespace='ladder'))
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_LADDER.format(message=f'[{node.exit_status}] {node.exit_message}')
+        return None
