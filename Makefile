@@ -29,11 +29,11 @@ demo: install
 	$(BIN)/python examples/make_example_structures.py examples/structures && \
 	$(BIN)/aiida-perovskite inspect examples/structures && \
 	$(BIN)/aiida-perovskite setup --profile perovskite && \
-	for cif in examples/structures/ba2pbi4_rp_n1.cif examples/structures/bdapbi4_dj_n1.cif; do \
-		$(BIN)/aiida-perovskite parametrise $$cif --profile perovskite \
-			--write-dir demo-output/$$(basename $$cif .cif) || exit 1; \
-	done && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s; LAMMPS systems in demo-output/"
+	$(BIN)/aiida-perovskite parametrise examples/structures/ba2pbi4_rp_n1.cif --profile perovskite \
+		--write-dir demo-output/ba2pbi4_rp_n1 && \
+	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite && \
+	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; a LAMMPS system in demo-output/, results in group demo"
 
 benchmark: install
 	$(BIN)/python benchmarks/inspect_dj_dft.py

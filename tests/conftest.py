@@ -54,7 +54,8 @@ def amber_codes(aiida_localhost):
     """antechamber, parmchk2 and tleap from this virtualenv, registered on the test computer."""
     from aiida_perovskite.tools.codes import register_local_codes
 
-    return register_local_codes(aiida_localhost)
+    codes = register_local_codes(aiida_localhost)
+    return {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}
 
 
 @pytest.fixture

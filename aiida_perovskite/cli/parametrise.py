@@ -15,7 +15,8 @@ from . import cmd_root
 @click.option('--charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='AM1-BCC (sqm) or Gasteiger (fast) partial charges for the organic molecules.')
 @click.option('--atom-types', type=click.Choice(['gaff', 'gaff2']), default='gaff', show_default=True)
-@click.option('--parameter-set', default='myp-pbi', show_default=True, help='Ion and cross-term parameter set.')
+@click.option('--parameter-set', default='auto', show_default=True,
+              help='Ion and cross-term parameter set (auto: the one covering the structure).')
 @click.option('--heteroatom-policy', type=click.Choice(['heavy-as-cn', 'refuse']), default='heavy-as-cn',
               show_default=True, help='Spacer atoms without their own cross terms: borrow ion-(C,N), or refuse.')
 @click.option('--supercell', nargs=3, type=click.IntRange(min=1), default=(3, 3, 3), show_default=True,

@@ -7,6 +7,7 @@ from .parameter_sets import (
     ParameterSet,
     available_parameter_sets,
     load_parameter_set,
+    select_parameter_set,
 )
 
 __all__ = (
@@ -16,4 +17,5 @@ __all__ = (
     'ParameterSet',
     'available_parameter_sets',
     'load_parameter_set',
+    'select_parameter_set',
 )

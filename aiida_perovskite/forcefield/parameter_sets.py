@@ -33,6 +33,7 @@ __all__ = (
     'ParameterSet',
     'available_parameter_sets',
     'load_parameter_set',
+    'select_parameter_set',
 )
 
 DATA = pathlib.Path(__file__).parent / 'sets'
@@ -173,6 +174,19 @@ def load_parameter_set(name: str) -> ParameterSet:
             f'no parameter set named {name!r}; available: {", ".join(available_parameter_sets())}'
         )
     return ParameterSet.from_dict(yaml.safe_load(path.read_text()))
+
+
+def select_parameter_set(inorganic: set[str]) -> ParameterSet:
+    """The shipped set that covers every inorganic element, verified sets first, then by name.
+
+    :raises MissingParametersError: naming the elements and what each set covers.
+    """
+    sets = [load_parameter_set(name) for name in available_parameter_sets()]
+    covering = sorted((s for s in sets if set(inorganic) <= set(s.ions)), key=lambda s: (not s.verified, s.name))
+    if not covering:
+        described = '; '.join(f'{s.name} ({", ".join(s.elements)})' for s in sets)
+        raise MissingParametersError(f'no parameter set covers {", ".join(sorted(inorganic))}; available: {described}')
+    return covering[0]
 
 
 def _check_policy(policy: str) -> None:

@@ -15,7 +15,7 @@ from aiida_perovskite.calculations.functions.topology import (
 )
 from aiida_perovskite.common.exit_codes import STRUCTURE_EXIT_CODES
 from aiida_perovskite.data import ParameterSetData
-from aiida_perovskite.forcefield import ForceFieldError, MissingParametersError
+from aiida_perovskite.forcefield import ForceFieldError, MissingParametersError, select_parameter_set
 from aiida_perovskite.forcefield.amber import residue_name
 
 AntechamberCalculation = CalculationFactory('perovskite.antechamber')
@@ -47,8 +47,9 @@ class ParametriseWorkChain(WorkChain):
                    validator=_choice('bcc', 'gas'), help='AM1-BCC (bcc) or Gasteiger (gas) partial charges.')
         spec.input('atom_types', valid_type=orm.Str, default=lambda: orm.Str('gaff'),
                    validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
-        spec.input('parameter_set', valid_type=orm.Str, default=lambda: orm.Str('myp-pbi'),
-                   help='Name of the shipped ion/cross-term parameter set.')
+        spec.input('parameter_set', valid_type=orm.Str, default=lambda: orm.Str('auto'),
+                   help='Name of the shipped ion/cross-term parameter set, or auto: the one covering the '
+                        'structure\'s inorganic elements (verified sets first).')
         spec.input('heteroatom_policy', valid_type=orm.Str, default=lambda: orm.Str('heavy-as-cn'),
                    validator=_choice('heavy-as-cn', 'refuse'),
                    help='What to do with spacer atoms the parameter set has no cross terms for.')
@@ -104,13 +105,18 @@ class ParametriseWorkChain(WorkChain):
 
     def check_parameters(self):
         """Refuse before any tool runs if the parameter set cannot describe the structure."""
+        record = self.ctx.decomposition.get_dict()
+        sites = self.ctx.structure.sites
+        inorganic = {self.ctx.structure.get_kind(sites[i].kind_name).symbol for i in record['inorganic_indices']}
         try:
-            self.ctx.parameter_set = ParameterSetData.get_or_create(self.inputs.parameter_set.value)
+            name = self.inputs.parameter_set.value
+            if name == 'auto':
+                name = select_parameter_set(inorganic).name
+            self.ctx.parameter_set = ParameterSetData.get_or_create(name)
             parameters = self.ctx.parameter_set.parameter_set
-            record = self.ctx.decomposition.get_dict()
-            sites = self.ctx.structure.sites
-            inorganic = {self.ctx.structure.get_kind(sites[i].kind_name).symbol for i in record['inorganic_indices']}
             parameters.check_elements(inorganic)
+            if not parameters.verified:
+                self.report(f'parameter set {name} is not independently verified: treat results as provisional')
             for molecule in self.ctx.molecules.values():
                 for element, bonded_to in _atoms_with_partners(molecule):
                     for ion in inorganic:

@@ -46,3 +46,12 @@ def test_unknown_element_names_the_sets():
     assert 'no parameters for Sn' in message and 'myp-pbbr (Br, Pb)' in message and 'myp-pbi (I, Pb)' in message
     with pytest.raises(MissingParametersError, match='available: myp-pbbr, myp-pbi'):
         load_parameter_set('nope')
+
+
+def test_automatic_choice_covers_the_structure():
+    from aiida_perovskite.forcefield import select_parameter_set
+
+    assert select_parameter_set({'Pb', 'I'}).name == 'myp-pbi'
+    assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr'
+    with pytest.raises(MissingParametersError, match='no parameter set covers I, Sn'):
+        select_parameter_set({'Sn', 'I'})

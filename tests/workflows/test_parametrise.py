@@ -103,7 +103,7 @@ def test_unsupported_element_is_named(amber_codes, cif_node):
     tin = layered_perovskite(alkylammonium(4), metal='Sn', halide='I')
     _, node = parametrise(cif_node(tin, 'ba2sni4.cif'), amber_codes)
     assert node.exit_status == ParametriseWorkChain.exit_codes.ERROR_MISSING_PARAMETERS.status
-    assert 'no parameters for Sn' in node.exit_message and 'myp-pbi (I, Pb)' in node.exit_message
+    assert 'no parameter set covers I, Sn' in node.exit_message and 'myp-pbi (I, Pb)' in node.exit_message
     assert not [n for n in node.called if n.process_type.endswith('antechamber')]  # refused before any tool ran
 
 
