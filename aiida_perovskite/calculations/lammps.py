@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
@@ -20,7 +18,7 @@ class LammpsSegmentCalculation(CalcJob):
     same ``parameters`` and the interrupted one as ``parent_folder``. Its
     restart files are symlinked, not copied. Stops itself cleanly before the
     wall-time when ``parameters.timeout`` or ``metadata.options.max_wallclock_seconds``
-    is set. ``metadata.options.num_cores_per_mpiproc`` > 1 runs OpenMP threads.
+    is set. ``metadata.options.resources.num_cores_per_mpiproc`` > 1 runs OpenMP threads.
     """
 
     INPUT = 'in.lammps'
@@ -72,7 +70,8 @@ class LammpsSegmentCalculation(CalcJob):
         with folder.open(self.INPUT, 'w') as handle:
             handle.write(segment_script(settings, from_restart, topology.FORCEFIELD_FILE, topology.COEFFICIENTS_FILE))
 
-        threads = int(options.get('num_cores_per_mpiproc') or 1)
+        # AiiDA exports OMP_NUM_THREADS from this resource; LAMMPS also needs the OPENMP styles.
+        threads = int(options.resources.get('num_cores_per_mpiproc') or 1)
         codeinfo = datastructures.CodeInfo()
         codeinfo.code_uuid = self.inputs.code.uuid
         codeinfo.cmdline_params = ['-in', self.INPUT, '-log', self.LOG, '-nocite']
@@ -89,8 +88,6 @@ class LammpsSegmentCalculation(CalcJob):
             calcinfo.remote_symlink_list = [
                 (parent.computer.uuid, f'{parent.get_remote_path()}/{RESTART_PATTERN}', '.')
             ]
-        if threads > 1:
-            calcinfo.environment_variables = {'OMP_NUM_THREADS': str(threads)}
         return calcinfo
 
 

@@ -61,8 +61,8 @@ class TemperatureLadderWorkChain(WorkChain):
         spec.input('max_iterations', valid_type=orm.Int, default=lambda: orm.Int(10),
                    help='Attempts per segment before giving up.')
         spec.input('options', valid_type=dict, non_db=True, required=False,
-                   help='metadata.options of every LAMMPS run: resources (MPI ranks), num_cores_per_mpiproc '
-                        '(OpenMP threads), max_wallclock_seconds, queue...')
+                   help='metadata.options of every LAMMPS run: resources (MPI ranks; num_cores_per_mpiproc for '
+                        'OpenMP threads), max_wallclock_seconds, queue...')
         spec.outline(
             cls.setup,
             cls.minimise,
