@@ -109,7 +109,7 @@ def _ensure_daemon(workers: int = 1) -> None:
     verdi = pathlib.Path(sys.executable).with_name('verdi')
     profile = client.profile.name
     subprocess.run([str(verdi), '-p', profile, 'process', 'repair'], capture_output=True, text=True)
-    started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers)], capture_output=True, text=True)
+    started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers), '--timeout', '60'], capture_output=True, text=True)
     if started.returncode:
         raise click.ClickException(f'cannot start the daemon: {started.stdout}{started.stderr}')
     click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')

@@ -73,21 +73,21 @@ def test_daemon_restart_does_not_repeat_finished_temperatures(tmp_path):
         pytest.fail(f'timed out after {limit} s waiting: {state}')
 
     run(str(BIN / 'aiida-perovskite'), 'setup', '--profile', 'restart')
-    run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'start', '1')
+    run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'start', '1', '--timeout', '60')
     try:
         pk = int(run(sys.executable, '-c', SUBMIT).strip().splitlines()[-1])
         before = wait(pk, lambda s: s['done'] >= 1 or s['terminated'], 300)
         assert not before['terminated'], before
-        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'stop')
+        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'stop', '--timeout', '60')
         stopped = progress(pk)
         # The broker is bundled into the daemon: a task in flight at the stop is lost and
         # `verdi process repair` (daemon stopped) revives it. `aiida-perovskite run --daemon`
         # does the same when it finds the daemon stopped.
         run(str(BIN / 'verdi'), '-p', 'restart', 'process', 'repair')
-        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'start', '1')
+        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'start', '1', '--timeout', '60')
         after = wait(pk, lambda s: s['terminated'], 600)
     finally:
-        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'stop', check=False)
+        run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'stop', '--timeout', '60', check=False)
 
     assert after['ok'], after
     assert after['summaries'] == ['T200', 'T250', 'T300', 'T350']
