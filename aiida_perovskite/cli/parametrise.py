@@ -45,7 +45,7 @@ def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, 
     try:
         codes = load_codes(computer, ('antechamber', 'parmchk2', 'tleap'))
     except LookupError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
 
     lammps = {'replication': 'auto' if auto_supercell else list(supercell), 'cutoff': cutoff, 'kspace_accuracy': 1e-5}
     results, node = run_get_node(

@@ -39,7 +39,7 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
     try:
         codes = load_codes(computer)
     except LookupError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     if daemon:
         _ensure_daemon()
     group, _ = orm.Group.collection.get_or_create(group_label)
@@ -132,7 +132,7 @@ def cmd_status(group_label, profile_name):
     try:
         group = orm.load_group(group_label)
     except Exception as error:
-        raise click.ClickException(f'no group {group_label!r}: {error}')
+        raise click.ClickException(f'no group {group_label!r}: {error}') from None
     rows = []
     for node in sorted(group.nodes, key=lambda n: n.pk):
         if not isinstance(node, orm.WorkflowNode):

@@ -251,9 +251,10 @@ def build_system(
     types: list[LammpsType] = []
     type_index: dict[tuple, int] = {}
 
-    def type_of(key, make) -> int:
+    def type_of(key, kind: LammpsType) -> int:
+        """The 1-based type of ``key``, adding ``kind`` the first time the key is seen."""
         if key not in type_index:
-            types.append(make())
+            types.append(kind)
             type_index[key] = len(types)
         return type_index[key]
 
@@ -268,12 +269,12 @@ def build_system(
             bonded_to = _element(atom.bond_partners[0].atomic_number) if element == 'H' and atom.bond_partners else None
             sigma = 2 * atom.rmin / 2 ** (1 / 6)
             key = ('organic', atom.type, round(atom.epsilon, _ROUND), round(sigma, _ROUND), bonded_to)
-            kind = type_of(key, lambda: LammpsType(atom.type, atom.mass, element, (atom.epsilon, sigma), bonded_to))
+            kind = type_of(key, LammpsType(atom.type, atom.mass, element, (atom.epsilon, sigma), bonded_to))
             cell_atoms.append((residue_of[id(atom)] + 1, kind, atom.charge, np.asarray(xyz, dtype=float)))
     first_ion_molecule = (max((a[0] for a in cell_atoms), default=0)) + 1
     for offset, (element, xyz) in enumerate(ions):
         ion = parameter_set.ions[element]
-        kind = type_of(('ion', element), lambda: LammpsType(element, ion['mass'], element, None))
+        kind = type_of(('ion', element), LammpsType(element, ion['mass'], element, None))
         cell_atoms.append((first_ion_molecule + offset, kind, ion['charge'], np.asarray(xyz, dtype=float)))
 
     net = sum(atom[2] for atom in cell_atoms) - expected_charge
