@@ -73,6 +73,10 @@ def test_daemon_restart_does_not_repeat_finished_temperatures(tmp_path):
         pytest.fail(f'timed out after {limit} s waiting: {state}')
 
     run(str(BIN / 'aiida-perovskite'), 'setup', '--profile', 'restart')
+    shell = run(sys.executable, '-c', "from aiida import load_profile, orm; load_profile('restart'); "
+                "print(orm.load_computer('localhost').get_authinfo(orm.User.collection.get_default())"
+                ".get_auth_params()['use_login_shell'])")
+    assert shell.strip().splitlines()[-1] == 'False'  # polls must not start login shells (CPU taken from LAMMPS)
     run(str(BIN / 'verdi'), '-p', 'restart', 'daemon', 'start', '1', '--timeout', '60')
     try:
         pk = int(run(sys.executable, '-c', SUBMIT).strip().splitlines()[-1])
