@@ -2,6 +2,8 @@
 
 import pathlib
 
+import pytest
+
 from aiida import orm
 from aiida.engine import run_get_node
 
@@ -26,6 +28,12 @@ def dry_run(code, **inputs):
     return pathlib.Path(node.dry_run_info['folder'])
 
 
+@pytest.fixture(autouse=True)
+def in_temporary_folder(tmp_path, monkeypatch):
+    """AiiDA writes dry runs to ./submit_test: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_ranks_threads_and_walltime(aiida_code_installed):
     code = aiida_code_installed(default_calc_job_plugin='perovskite.lammps', filepath_executable='/bin/true')
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2, 'num_cores_per_mpiproc': 3},
@@ -42,7 +50,7 @@ def test_ranks_threads_and_walltime(aiida_code_installed):
 
 def test_continuation_links_the_parent_restarts(aiida_code_installed, aiida_localhost, tmp_path):
     code = aiida_code_installed(default_calc_job_plugin='perovskite.lammps', filepath_executable='/bin/true')
-    parent = orm.RemoteData(computer=aiida_localhost, remote_path=str(tmp_path)).store()
+    parent = orm.RemoteData(computer=aiida_localhost, remote_path=str(tmp_path / 'parent')).store()
     folder = dry_run(code, parameters=orm.Dict({'target_step': 100}), parent_folder=parent)
     lammps_input = (folder / 'in.lammps').read_text()
     assert 'read_restart restart.*' in lammps_input and 'include coefficients.lmp' in lammps_input
