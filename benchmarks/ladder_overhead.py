@@ -19,8 +19,8 @@ loop (wall - loop: MPI start-up, PPPM set-up, restart files; for AiiDA also the 
 AiiDA the CPU the engine used meanwhile (this process plus the shell commands it ran, e.g. the
 ``ps`` polls; with 2 ranks on 2 cores that CPU is taken from LAMMPS). From the means: the
 throughput ratio direct wall / AiiDA wall, the orchestration overhead AiiDA wall - direct wall, and,
-insensitive to other load on the machine (the MD loop is the same program in both), the difference
-of the times outside the loop and the ratio it gives at equal LAMMPS speed. The presto
+insensitive to other load on the machine (but blind to the CPU the engine takes from the MD loop),
+the difference of the times outside the loop and the ratio it gives at equal LAMMPS speed. The presto
 ``localhost`` computer polls jobs every ~1 s, so up to ~1 s of each AiiDA wall time is polling.
 Every command the ``core.local`` transport runs (submit, each poll) goes through a login shell by
 default (``bash -l``), whose start-up cost on this machine is printed; ``--no-login-shell``
@@ -29,7 +29,7 @@ configures the computer with ``use_login_shell=False`` to measure without it.
 The AiiDA profile lives in a temporary folder (``aiida-perovskite setup``), deleted at the end.
 
 Usage: ``python benchmarks/ladder_overhead.py [CIF] [--short STEPS] [--long-seconds S] [--no-login-shell]``
-(default CIF: ../shared/data/cifs/dj-dft/00001.cif, 200 steps, 75 s; about 7 minutes in all).
+(default CIF: ../shared/data/cifs/dj-dft/00001.cif, 200 steps, 75 s; about 6 minutes in all).
 """
 
 import argparse
