@@ -24,7 +24,7 @@ import numpy as np
 
 from .parameter_sets import ForceFieldError, ParameterSet
 
-__all__ = ('LammpsSystem', 'build_system', 'lammps_box', 'auto_replication')
+__all__ = ('LammpsSystem', 'build_system', 'lammps_box', 'auto_replication', 'layer_replication', 'resolve_replication')
 
 _ROUND = 8  # digits used to recognise identical bonded parameters
 
@@ -217,7 +217,35 @@ def auto_replication(lattice: np.ndarray, cutoff: float) -> tuple[int, int, int]
     """The smallest replication whose box is at least twice ``cutoff`` wide in every direction."""
     volume = abs(np.linalg.det(lattice))
     widths = [volume / np.linalg.norm(np.cross(lattice[(i + 1) % 3], lattice[(i + 2) % 3])) for i in range(3)]
-    return tuple(int(np.ceil(2 * cutoff / width)) for width in widths)
+    # The tolerance keeps a width of exactly 2 x cutoff at one copy despite rounding in the widths.
+    return tuple(int(np.ceil(2 * cutoff / width - 1e-9)) for width in widths)
+
+
+def layer_replication(miller_index, in_plane: int, stacking: int) -> tuple[int, int, int]:
+    """``in_plane`` copies along the two lattice vectors in the inorganic layers, ``stacking`` along the third.
+
+    Needs the layers to contain two lattice vectors (a stacking axis ``a``, ``b`` or ``c``, i.e. a
+    Miller index with one non-zero entry); a skew stacking has no such split and raises ValueError.
+    """
+    nonzero = [index for index, value in enumerate(miller_index) if value]
+    if len(nonzero) != 1:
+        raise ValueError(f'layers along {tuple(miller_index)} do not contain two lattice vectors: '
+                         'give the replication as three integers or "auto" instead')
+    return tuple(stacking if axis == nonzero[0] else in_plane for axis in range(3))
+
+
+def resolve_replication(spec, lattice: np.ndarray, cutoff: float, miller_index=None) -> tuple[int, int, int]:
+    """The replication a setting asks for: three integers, ``"auto"`` (:func:`auto_replication`) or
+    ``{"in_plane": N, "stacking": M}`` (:func:`layer_replication`, needs the layers' Miller index)."""
+    if spec == 'auto':
+        return auto_replication(lattice, cutoff)
+    if isinstance(spec, dict):
+        if miller_index is None:
+            raise ValueError('an in-plane/stacking replication needs the stacking direction of the layers')
+        return layer_replication(miller_index, int(spec['in_plane']), int(spec['stacking']))
+    if len(spec) != 3 or any(int(n) < 1 for n in spec):
+        raise ValueError(f'replication must be three positive integers, "auto" or {{in_plane, stacking}}: {spec!r}')
+    return tuple(int(n) for n in spec)
 
 
 def build_system(

@@ -54,7 +54,7 @@ class ParametriseWorkChain(WorkChain):
                    validator=_choice('heavy-as-cn', 'refuse'),
                    help='What to do with spacer atoms the parameter set has no cross terms for.')
         spec.input('lammps', valid_type=orm.Dict, default=lambda: orm.Dict(LAMMPS_DEFAULTS),
-                   help='replication ([a, b, c] or "auto"), cutoff (A), kspace_accuracy.')
+                   help='replication ([a, b, c], "auto" or {in_plane: N, stacking: M}), cutoff (A), kspace_accuracy.')
         spec.input('decompose_parameters', valid_type=orm.Dict, required=False,
                    help='Bond tolerances of the decomposition.')
         spec.input('options', valid_type=dict, non_db=True, required=False,

@@ -52,3 +52,17 @@ def test_net_charge_is_refused():
     lone = Structure(Lattice.cubic(6), ['Pb', 'I'], [[0, 0, 0], [0.5, 0, 0]])
     with pytest.raises(ForceFieldError, match='net charge of \\+1.000000 e'):
         build_system(None, ions_only(lone), lone.lattice.matrix, load_parameter_set('myp-pbi'))
+
+
+def test_layer_replication_follows_the_stacking_axis():
+    from aiida_perovskite.forcefield.lammps import layer_replication, resolve_replication
+
+    assert layer_replication((0, 0, 1), 2, 1) == (2, 2, 1)
+    assert layer_replication((1, 0, 0), 3, 2) == (2, 3, 3)
+    with pytest.raises(ValueError, match='do not contain two lattice vectors'):
+        layer_replication((1, 1, 0), 2, 1)
+    lattice = np.diag([8.0, 8.0, 30.0])
+    assert resolve_replication({'in_plane': 2, 'stacking': 1}, lattice, 12.0, (0, 1, 0)) == (2, 1, 2)
+    assert resolve_replication('auto', lattice, 12.0) == (3, 3, 1)
+    with pytest.raises(ValueError, match='needs the stacking direction'):
+        resolve_replication({'in_plane': 2, 'stacking': 1}, lattice, 12.0)

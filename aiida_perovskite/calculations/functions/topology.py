@@ -70,8 +70,8 @@ def write_lammps_topology(
 ):
     """The LAMMPS system: GAFF organic part from the prmtop, ions and cross terms from the parameter set.
 
-    ``settings``: ``replication`` (three integers, or ``"auto"`` for the smallest box at least twice
-    the cut-off), ``cutoff``, ``kspace_accuracy``, ``heteroatom_policy`` and, recorded on the node,
+    ``settings``: ``replication`` (three integers, ``"auto"`` for the smallest box at least twice
+    the cut-off, or ``{"in_plane": N, "stacking": M}`` along and across the layers), ``cutoff``, ``kspace_accuracy``, ``heteroatom_policy`` and, recorded on the node,
     ``charge_method`` and ``atom_types``.
     """
     import tempfile
@@ -79,13 +79,16 @@ def write_lammps_topology(
 
     import parmed
 
-    from aiida_perovskite.forcefield.lammps import auto_replication, build_system
+    from aiida_perovskite.forcefield.lammps import build_system, resolve_replication
 
     options = settings.get_dict()
     lattice = np.array(structure.cell)
-    replication = options.get('replication', [3, 3, 3])
-    if replication == 'auto':
-        replication = auto_replication(lattice, options['cutoff'])
+    record = decomposition.get_dict()
+    try:
+        replication = resolve_replication(options.get('replication', [3, 3, 3]), lattice, options['cutoff'],
+                                          record.get('miller_index'))
+    except ValueError as error:
+        return ExitCode(350, f'replication: {error}')
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for node, name in ((prmtop, 'cell.prmtop'), (inpcrd, 'cell.inpcrd')):
@@ -94,7 +97,6 @@ def write_lammps_topology(
                 path.write_bytes(handle.read())
             paths.append(str(path))
         organic = parmed.load_file(*paths)
-    record = decomposition.get_dict()
     sites = structure.sites
     ions = [(structure.get_kind(sites[i].kind_name).symbol, np.array(sites[i].position)) for i in record['inorganic_indices']]
     try:
