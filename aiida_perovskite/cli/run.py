@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import pathlib
 
 import click
@@ -33,7 +32,7 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
     from aiida.manage import get_manager
 
     from aiida_perovskite.tools.codes import load_codes
-    from aiida_perovskite.workflows.material import MaterialWorkChain
+    from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
 
     load_profile(profile_name, allow_switch=True)
     try:
@@ -49,34 +48,29 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
     if walltime:
         options['max_wallclock_seconds'] = walltime
 
-    existing = {
-        (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None)): node
-        for node in group.nodes if isinstance(node, orm.WorkflowNode)
-    }
+    existing = materials_by_key(group)
     failed = 0
     for path in _expand(paths):
         try:
-            content = path.read_bytes()
+            md5 = cif_md5(path)
         except OSError as error:
             click.echo(f'{path}: cannot read ({error.strerror})', err=True)
             failed += 1
             continue
-        md5 = hashlib.md5(content).hexdigest()
         previous = existing.get((md5, protocol))
-        if previous is not None and (previous.is_finished_ok or not previous.is_terminated):
+        if not needs_running(previous):
             state = 'done' if previous.is_finished_ok else 'running'
             click.echo(f'{path}: {state} already (MaterialWorkChain<{previous.pk}>), skipped')
             continue
-        cif = orm.CifData(file=str(path.resolve()), filename=path.name)
-        builder = MaterialWorkChain.get_builder_from_protocol(codes, cif, protocol, options=options)
+        builder = material_builder(path, codes, protocol, options)
         if daemon:
             node = submit(builder)
-            _register(node, group, md5, protocol, path)
+            register_material(node, group, md5, protocol, path)
             click.echo(f'{path}: submitted MaterialWorkChain<{node.pk}>')
             continue
         runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
         process = runner.instantiate_process(builder)
-        _register(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
+        register_material(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
         try:
             runner.run(process)
         except Exception as error:  # one material's crash must not stop the batch
@@ -98,6 +92,7 @@ def _ensure_daemon(workers: int = 1) -> None:
     With the broker bundled into the daemon (``verdi presto``), a process submitted just before
     the daemon stopped loses its task; ``verdi process repair`` (daemon stopped) gives it back.
     """
+    import os
     import subprocess
     import sys
 
@@ -107,17 +102,15 @@ def _ensure_daemon(workers: int = 1) -> None:
     if client.is_daemon_running:
         return
     verdi = pathlib.Path(sys.executable).with_name('verdi')
+    # The daemon client looks `verdi` up on PATH: make it this virtualenv's even when the caller
+    # ran `.venv/bin/aiida-perovskite` without activating the virtualenv.
+    os.environ['PATH'] = f'{verdi.parent}{os.pathsep}{os.environ.get("PATH", "")}'
     profile = client.profile.name
     subprocess.run([str(verdi), '-p', profile, 'process', 'repair'], capture_output=True, text=True)
     started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers), '--timeout', '60'], capture_output=True, text=True)
     if started.returncode:
         raise click.ClickException(f'cannot start the daemon: {started.stdout}{started.stderr}')
     click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')
-
-
-def _register(node, group, md5, protocol, path):
-    node.base.extras.set_many({'cif_md5': md5, 'protocol': protocol, 'cif_file': str(path)})
-    group.add_nodes(node)
 
 
 @cmd_root.command('status')
