@@ -1,4 +1,4 @@
-"""``MaterialWorkChain``: one material from its CIF to per-temperature summaries."""
+"""``MaterialWorkChain``: one material from its CIF to per-temperature summaries, targets and features."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
+from aiida_perovskite.analysis import TargetSettings
+from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
 from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
 
 class MaterialWorkChain(WorkChain):
-    """Parametrise the CIF (:class:`ParametriseWorkChain`), then run the temperature ladder on it."""
+    """Parametrise the CIF (:class:`ParametriseWorkChain`), run the temperature ladder on it, then compute
+    the learning targets from the ladder and the structure features from the decomposition."""
 
     @classmethod
     def define(cls, spec):
@@ -19,9 +22,13 @@ class MaterialWorkChain(WorkChain):
         spec.input('cif', valid_type=orm.CifData)
         spec.expose_inputs(ParametriseWorkChain, namespace='parametrise', exclude=('cif',))
         spec.expose_inputs(TemperatureLadderWorkChain, namespace='ladder', exclude=('topology',))
-        spec.outline(cls.parametrise, cls.inspect_parametrise, cls.run_ladder, cls.inspect_ladder)
+        spec.input('target_settings', valid_type=orm.Dict, default=lambda: orm.Dict(TargetSettings().as_dict()),
+                   help='Thresholds of the quality flags of the targets (TargetSettings).')
+        spec.outline(cls.parametrise, cls.inspect_parametrise, cls.run_ladder, cls.inspect_ladder, cls.analyse)
         spec.expose_outputs(ParametriseWorkChain, namespace='parametrise')
         spec.expose_outputs(TemperatureLadderWorkChain, namespace='ladder')
+        spec.output('targets', valid_type=orm.Dict, help='Cp(U), V_atom per temperature and quality flags.')
+        spec.output('features', valid_type=orm.Dict, help='Structure features of the CIF (family:name).')
         spec.exit_code(401, 'ERROR_PARAMETRISATION', message='Parametrisation failed: {message}')
         spec.exit_code(402, 'ERROR_LADDER', message='The temperature ladder failed: {message}')
 
@@ -73,3 +80,8 @@ class MaterialWorkChain(WorkChain):
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_LADDER.format(message=f'[{node.exit_status}] {node.exit_message}')
         return None
+
+    def analyse(self):
+        """Targets of the ladder and features of the structure, each a calcfunction node."""
+        self.out('targets', compute_targets(self.inputs.target_settings, **self.ctx.ladder.outputs.summaries))
+        self.out('features', compute_features(self.ctx.parametrisation.outputs.decomposition))

@@ -1,0 +1,16 @@
+"""From simulations and structures to learning data: targets from the temperature ladder, features from the CIF.
+
+Plain Python (numpy, pymatgen): nothing here imports AiiDA.
+"""
+
+from .features import FEATURE_FAMILIES, structure_features
+from .targets import TargetSettings, ladder_targets, population_outliers, potential_energy_slope
+
+__all__ = (
+    'FEATURE_FAMILIES',
+    'TargetSettings',
+    'ladder_targets',
+    'population_outliers',
+    'potential_energy_slope',
+    'structure_features',
+)

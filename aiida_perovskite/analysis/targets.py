@@ -1,0 +1,107 @@
+"""Targets of the method (SPEC section 4) from per-temperature summaries, with its quality flags.
+
+``Cp(U)`` is the least-squares slope of the mean potential energy per atom against the
+temperature over the whole ladder; ``V_atom`` is the mean volume per atom at each temperature.
+Quality flags are recorded beside the values, never applied silently:
+
+- ``unstable``: the time standard deviation of the volume per atom, averaged over the
+  temperatures, is above ``unstable_volume_std`` (the method's 0.10 A^3/atom);
+- ``pe_off_trend``: a temperature's mean potential energy per atom lies further from the
+  fitted line than ``pe_trend_sigmas`` times that temperature's own time standard deviation,
+  or the slope is not positive (a collapsing or exploding run, not a smooth heat capacity);
+- population outliers (the method's Figure 8: a material whose potential energy per atom sits
+  far from all others) need the whole dataset: :func:`population_outliers`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ('TargetSettings', 'ladder_targets', 'population_outliers', 'potential_energy_slope')
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetSettings:
+    """The thresholds of the quality flags (the method's values by default)."""
+
+    unstable_volume_std: float = 0.10
+    pe_trend_sigmas: float = 1.0
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def potential_energy_slope(temperatures, energies) -> dict:
+    """Ordinary least-squares line ``energy = intercept + slope * T`` with the slope's standard error.
+
+    With two temperatures the line is exact and the standard error is undefined (NaN).
+    """
+    t = np.asarray(temperatures, dtype=float)
+    e = np.asarray(energies, dtype=float)
+    if t.size < 2 or np.ptp(t) == 0:
+        raise ValueError('the slope needs at least two different temperatures')
+    slope, intercept = np.polyfit(t, e, 1)
+    residuals = e - (intercept + slope * t)
+    dof = t.size - 2
+    stderr = float(np.sqrt(residuals @ residuals / dof / np.sum((t - t.mean()) ** 2))) if dof > 0 else float('nan')
+    return {'slope': float(slope), 'stderr': stderr, 'intercept': float(intercept), 'residuals': residuals.tolist()}
+
+
+def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None) -> dict:
+    """Targets and flags of one material from its per-temperature summaries (any order).
+
+    Each summary has ``temperature``, ``pe_per_atom_mean``/``_std`` and
+    ``volume_per_atom_mean``/``_std`` (see :func:`aiida_perovskite.simulation.summary.summarise_temperature`).
+    Energies are in the LAMMPS ``real`` units of the run: kcal/mol per atom, so ``cp_u`` is in
+    kcal/mol/K per atom; volumes in A^3 per atom.
+    """
+    settings = settings or TargetSettings()
+    if not summaries:
+        raise ValueError('no temperature summaries')
+    ordered = sorted(summaries, key=lambda summary: summary['temperature'])
+    temperatures = [float(summary['temperature']) for summary in ordered]
+    pe = np.array([summary['pe_per_atom_mean'] for summary in ordered])
+    pe_std = np.array([summary['pe_per_atom_std'] for summary in ordered])
+    volume = [float(summary['volume_per_atom_mean']) for summary in ordered]
+    volume_std = [float(summary['volume_per_atom_std']) for summary in ordered]
+    fit = potential_energy_slope(temperatures, pe)
+    off_trend = [t for t, residual, width in zip(temperatures, fit['residuals'], pe_std)
+                 if abs(residual) > settings.pe_trend_sigmas * width]
+    mean_volume_std = float(np.mean(volume_std))
+    return {
+        'temperatures': temperatures,
+        'cp_u': fit['slope'],
+        'cp_u_stderr': fit['stderr'],
+        'pe_intercept': fit['intercept'],
+        'pe_per_atom': pe.tolist(),
+        'pe_per_atom_std': pe_std.tolist(),
+        'v_atom': volume,
+        'v_atom_std': volume_std,
+        'mean_volume_std': mean_volume_std,
+        'n_atoms': int(ordered[0].get('n_atoms', 0)),
+        'flags': {
+            'unstable': mean_volume_std > settings.unstable_volume_std,
+            'pe_off_trend': bool(off_trend) or fit['slope'] <= 0,
+        },
+        'pe_off_trend_temperatures': off_trend,
+        'settings': settings.as_dict(),
+        'units': {'cp_u': 'kcal/mol/K per atom', 'pe_per_atom': 'kcal/mol per atom', 'v_atom': 'A^3 per atom'},
+    }
+
+
+def population_outliers(values: dict, scale: float = 5.0) -> set:
+    """Keys whose value lies more than ``scale`` scaled median absolute deviations from the median.
+
+    The method's potential-energy outliers (its Figure 8) stood far from every other material;
+    the median and the MAD are not pulled by the outliers themselves. Fewer than 5 values: none.
+    """
+    if len(values) < 5:
+        return set()
+    data = np.array(list(values.values()), dtype=float)
+    median = np.median(data)
+    mad = 1.4826 * np.median(np.abs(data - median))
+    if mad == 0:
+        return set()
+    return {key for key, value in values.items() if abs(value - median) > scale * mad}
