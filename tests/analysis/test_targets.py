@@ -40,13 +40,25 @@ def test_targets_are_ordered_by_temperature_and_carry_units():
     assert record['v_atom'] == pytest.approx([20.2, 20.25, 20.3, 20.35])
     assert record['flags'] == {'unstable': False, 'pe_off_trend': False}
     assert record['units']['cp_u'] == 'kcal/mol/K per atom'
+    assert record['cp_u_stderr'] == pytest.approx(0.0, abs=1e-12)  # four points exactly on a line
+    # Two temperatures: no standard error, stored as None (JSON has no NaN).
+    assert ladder_targets(summaries([200, 250], [-10.0, -9.9]))['cp_u_stderr'] is None
 
 
 def test_volume_fluctuations_above_the_method_threshold_flag_the_material():
-    assert ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.11))['flags']['unstable']
-    assert not ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.09))['flags']['unstable']
-    relaxed = TargetSettings(unstable_volume_std=0.2)
+    literal = TargetSettings(reference_atoms=None)
+    assert ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.11), literal)['flags']['unstable']
+    assert not ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.09), literal)['flags']['unstable']
+    relaxed = TargetSettings(unstable_volume_std=0.2, reference_atoms=None)
     assert not ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.11), relaxed)['flags']['unstable']
+
+
+def test_volume_fluctuations_are_compared_at_the_method_cell_size():
+    # 464 atoms fluctuate sqrt(4212/464) = 3.0 times more per atom than the method's 4,212-atom cells.
+    record = ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.25))  # n_atoms 464
+    assert record['scaled_volume_std'] == pytest.approx(0.25 * np.sqrt(464 / 4212))
+    assert not record['flags']['unstable']
+    assert ladder_targets(summaries([200, 250], [-10, -9.9], volume_std=0.35))['flags']['unstable']
 
 
 def test_a_temperature_off_the_energy_trend_is_flagged_and_named():
