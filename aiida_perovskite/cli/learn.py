@@ -1,0 +1,210 @@
+"""``aiida-perovskite dataset``, ``train`` and ``screen``: from simulated materials to models that rank new CIFs."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+
+import click
+
+from . import cmd_root
+from .inspect import _expand
+
+PROFILE = click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+GROUP = click.option('--group', 'group_label', required=True, help='Group of materials (from `aiida-perovskite run`).')
+
+
+def _load(profile_name):
+    from aiida import load_profile
+
+    load_profile(profile_name, allow_switch=True)
+
+
+def _dataset(group_label):
+    from aiida_perovskite.tools.dataset import build_dataset
+
+    def progress(done, total):
+        click.echo(f'\r  targets and features: {done}/{total} materials', nl=done == total, err=True)
+
+    try:
+        return build_dataset(group_label, progress=progress)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@cmd_root.command('dataset')
+@GROUP
+@click.option('--csv', 'csv_file', type=click.Path(dir_okay=False, path_type=pathlib.Path), help='Also write the table here.')
+@PROFILE
+def cmd_dataset(group_label, csv_file, profile_name):
+    """The learning table of the group's finished materials, as a provenance node (reused when unchanged).
+
+    One row per material and temperature: features (family:name), targets
+    (cp_u, v_atom), quality flags and the UUIDs that lead back to each CIF.
+    """
+    _load(profile_name)
+    dataset = _dataset(group_label)
+    attributes = dataset.base.attributes
+    click.echo(f'DatasetData<{dataset.pk}> {dataset.uuid}: {attributes.get("n_materials")} materials, '
+               f'{attributes.get("n_rows")} rows, {sum(":" in c for c in attributes.get("columns"))} features '
+               f'in families {", ".join(attributes.get("feature_families"))}')
+    flags = attributes.get('flags', {})
+    click.echo('  flagged materials: ' + ', '.join(f'{name.removeprefix("flag_")} {count}' for name, count in flags.items()))
+    if csv_file:
+        csv_file.parent.mkdir(parents=True, exist_ok=True)
+        dataset.frame().to_csv(csv_file, index=False)
+        click.echo(f'  written to {csv_file}')
+
+
+@cmd_root.command('train')
+@GROUP
+@click.option('--target', type=click.Choice(['cp_u', 'v_atom']), required=True,
+              help='cp_u: slope of potential energy per atom vs T; v_atom: volume per atom (per temperature and stacked).')
+@click.option('--report', 'report_dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
+              help='Copy the report (index.html, PNG plots, CSV tables) here.')
+@click.option('--families', help='Comma-separated subset of ols,lasso,ridge,random_forest (default: all).')
+@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the folds and the forests.')
+@click.option('--jobs', type=click.IntRange(min=1), default=1, show_default=True, help='Parallel fits.')
+@PROFILE
+def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_name):
+    """Train every model family with nested cross-validation grouped by material; store the models as nodes."""
+    import time
+
+    _load(profile_name)
+    from aiida import orm
+
+    from aiida_perovskite.calculations.functions.learning import train_models
+    from aiida_perovskite.ml import TrainingSettings, format_metrics
+
+    dataset = _dataset(group_label)
+    settings = {'target': target, 'training': TrainingSettings(seed=seed, n_jobs=jobs).as_dict()}
+    if families:
+        settings['families'] = [family.strip() for family in families.split(',')]
+    click.echo(f'training on DatasetData<{dataset.pk}> ({dataset.base.attributes.get("n_materials")} materials)...')
+    start = time.perf_counter()
+    results, node = train_models.run_get_node(dataset, orm.Dict(settings))
+    if not node.is_finished_ok:
+        raise click.ClickException(f'training failed: {node.exit_message}')
+    click.echo(f'trained in {time.perf_counter() - start:.0f} s (train_models<{node.pk}>)')
+    import pandas as pd
+
+    for task, rows in results['metrics'].get_dict().items():
+        click.echo(f'\n{task}:')
+        click.echo(format_metrics(pd.DataFrame(rows)))
+    click.echo('\nmodels:')
+    for label, model in sorted(results.items()):
+        if label.startswith('model_'):
+            click.echo(f'  {model.family:14s} TrainedModelData<{model.pk}> {model.uuid}')
+    if report_dir:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        results['report'].base.repository.copy_tree(report_dir)
+        click.echo(f'report: {report_dir / "index.html"}')
+
+
+@cmd_root.command('screen')
+@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.option('--model', 'model_id', required=True, help='PK or UUID of a TrainedModelData (see `train`).')
+@click.option('--temperature', type=float, default=300.0, show_default=True, help='For models of v_atom (K).')
+@click.option('--ascending', is_flag=True, help='Rank the smallest prediction first (default: the largest).')
+@click.option('--store/--no-store', default=True, show_default=True,
+              help='Record each CIF, decomposition, features and prediction as provenance nodes.')
+@click.option('--group', 'group_label', help='Also put the prediction nodes in this group.')
+@click.option('--json', 'as_json', is_flag=True, help='One JSON record per CIF instead of a table.')
+@PROFILE
+def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_json, profile_name):
+    """Rank CIFs in PATHS by a trained model's prediction, without simulating them.
+
+    A CIF that cannot be decomposed is reported with its reason and the
+    others are still ranked; the exit status is 1 if any CIF failed.
+    """
+    _load(profile_name)
+    from aiida import orm
+
+    from aiida_perovskite.data import TrainedModelData
+
+    try:
+        model = orm.load_node(model_id)
+    except Exception as error:
+        raise click.ClickException(f'cannot load model {model_id}: {error}') from None
+    if not isinstance(model, TrainedModelData):
+        raise click.ClickException(f'node {model_id} is a {type(model).__name__}, not a TrainedModelData')
+    group = orm.Group.collection.get_or_create(group_label)[0] if group_label and store else None
+    rows, failures = [], []
+    for path in _expand(paths):
+        try:
+            record = (_screen_stored if store else _screen_plain)(path, model, temperature)
+        except _ScreenError as error:
+            failures.append({'file': str(path), 'error': str(error)})
+            continue
+        if group is not None:
+            group.add_nodes(orm.load_node(record['prediction_pk']))
+        rows.append(record)
+    rows.sort(key=lambda row: row['prediction'], reverse=not ascending)
+    for rank, row in enumerate(rows, start=1):
+        row['rank'] = rank
+    if as_json:
+        for record in rows + failures:
+            click.echo(json.dumps(record))
+    else:
+        _print_ranking(rows, failures, model, temperature)
+    raise SystemExit(1 if failures else 0)
+
+
+class _ScreenError(Exception):
+    """A CIF that could not be screened; the message says why."""
+
+
+def _screen_plain(path, model, temperature) -> dict:
+    """Decompose and predict in memory (nothing stored)."""
+    import pandas as pd
+
+    from aiida_perovskite.analysis import structure_features
+    from aiida_perovskite.structure import StructureError, inspect_cif
+
+    try:
+        record = inspect_cif(path).as_dict()
+    except StructureError as error:
+        raise _ScreenError(f'{type(error).__name__}: {error}') from None
+    features = structure_features(record)
+    features['thermo:temperature'] = temperature
+    mean, spread = model.predict(pd.DataFrame([features]))
+    return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in record['spacers']),
+            'prediction': float(mean[0]), 'uncertainty': float(spread[0])}
+
+
+def _screen_stored(path, model, temperature) -> dict:
+    """CifData -> decompose_cif -> compute_features -> predict_properties, each a provenance node."""
+    from aiida import orm
+
+    from aiida_perovskite.calculations.functions.decompose import decompose_cif
+    from aiida_perovskite.calculations.functions.learning import predict_properties
+    from aiida_perovskite.calculations.functions.targets import compute_features
+
+    try:
+        cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
+    except Exception as error:  # pymatgen/ASE may refuse to parse it at all
+        raise _ScreenError(f'UnreadableCifError: {path}: {error}') from None
+    results, node = decompose_cif.run_get_node(cif)
+    if not node.is_finished_ok:
+        raise _ScreenError(node.exit_message)
+    features = compute_features(results['decomposition'])
+    prediction = predict_properties(model, features, orm.Dict({'temperature': temperature}))
+    spacers = results['decomposition'].get('spacers', [])
+    return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in spacers),
+            'prediction': prediction['prediction'], 'uncertainty': prediction['uncertainty'],
+            'prediction_pk': prediction.pk, 'cif_uuid': cif.uuid}
+
+
+def _print_ranking(rows, failures, model, temperature):
+    from tabulate import tabulate
+
+    units = model.base.attributes.get('units', '')
+    at = f' at {temperature:g} K' if 'thermo:temperature' in model.feature_names else ''
+    click.echo(f'{model.task}{at} by {model.family} (TrainedModelData<{model.pk}>), in {units}')
+    table = [[row['rank'], row['file'], row['smiles'], f'{row["prediction"]:.5g}', f'{row["uncertainty"]:.2g}']
+             for row in rows]
+    click.echo(tabulate(table, headers=['rank', 'cif', 'spacer', 'prediction', '±'], disable_numparse=True))
+    for failure in failures:
+        click.echo(f'FAILED {failure["file"]}: {failure["error"]}', err=True)
+    click.echo(f'{len(rows)} ranked, {len(failures)} failed')

@@ -1,0 +1,61 @@
+"""``TrainedModelData``: a fitted model, safely serialised, with what it needs to be used and trusted."""
+
+from __future__ import annotations
+
+import io
+
+from aiida import orm
+
+
+class TrainedModelData(orm.Data):
+    """A scikit-learn estimator stored with skops (never pickle) in the node's repository.
+
+    Attributes (for QueryBuilder): ``task`` (``cp_u`` or ``v_atom``), ``family`` (``ols``, ``lasso``,
+    ``ridge``, ``random_forest``), ``feature_names`` (in the estimator's column order),
+    ``hyperparameters``, ``metrics`` (its row of the nested cross-validation table),
+    ``rmse`` (pooled outer-test RMSE, the uncertainty of models without their own spread),
+    ``units``, ``library_versions``, ``settings`` and ``n_materials``. The dataset it learned from
+    is the input of the calcfunction that created it.
+    """
+
+    FILENAME = 'model.skops'
+
+    @classmethod
+    def from_estimator(cls, estimator, **attributes) -> 'TrainedModelData':
+        from aiida_perovskite.ml import dump_model
+
+        node = cls()
+        node.base.repository.put_object_from_filelike(io.BytesIO(dump_model(estimator)), cls.FILENAME)
+        node.base.attributes.set_many(attributes)
+        return node
+
+    @property
+    def task(self) -> str:
+        return self.base.attributes.get('task')
+
+    @property
+    def family(self) -> str:
+        return self.base.attributes.get('family')
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.base.attributes.get('feature_names')
+
+    def estimator(self):
+        """The fitted estimator, loaded with skops trusting only scikit-learn, numpy and scipy types."""
+        from aiida_perovskite.ml import load_model
+
+        return load_model(self.base.repository.get_object_content(self.FILENAME, mode='rb'))
+
+    def predict(self, frame):
+        """Predictions and their uncertainty for the rows of ``frame`` (feature columns ``family:name``).
+
+        The uncertainty is the spread of a forest's trees, or else the model's cross-validated RMSE.
+        """
+        import numpy as np
+
+        from aiida_perovskite.ml import predict
+
+        mean, spread = predict(self.estimator(), frame, self.feature_names)
+        spread = np.where(np.isnan(spread), self.base.attributes.get('rmse', np.nan), spread)
+        return mean, spread

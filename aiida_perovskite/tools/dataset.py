@@ -1,0 +1,101 @@
+"""The dataset of a group of materials, found by QueryBuilder and recorded as a provenance node."""
+
+from __future__ import annotations
+
+from aiida import orm
+
+from aiida_perovskite.analysis import TargetSettings
+
+
+def finished_materials(group_label: str) -> list[tuple]:
+    """``(material, cif)`` of every finished ``MaterialWorkChain`` in the group, oldest first."""
+    builder = orm.QueryBuilder()
+    builder.append(orm.Group, filters={'label': group_label}, tag='group')
+    builder.append(orm.WorkChainNode, with_group='group', tag='material', project='*',
+                   filters={'attributes.process_label': 'MaterialWorkChain', 'attributes.exit_status': 0})
+    builder.append(orm.CifData, with_outgoing='material', edge_filters={'label': 'cif'}, project='*')
+    builder.order_by({'material': {'id': 'asc'}})
+    return builder.all()
+
+
+def analysis_of(material, target_settings: orm.Dict | None = None) -> tuple[orm.Dict, orm.Dict]:
+    """The material's ``targets`` and ``features`` nodes.
+
+    Materials run by this version have them as outputs. For those run before targets were part
+    of the work chain, the calcfunctions run once on the ladder's summaries and the decomposition,
+    and later calls find those nodes again instead of computing them anew.
+    """
+    from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
+
+    outputs = material.outputs
+    if 'targets' in outputs and 'features' in outputs:
+        return outputs.targets, outputs.features
+    summaries = dict(outputs.ladder.summaries)
+    decomposition = outputs.parametrise.decomposition
+    targets = _made_from('compute_targets', next(iter(summaries.values())))
+    if targets is None:
+        settings = target_settings or orm.Dict(TargetSettings().as_dict())
+        targets = compute_targets(settings, **summaries)
+    features = _made_from('compute_features', decomposition) or compute_features(decomposition)
+    return targets, features
+
+
+def _made_from(function: str, source: orm.Node):
+    """The result of an earlier run of calcfunction ``function`` that took ``source`` as input, if any."""
+    builder = orm.QueryBuilder()
+    builder.append(orm.Node, filters={'id': source.pk}, tag='source')
+    builder.append(orm.CalcFunctionNode, with_incoming='source', tag='function',
+                   filters={'attributes.process_label': function, 'attributes.exit_status': 0})
+    builder.append(orm.Dict, with_incoming='function', edge_filters={'label': 'result'}, project='*')
+    found = builder.first()
+    return found[0] if found else None
+
+
+def materials_key(uuids) -> str:
+    """A short key of a set of materials (their sorted UUIDs), to find a dataset of exactly that set."""
+    import hashlib
+
+    return hashlib.sha1('\n'.join(sorted(uuids)).encode()).hexdigest()
+
+
+def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None):
+    """The ``DatasetData`` of a group: reused if one was made from exactly these materials, else assembled.
+
+    :raises LookupError: the group does not exist or has no finished material.
+    """
+    from aiida_perovskite.calculations.functions.learning import assemble_dataset
+    from aiida_perovskite.data import DatasetData
+
+    if not orm.QueryBuilder().append(orm.Group, filters={'label': group_label}).count():
+        raise LookupError(f'no group {group_label!r}')
+    materials = finished_materials(group_label)
+    if not materials:
+        raise LookupError(f'group {group_label!r} has no finished material yet (see `aiida-perovskite status`)')
+    key = materials_key(material.uuid for material, _ in materials)
+    existing = orm.QueryBuilder().append(DatasetData, filters={
+        'attributes.materials_key': key, 'extras.group': group_label,
+        'attributes.settings.population_outlier_scale': population_outlier_scale,
+    }).order_by({DatasetData: {'id': 'desc'}}).first()
+    if existing:
+        return existing[0]
+
+    inputs, identifiers = {}, []
+    for index, (material, cif) in enumerate(materials):
+        targets, features = analysis_of(material)
+        topology = material.outputs.parametrise.topology
+        spacers = material.outputs.parametrise.decomposition.get('spacers', [])
+        inputs.update({f'cif_{index}': cif, f'targets_{index}': targets, f'features_{index}': features})
+        identifiers.append({
+            'material_uuid': material.uuid,
+            'file': material.base.extras.get('cif_file', cif.filename),
+            'smiles': '.'.join(spacer['smiles'] for spacer in spacers),
+            'protocol': material.base.extras.get('protocol', None),
+            'charge_method': topology.base.attributes.get('charge_method', None),
+            'parameter_set': topology.base.attributes.get('parameter_set', None),
+        })
+        if progress:
+            progress(index + 1, len(materials))
+    dataset = assemble_dataset(orm.Dict({'materials': identifiers, 'population_outlier_scale': population_outlier_scale}),
+                               **inputs)
+    dataset.base.extras.set('group', group_label)
+    return dataset

@@ -1,0 +1,158 @@
+"""From real fast ladders to trained models and screening, through the provenance graph.
+
+Six Dion-Jacobson cells with different diammonium spacers run the ``fast`` protocol for real
+(antechamber, parmchk2, tleap, LAMMPS); the dataset is assembled by QueryBuilder, models are
+trained and stored as nodes, and ``screen`` ranks CIFs from the stored model in a new process.
+"""
+
+import io
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from aiida import orm
+from aiida.engine import run_get_node
+
+from aiida_perovskite.build import alkylammonium, layered_perovskite
+
+#: Spacers of the test materials: H3N+-(CH2)n-NH3+ for these n.
+CHAINS = (3, 4, 5, 6, 7, 8)
+#: Small settings: the method's grids are exercised by tests/ml; here the plumbing is under test.
+TRAINING = {'outer_folds': 3, 'inner_folds': 2, 'n_estimators': 20, 'learning_curve_sizes': [0.5, 1.0],
+            'permutation_repeats': 2, 'seed': 1}
+
+
+def dj_cif(n_carbons: int) -> orm.CifData:
+    from pymatgen.io.cif import CifWriter
+
+    structure = layered_perovskite(alkylammonium(n_carbons, diammonium=True), phase='DJ')
+    return orm.CifData(file=io.BytesIO(str(CifWriter(structure)).encode()), filename=f'dj_c{n_carbons}.cif')
+
+
+@pytest.fixture(scope='module')
+def learning_group(aiida_profile, tmp_path_factory):
+    """A group of six finished fast-protocol materials (about 2 minutes of real runs)."""
+    from aiida_perovskite.tools.codes import register_local_codes
+    from aiida_perovskite.tools.materials import register_material
+    from aiida_perovskite.workflows.material import MaterialWorkChain
+
+    computer = orm.Computer(label='learning-localhost', hostname='localhost', transport_type='core.local',
+                            scheduler_type='core.direct', workdir=str(tmp_path_factory.mktemp('work'))).store()
+    computer.configure(safe_interval=0)
+    computer.set_minimum_job_poll_interval(0.0)
+    codes = register_local_codes(computer)
+    group = orm.Group(label='learning-test').store()
+    for n_carbons in CHAINS:
+        builder = MaterialWorkChain.get_builder_from_protocol(codes, dj_cif(n_carbons), 'fast')
+        _, node = run_get_node(builder)
+        assert node.is_finished_ok, f'C{n_carbons}: {node.exit_message}'
+        register_material(node, group, f'md5-c{n_carbons}', 'fast', f'dj_c{n_carbons}.cif')
+    return group
+
+
+def test_each_material_has_targets_and_features(learning_group):
+    for material in learning_group.nodes:
+        targets = material.outputs.targets.get_dict()
+        assert targets['temperatures'] == [250.0, 300.0]
+        assert len(targets['v_atom']) == 2 and all(10 < v < 40 for v in targets['v_atom'])
+        assert targets['cp_u'] == pytest.approx(
+            (targets['pe_per_atom'][1] - targets['pe_per_atom'][0]) / 50.0)  # two points: the exact slope
+        assert set(targets['flags']) == {'unstable', 'pe_off_trend'}
+        features = material.outputs.features.get_dict()
+        assert features['spacer:charge'] == 2.0
+        assert features['cell:n_atoms'] == float(len(material.inputs.cif.get_structure().sites))
+
+
+def test_dataset_is_assembled_by_querybuilder_and_leads_back_to_each_cif(learning_group, tmp_path):
+    from click.testing import CliRunner
+
+    from aiida_perovskite.cli import cmd_root
+    from aiida_perovskite.tools.dataset import build_dataset
+
+    dataset = build_dataset(learning_group.label)
+    frame = dataset.frame()
+    assert len(frame) == 2 * len(CHAINS)
+    assert frame['material'].nunique() == len(CHAINS)
+    for material in learning_group.nodes:
+        rows = frame[frame['material_uuid'] == material.uuid]
+        assert set(rows['cif_uuid']) == {material.inputs.cif.uuid}
+        assert set(rows['targets_uuid']) == {material.outputs.targets.uuid}
+        assert list(rows['v_atom']) == material.outputs.targets['v_atom']
+        assert set(rows['charge_method']) == {'gas'}
+    # Fragments a spacer lacks are zero, not missing; every feature is numeric.
+    features = [column for column in frame.columns if ':' in column]
+    assert not frame[features].isna().any().any()
+    assert frame['jdd3:C-C-C-C'].min() == 0.0 and frame['jdd3:C-C-C-C'].max() > 0
+    # The same materials give the same node; the CLI writes the table.
+    assert build_dataset(learning_group.label).pk == dataset.pk
+    result = CliRunner().invoke(cmd_root, ['dataset', '--group', learning_group.label, '--csv', str(tmp_path / 'd.csv')])
+    assert result.exit_code == 0, result.output
+    assert f'DatasetData<{dataset.pk}>' in result.output
+    assert (tmp_path / 'd.csv').read_text().splitlines()[0].startswith('material,')
+
+
+@pytest.fixture(scope='module')
+def trained(learning_group):
+    from aiida_perovskite.calculations.functions.learning import train_models
+    from aiida_perovskite.tools.dataset import build_dataset
+
+    dataset = build_dataset(learning_group.label)
+    results, node = train_models.run_get_node(dataset, orm.Dict({
+        'target': 'v_atom', 'families': ['ridge', 'random_forest'], 'training': TRAINING}))
+    assert node.is_finished_ok, node.exit_message
+    return results
+
+
+def test_trained_model_provenance_reaches_every_training_cif(learning_group, trained):
+    from aiida_perovskite.data import TrainedModelData
+
+    training_cifs = {material.inputs.cif.uuid for material in learning_group.nodes}
+    for family in ('ridge', 'random_forest'):
+        model = trained[f'model_{family}']
+        assert isinstance(model, TrainedModelData)
+        assert (model.task, model.family) == ('v_atom', family)
+        assert 'thermo:temperature' in model.feature_names
+        assert model.base.attributes.get('library_versions')['sklearn']
+        builder = orm.QueryBuilder()
+        builder.append(orm.CifData, tag='cif', project='uuid')
+        builder.append(TrainedModelData, with_ancestors='cif', filters={'id': model.pk})
+        assert set(builder.all(flat=True)) == training_cifs
+    tasks = trained['metrics'].get_dict()
+    assert set(tasks) == {'v_atom', 'v_atom_stacked'}
+    assert {'baseline_mean', 'baseline_cif_volume', 'ridge', 'random_forest'} <= {row['model'] for row in tasks['v_atom']}
+    report = trained['report'].base.repository.list_object_names()
+    assert 'index.html' in report and any(name.endswith('.png') for name in report)
+
+
+def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_path):
+    from aiida.manage.configuration import get_config, get_profile
+    from pymatgen.io.cif import CifWriter
+
+    good = []
+    for n_carbons in (9, 10):
+        path = tmp_path / f'new_c{n_carbons}.cif'
+        CifWriter(layered_perovskite(alkylammonium(n_carbons, diammonium=True), phase='DJ')).write_file(path)
+        good.append(path)
+    broken = tmp_path / 'broken.cif'
+    broken.write_text(good[0].read_text()[:900])  # cut off in the middle of the atom loop
+    model = trained['model_random_forest']
+    environment = {**os.environ, 'AIIDA_PATH': str(get_config().dirpath)}
+    command = [str(pathlib.Path(sys.executable).with_name('aiida-perovskite')), 'screen', '--model', model.uuid,
+               '--profile', get_profile().name, '--group', 'screened', *map(str, good), str(broken)]
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert completed.returncode == 1, completed.stdout + completed.stderr  # one CIF failed, the others ranked
+    assert '2 ranked, 1 failed' in completed.stdout
+    assert 'broken.cif' in completed.stderr and 'Error' in completed.stderr
+    ranked = [line.split()[1] for line in completed.stdout.splitlines()
+              if line.split()[:1] in (['1'], ['2']) and line.split()[1].endswith('.cif')]
+    assert sorted(pathlib.Path(name).name for name in ranked) == ['new_c10.cif', 'new_c9.cif']
+    # The predictions are nodes that lead back to their CIFs and to the model.
+    predictions = orm.load_group('screened').nodes
+    assert len(predictions) == 2
+    for prediction in predictions:
+        builder = orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p')
+        assert builder.append(orm.CifData, with_descendants='p').count() == 1
+        assert orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p').append(
+            orm.Node, with_descendants='p', filters={'uuid': model.uuid}).count() == 1
