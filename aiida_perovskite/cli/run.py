@@ -143,8 +143,18 @@ def cmd_status(group_label, profile_name):
         stage = 'ladder' if ladder else 'parametrising' if not node.is_terminated else '-'
         rows.append([node.pk, node.base.extras.get('cif_file', node.inputs.cif.filename), node.base.extras.get('protocol', ''),
                      state, stage, f'{done}/{total}' if total else '-', f'{current} K' if current else '',
-                     (node.exit_message or '')[:60]])
-    click.echo(tabulate(rows, headers=['pk', 'cif', 'protocol', 'state', 'stage', 'temperatures', 'now at', 'message']))
+                     _targets_summary(node), (node.exit_message or '')[:60]])
+    click.echo(tabulate(rows, headers=['pk', 'cif', 'protocol', 'state', 'stage', 'temperatures', 'now at',
+                                       'Cp(U) [flags]', 'message']))
     finished = sum(row[3] == 'finished' for row in rows)
     click.echo(f'{len(rows)} material(s): {finished} finished, '
                f'{sum(row[3].startswith("failed") for row in rows)} failed, {len(rows) - finished - sum(row[3].startswith("failed") for row in rows)} in progress')
+
+
+def _targets_summary(node) -> str:
+    """``Cp(U)`` in kcal/mol/K per atom and the raised quality flags of a finished material, if it has targets."""
+    if not node.is_finished_ok or 'targets' not in node.outputs:
+        return ''
+    targets = node.outputs.targets.get_dict()
+    flags = [name for name, raised in targets['flags'].items() if raised]
+    return f'{targets["cp_u"]:.3e}' + (f' [{", ".join(flags)}]' if flags else '')

@@ -28,6 +28,9 @@ def test_run_then_status_then_rerun(aiida_profile, aiida_localhost, butanediammo
     assert status.exit_code == 0, status.output
     bda = next(line for line in status.output.splitlines() if 'bda.cif' in line)
     assert 'finished' in bda and '2/2' in bda
+    cp_u = orm.QueryBuilder().append(orm.Group, filters={'label': 'screen'}, tag='g').append(
+        orm.WorkChainNode, with_group='g', filters={'attributes.exit_status': 0}).first(flat=True).outputs.targets['cp_u']
+    assert f'{cp_u:.3e}' in bda  # the target is shown as soon as the material is done
     assert '2 material(s): 1 finished, 1 failed, 0 in progress' in status.output
 
     again = runner.invoke(cmd_root, ['run', str(folder / 'bda.cif'), '--protocol', 'fast', *common])
