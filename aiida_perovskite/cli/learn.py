@@ -82,6 +82,7 @@ def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_nam
     if families:
         settings['families'] = [family.strip() for family in families.split(',')]
     click.echo(f'training on DatasetData<{dataset.pk}> ({dataset.base.attributes.get("n_materials")} materials)...')
+    _show_progress()
     start = time.perf_counter()
     results, node = train_models.run_get_node(dataset, orm.Dict(settings))
     if not node.is_finished_ok:
@@ -100,6 +101,18 @@ def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_nam
         report_dir.mkdir(parents=True, exist_ok=True)
         results['report'].base.repository.copy_tree(report_dir)
         click.echo(f'report: {report_dir / "index.html"}')
+
+
+def _show_progress():
+    """Print the training's per-model progress lines (aiida_perovskite.ml.training's logger) on stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter('  %(asctime)s %(message)s', datefmt='%H:%M:%S'))
+    logger = logging.getLogger('aiida_perovskite.ml.training')
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # AiiDA's own handlers would print it a second time
 
 
 @cmd_root.command('screen')

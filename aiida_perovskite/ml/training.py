@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import platform
 import time
@@ -21,6 +22,9 @@ from . import evaluation
 from .models import ModelSpec, baseline_mean_spec, baseline_volume_spec, family_spec
 from .settings import MODEL_FAMILIES, TrainingSettings
 from .tasks import STACK_FEATURE, TEMPERATURE_FEATURE, UNITS_OF_TARGET, VOLUME_FEATURE, TaskData, build_task
+
+#: Progress of :func:`train` (one line per model as it starts and ends); callers choose whether to show it.
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -109,8 +113,9 @@ def train(
     with warnings.catch_warnings():
         # Counted per fit instead (unconverged_fits); scikit-learn forwards this filter to its workers.
         warnings.simplefilter('ignore', ConvergenceWarning)
-        for spec in specs:
+        for number, spec in enumerate(specs, start=1):
             model_started = time.perf_counter()
+            LOGGER.info('%s: %s (%d/%d) on %d materials...', task, spec.name, number, len(specs), data.n_materials)
             model_stacked = stacked and not spec.is_baseline
             outcomes = evaluation.nested_cv(data, spec, settings, stacked=model_stacked)
             rows.append(evaluation.summarise(spec.name, outcomes, data, is_baseline=spec.is_baseline))
@@ -126,6 +131,8 @@ def train(
                     final_params[spec.name] = {'params': params, 'cv_r2': cv_r2}
                     unconverged[spec.name] += final_unconverged
             timings[spec.name] = time.perf_counter() - model_started
+            LOGGER.info('%s: %s done in %.0f s, outer test R2 %.3f', task, spec.name, timings[spec.name],
+                        rows[-1]['test_r2_mean'])
     timings['total'] = time.perf_counter() - started
 
     return TrainingResult(

@@ -75,3 +75,14 @@ def test_the_package_does_not_import_aiida():
                 continue
             for name in names:
                 assert name.split('.')[0] not in {'aiida', 'aiida_perovskite'}, f'{module.name} imports {name}'
+
+
+def test_training_reports_progress_per_model(linear_data, fast_settings, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger='aiida_perovskite.ml.training'):
+        train(linear_data[0], 'cp_u', fast_settings, families=['ridge'])
+    lines = [record.getMessage() for record in caplog.records if record.name == 'aiida_perovskite.ml.training']
+    assert lines[0] == 'cp_u: baseline_mean (1/2) on 60 materials...'
+    assert lines[2] == 'cp_u: ridge (2/2) on 60 materials...'
+    assert lines[3].startswith('cp_u: ridge done in ') and 'outer test R2 0.' in lines[3]
