@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Lattice, Structure
 
-__all__ = ('alkylammonium', 'layered_perovskite', 'methylammonium')
+from .layer import BX_BOND, bx_bond, slab_sites  # noqa: F401  (BX_BOND re-exported)
 
-#: Typical B-X bond lengths (Angstrom) of corner-sharing octahedra.
-BX_BOND = {('Pb', 'I'): 3.17, ('Pb', 'Br'): 2.99, ('Pb', 'Cl'): 2.86, ('Sn', 'I'): 3.12, ('Sn', 'Br'): 2.94}
+__all__ = ('BX_BOND', 'alkylammonium', 'layered_perovskite', 'methylammonium')
+
 
 _BACKBONE_X, _BACKBONE_Z = 0.42, 1.26  # all-trans zigzag: 1.51 A bonds, 112.6 degree angles
 _TETRAHEDRAL = np.radians(109.47)
@@ -77,9 +77,7 @@ def layered_perovskite(
     phase = phase.upper()
     if phase not in ('RP', 'DJ'):
         raise ValueError(f'unknown phase {phase!r}: choose RP or DJ')
-    bond = BX_BOND.get((metal, halide))
-    if bond is None:
-        raise ValueError(f'no B-X bond length for {metal}-{halide}: known pairs are {sorted(BX_BOND)}')
+    bond = bx_bond(metal, halide)
     a = 2 * bond
     symbols, coords = spacer[0], np.asarray(spacer[1], dtype=float)
     heavy = [k for k, element in enumerate(symbols) if element != 'H']
@@ -93,22 +91,8 @@ def layered_perovskite(
         positions.append(np.asarray(xyz, dtype=float))
 
     def add_slab(origin):
-        for layer in range(n):
-            z = origin[2] + 2 * bond * layer
-            add(metal, origin + [0, 0, z - origin[2]])
-            add(halide, origin + [bond, 0, z - origin[2]])
-            add(halide, origin + [0, bond, z - origin[2]])
-            add(halide, origin + [0, 0, z - origin[2] - bond])
-        add(halide, origin + [0, 0, 2 * bond * n - bond])
-        for layer in range(n - 1):  # A-site cations in the cages between metal planes
-            cage = origin + [bond, bond, 2 * bond * layer + bond]
-            if a_cation == 'Cs':
-                add('Cs', cage)
-            else:
-                ma_symbols, ma_coords = methylammonium()
-                centred = ma_coords - ma_coords[:2].mean(axis=0)
-                for element, xyz in zip(ma_symbols, centred):
-                    add(element, cage + xyz)
+        for element, xyz in slab_sites(origin, n, metal, halide, bond, a_cation):
+            add(element, xyz)
 
     # The slab spans heights -bond .. slab - bond; its top pocket is at (bond, bond).
     top = slab - bond

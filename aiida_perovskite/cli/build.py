@@ -1,0 +1,195 @@
+"""``aiida-perovskite build``: a hypothetical layered perovskite from a spacer SMILES, written as a CIF."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import sys
+
+import click
+
+from . import cmd_root
+
+
+@cmd_root.command('build')
+@click.option('--spacer', 'smiles', metavar='SMILES', help='The spacer: a neutral amine or the cation, e.g. CCCCN.')
+@click.option('--name', 'bundled', metavar='NAME',
+              help='A bundled spacer by abbreviation or name (e.g. BA, PEA, BDA); see --list.')
+@click.option('--metal', type=click.Choice(['Pb', 'Sn']), default='Pb', show_default=True)
+@click.option('--halide', type=click.Choice(['I', 'Br', 'Cl']), default='I', show_default=True)
+@click.option('--phase', type=click.Choice(['RP', 'DJ'], case_sensitive=False),
+              help='RP: two monoammonium sheets; DJ: one diammonium sheet [default: the bundled spacer\'s, else RP].')
+@click.option('--n', 'n_layers', type=click.IntRange(min=1), default=1, show_default=True,
+              help='Octahedral layers per slab (n > 1 puts A-site cations in the cages).')
+@click.option('--a-cation', type=click.Choice(['MA', 'Cs']), default='MA', show_default=True,
+              help='A-site cation of n > 1 slabs.')
+@click.option('-o', '--output', type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help='CIF to write [default: e.g. ba_pbi_rp_n1.cif in the current folder].')
+@click.option('--profile', 'profile_name',
+              help='Record the build as a perovskite.build calcfunction in this AiiDA profile (the CIF is then '
+                   'written from the stored node, whose inputs are the SMILES and the settings).')
+@click.option('--relax', is_flag=True,
+              help='Then relax the cell with the project\'s force field: parametrisation and a short NPT run at '
+                   '300 K (ParametriseWorkChain + TemperatureLadderWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
+                   'the final supercell beside the CIF (*_relaxed.cif) and prints its lattice per cell.')
+@click.option('--relax-steps', type=click.IntRange(min=100), default=10000, show_default=True,
+              help='NPT steps (1 fs) at 300 K for --relax, after as many equilibration steps.')
+@click.option('--relax-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
+              help='Spacer partial charges for --relax: AM1-BCC (sqm) or Gasteiger.')
+@click.option('--list', 'list_only', is_flag=True, help='List the bundled spacers and exit.')
+def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, output, profile_name, relax, relax_steps,
+              relax_charges, list_only):
+    """Build a 2D perovskite cell for a spacer and check it with the project's own validation.
+
+    The spacer is protonated (aliphatic amines), embedded in 3D and placed
+    with its ammonium head(s) in the pockets of a flat corner-sharing BX6
+    layer; RP needs one head, DJ two. The CIF is read back and decomposed:
+    the row printed is what `aiida-perovskite inspect` says about it.
+    """
+    from aiida_perovskite.build import BuildError, build_perovskite, find_spacer, load_spacers
+    from aiida_perovskite.calculations.functions.build import cif_name
+    from aiida_perovskite.structure import StructureError, inspect_cif
+
+    if list_only:
+        from tabulate import tabulate
+
+        rows = [[s['abbreviation'], s['name'], s['phase'], s['smiles']] for s in load_spacers()]
+        click.echo(tabulate(rows, headers=['abbreviation', 'name', 'phase', 'SMILES'], tablefmt='simple'))
+        return
+    if bool(smiles) == bool(bundled):
+        raise click.UsageError('give exactly one of --spacer SMILES or --name NAME (see --list)')
+    if relax and not profile_name:
+        raise click.UsageError('--relax runs AiiDA work chains: give --profile (made by `aiida-perovskite setup`)')
+
+    label = 'spacer'
+    try:
+        if bundled:
+            entry = find_spacer(bundled)
+            smiles, label = entry['smiles'], entry['abbreviation']
+            phase = phase or entry['phase']
+        settings = {'phase': (phase or 'RP').upper(), 'n': n_layers, 'metal': metal, 'halide': halide,
+                    'a_cation': a_cation}
+        if profile_name:
+            node, cif_text, filename = _build_with_provenance(profile_name, smiles, settings, label)
+        else:
+            from pymatgen.io.cif import CifWriter
+
+            result = build_perovskite(smiles, **settings)
+            cif_text, filename, node = str(CifWriter(result.structure)), cif_name(label, result.settings), None
+    except BuildError as error:
+        raise click.ClickException(str(error)) from None
+
+    output = output or pathlib.Path(filename)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(cif_text)
+    try:
+        decomposition = inspect_cif(output)
+    except StructureError as error:  # a builder bug: say so plainly rather than leave a bad file unnoticed
+        raise click.ClickException(f'the built cell fails validation (please report it): {error}') from None
+    spacer = decomposition.spacers[0]
+    click.echo(f'wrote {output}: {decomposition.formula}, {spacer.smiles} ({spacer.charge:+d}) x{spacer.count}, '
+               f'a = {decomposition.structure.lattice.a:.2f} A, stacking period {decomposition.stacking_period:.2f} A, '
+               f'n = {decomposition.n_layers}, d_inter = {decomposition.interlayer_distance:.2f} A')
+    if node is not None:
+        click.echo(f'  provenance: calcfunction<{node.pk}> perovskite.build, cif<{node.outputs.cif.pk}>')
+    if relax:
+        _relax(node, output, relax_steps, relax_charges)
+
+
+def _build_with_provenance(profile_name, smiles, settings, label):
+    from aiida import load_profile, orm
+
+    from aiida_perovskite.build import BuildError
+    from aiida_perovskite.calculations.functions.build import build_perovskite as build_node
+
+    load_profile(profile_name, allow_switch=True)
+    _, node = build_node.run_get_node(orm.Str(smiles), orm.Dict({**settings, 'label': label}))
+    if not node.is_finished_ok:
+        raise BuildError(node.exit_message.removeprefix('BuildError: '))
+    cif = node.outputs.cif
+    with cif.open(mode='r') as handle:
+        return node, handle.read(), cif.filename
+
+
+def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
+    """Parametrise the built cell and run it briefly at 300 K; print the lattice per cell.
+
+    The ParametriseWorkChain and TemperatureLadderWorkChain run one after the other (not the
+    MaterialWorkChain: its targets need at least two temperatures), both from the built CIF node,
+    so the provenance runs from the SMILES to the relaxed cell.
+    """
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
+    from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
+
+    try:
+        codes = load_codes()
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    equilibration = max(steps // 2, 100)
+    protocol = load_protocol('screening')
+    parametrise = {
+        **protocol['parametrise'], 'charge_method': charges,
+        'lammps': {'replication': {'in_plane': 2, 'stacking': 2}, 'cutoff': 12.0, 'kspace_accuracy': 1.0e-5},
+    }
+    ladder = {
+        'temperatures': [300], 'steps_per_temperature': steps, 'equilibration_steps': equilibration,
+        'equilibration_cut': steps // 5, 'thermo_every': 100, 'restart_every': max(steps // 2, 100),
+        'barostat': 'tri',
+    }
+    click.echo(f'  relaxing: parametrisation ({charges}) and {equilibration} + {steps} NPT steps at 300 K ...')
+    results, node = run_get_node(
+        ParametriseWorkChain,
+        cif=build_node.outputs.cif,
+        codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
+        charge_method=orm.Str(parametrise['charge_method']),
+        atom_types=orm.Str(parametrise['atom_types']),
+        parameter_set=orm.Str(parametrise['parameter_set']),
+        heteroatom_policy=orm.Str(parametrise['heteroatom_policy']),
+        lammps=orm.Dict(parametrise['lammps']),
+    )
+    if not node.is_finished_ok:
+        click.echo(f'  parametrisation failed: [{node.exit_status}] {node.exit_message}', err=True)
+        sys.exit(1)
+    builder = TemperatureLadderWorkChain.get_builder_from_protocol(
+        codes['lammps'], results['topology'], 'screening', ladder
+    )
+    _, node = run_get_node(builder)
+    if not node.is_finished_ok:
+        click.echo(f'  relaxation failed: [{node.exit_status}] {node.exit_message}', err=True)
+        sys.exit(1)
+    figures = relaxed_lattice(node)
+    relaxed = output.with_name(output.stem + '_relaxed.cif')
+    node.outputs.structure.get_pymatgen().to(filename=str(relaxed))
+    click.echo(f'  wrote {relaxed} (the final {figures["replication"]} supercell); ladder<{node.pk}>')
+    click.echo('  per cell at 300 K (mean after the cut): a = {a:.2f} A, b = {b:.2f} A, stacking period '
+               '{period:.2f} A; sqrt(2) x sqrt(2) cell edges |a+b| = {diag1:.2f} A, |a-b| = {diag2:.2f} A; '
+               'two-layer period {two_layers:.2f} A'.format(**figures))
+
+
+def relaxed_lattice(node) -> dict:
+    """Per-cell lattice figures of a TemperatureLadderWorkChain from its 300 K summary (means over the samples).
+
+    The LAMMPS box (lx, ly, lz, xy, xz, yz) is the supercell; the cell's a and b lie in the layer
+    plane, so lz / stacking replication is the stacking period and the in-plane vectors divide by
+    the in-plane replication. The sqrt(2) x sqrt(2) edges |a+b|, |a-b| are the figures comparable
+    with the usual experimental cells, which hold two octahedra per layer.
+    """
+    import numpy as np
+
+    summary = node.outputs.summaries['T300'].get_dict()
+    topology = node.inputs.topology
+    replication = topology.base.attributes.get('replication')
+    na, nb, nc = replication
+    a = np.array([summary['lx_mean'], 0.0]) / na
+    b = np.array([summary['xy_mean'], summary['ly_mean']]) / nb
+    period = summary['lz_mean'] / nc
+    return {
+        'replication': 'x'.join(str(k) for k in replication),
+        'a': float(np.linalg.norm(a)), 'b': float(np.linalg.norm(b)), 'period': float(period),
+        'diag1': float(np.linalg.norm(a + b)), 'diag2': float(np.linalg.norm(a - b)),
+        'two_layers': float(2 * period), 'gamma': float(math.degrees(math.acos(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))),
+    }

@@ -1,0 +1,61 @@
+"""``aiida-perovskite build``: the CIF it writes, the bundled list and the errors it reports."""
+
+from click.testing import CliRunner
+
+from aiida_perovskite.cli import cmd_root
+from aiida_perovskite.structure import inspect_cif
+
+
+def test_build_bundled_spacer(tmp_path):
+    output = tmp_path / 'out' / 'bda.cif'
+    result = CliRunner().invoke(cmd_root, ['build', '--name', 'BDA', '-o', str(output)])
+    assert result.exit_code == 0, result.output
+    assert f'wrote {output}: C4H14I4N2Pb, [NH3+]CCCC[NH3+] (+2) x1' in result.output
+    assert inspect_cif(output).spacers[0].smiles == '[NH3+]CCCC[NH3+]'
+
+
+def test_build_smiles_default_file_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cmd_root, ['build', '--spacer', 'CCCN', '--halide', 'Br', '--n', '2'])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / 'spacer_pbbr_rp_n2.cif').is_file()
+    assert inspect_cif(tmp_path / 'spacer_pbbr_rp_n2.cif').n_layers == 2
+
+
+def test_list():
+    result = CliRunner().invoke(cmd_root, ['build', '--list'])
+    assert result.exit_code == 0
+    assert 'phenethylammonium' in result.output and 'NCC1CCNCC1' in result.output
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    runner = CliRunner()
+    cases = {
+        ('--spacer', 'C1CC('): "invalid SMILES 'C1CC('",
+        ('--spacer', 'c1ccccc1'): 'has no ammonium group',
+        ('--spacer', 'CCCCN', '--phase', 'DJ'): 'it fits phase RP',
+        ('--spacer', 'NCC(c1ccccc1)(c1ccccc1)c1ccccc1'): 'too large for phase RP',
+        ('--name', 'XYZ'): 'no bundled spacer called',
+    }
+    for arguments, message in cases.items():
+        result = runner.invoke(cmd_root, ['build', *arguments, '-o', str(tmp_path / 'x.cif')])
+        assert result.exit_code == 1, (arguments, result.output)
+        assert message in result.output and 'Traceback' not in result.output
+    assert not (tmp_path / 'x.cif').exists()
+    result = runner.invoke(cmd_root, ['build'])
+    assert result.exit_code == 2 and 'exactly one of --spacer SMILES or --name NAME' in result.output
+    result = runner.invoke(cmd_root, ['build', '--name', 'BA', '--relax'])
+    assert result.exit_code == 2 and '--relax runs AiiDA work chains' in result.output
+
+
+def test_profile_records_the_calcfunction(tmp_path, aiida_profile):
+    from aiida import orm
+
+    output = tmp_path / 'pea.cif'
+    result = CliRunner().invoke(cmd_root, ['build', '--name', 'PEA', '--profile', aiida_profile.name, '-o', str(output)])
+    assert result.exit_code == 0, result.output
+    pk = int(result.output.split('calcfunction<')[1].split('>')[0])
+    node = orm.load_node(pk)
+    assert node.process_label == 'build_perovskite' and node.inputs.smiles.value == 'NCCc1ccccc1'
+    with node.outputs.cif.open(mode='r') as handle:
+        assert handle.read() == output.read_text()
