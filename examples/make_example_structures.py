@@ -1,4 +1,8 @@
-"""Write the example structures (ideal-geometry cells the project builds itself) to a folder.
+"""Write the example structures to a folder: cells the project builds itself from bundled spacers.
+
+Each cell comes from :func:`aiida_perovskite.build.build_perovskite` (what ``aiida-perovskite build``
+does) for a spacer of the bundled list (``aiida_perovskite/build/spacers.yaml``); they are hypothetical,
+unrelaxed cells, sound enough to validate, decompose, parametrise and simulate, not experimental ones.
 
 Usage: ``python examples/make_example_structures.py [FOLDER]`` (default: examples/structures).
 """
@@ -8,24 +12,28 @@ import sys
 
 from pymatgen.io.cif import CifWriter
 
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.build import build_perovskite, find_spacer
 
 EXAMPLES = {
-    # file name: (spacer, phase, n, metal, halide)
-    'ba2pbi4_rp_n1.cif': (alkylammonium(4), 'RP', 1, 'Pb', 'I'),
-    'ba2mapb2i7_rp_n2.cif': (alkylammonium(4), 'RP', 2, 'Pb', 'I'),
-    'pa2pbbr4_rp_n1.cif': (alkylammonium(3), 'RP', 1, 'Pb', 'Br'),
-    'bdapbi4_dj_n1.cif': (alkylammonium(4, diammonium=True), 'DJ', 1, 'Pb', 'I'),
-    'hdapbi4_dj_n1.cif': (alkylammonium(6, diammonium=True), 'DJ', 1, 'Pb', 'I'),
+    # file name: (bundled spacer, phase, n, metal, halide)
+    'ba2pbi4_rp_n1.cif': ('BA', 'RP', 1, 'Pb', 'I'),
+    'ba2mapb2i7_rp_n2.cif': ('BA', 'RP', 2, 'Pb', 'I'),
+    'pa2pbbr4_rp_n1.cif': ('PA', 'RP', 1, 'Pb', 'Br'),
+    'pea2pbi4_rp_n1.cif': ('PEA', 'RP', 1, 'Pb', 'I'),
+    'bdapbi4_dj_n1.cif': ('BDA', 'DJ', 1, 'Pb', 'I'),
+    'hdapbi4_dj_n1.cif': ('HDA', 'DJ', 1, 'Pb', 'I'),
 }
 
 
 def main(folder: pathlib.Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (spacer, phase, n, metal, halide) in EXAMPLES.items():
-        structure = layered_perovskite(spacer, phase=phase, n=n, metal=metal, halide=halide)
+    for name, (abbreviation, phase, n, metal, halide) in EXAMPLES.items():
+        spacer = find_spacer(abbreviation)
+        result = build_perovskite(spacer['smiles'], phase=phase, n=n, metal=metal, halide=halide)
+        structure = result.structure
         CifWriter(structure).write_file(folder / name)
-        print(f'wrote {folder / name} ({structure.composition.reduced_formula}, {len(structure)} atoms)')
+        print(f'wrote {folder / name} ({structure.composition.reduced_formula}, {len(structure)} atoms, '
+              f'{spacer["name"]} {result.spacer.smiles})')
 
 
 if __name__ == '__main__':
