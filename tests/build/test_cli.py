@@ -59,3 +59,20 @@ def test_profile_records_the_calcfunction(tmp_path, aiida_profile):
     assert node.process_label == 'build_perovskite' and node.inputs.smiles.value == 'NCCc1ccccc1'
     with node.outputs.cif.open(mode='r') as handle:
         assert handle.read() == output.read_text()
+
+
+def test_relax_runs_parametrisation_and_300_k(tmp_path, aiida_profile, aiida_localhost):
+    """--relax end to end on a tiny run (Gasteiger charges, 100 + 100 steps): the relaxed supercell is
+    written and still decomposes to the spacer, and the lattice per cell is printed."""
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    output = tmp_path / 'ba.cif'
+    result = CliRunner().invoke(cmd_root, [
+        'build', '--name', 'BA', '--profile', aiida_profile.name, '-o', str(output),
+        '--relax', '--relax-steps', '100', '--relax-charges', 'gas',
+    ])
+    assert result.exit_code == 0, result.output
+    assert 'per cell at 300 K' in result.output and 'two-layer period' in result.output
+    relaxed = inspect_cif(tmp_path / 'ba_relaxed.cif')
+    assert [(s.smiles, s.count) for s in relaxed.spacers] == [('CCCC[NH3+]', 16)]  # 2 x 2 x 2 cells
