@@ -33,7 +33,7 @@ from . import cmd_root
                    '300 K (ParametriseWorkChain + TemperatureLadderWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
                    'the final supercell beside the CIF (*_relaxed.cif) and prints its lattice per cell.')
 @click.option('--relax-steps', type=click.IntRange(min=100), default=10000, show_default=True,
-              help='NPT steps (1 fs) at 300 K for --relax, after as many equilibration steps.')
+              help='NPT steps (1 fs) at 300 K for --relax, after half as many equilibration steps.')
 @click.option('--relax-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='Spacer partial charges for --relax: AM1-BCC (sqm) or Gasteiger.')
 @click.option('--list', 'list_only', is_flag=True, help='List the bundled spacers and exit.')
