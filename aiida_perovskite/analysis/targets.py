@@ -72,9 +72,13 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
     pe_std = np.array([summary['pe_per_atom_std'] for summary in ordered])
     volume = [float(summary['volume_per_atom_mean']) for summary in ordered]
     volume_std = [float(summary['volume_per_atom_std']) for summary in ordered]
-    fit = potential_energy_slope(temperatures, pe)
-    off_trend = [t for t, residual, width in zip(temperatures, fit['residuals'], pe_std)
-                 if abs(residual) > settings.pe_trend_sigmas * width]
+    if len(set(temperatures)) > 1:
+        fit = potential_energy_slope(temperatures, pe)
+        off_trend = [t for t, residual, width in zip(temperatures, fit['residuals'], pe_std)
+                     if abs(residual) > settings.pe_trend_sigmas * width]
+    else:  # a single temperature has V_atom but no slope: Cp(U) is missing, not an error
+        fit = {'slope': None, 'stderr': float('nan'), 'intercept': None}
+        off_trend = []
     mean_volume_std = float(np.mean(volume_std))
     n_atoms = int(ordered[0].get('n_atoms', 0))
     scaled_volume_std = mean_volume_std
@@ -94,7 +98,7 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         'n_atoms': n_atoms,
         'flags': {
             'unstable': scaled_volume_std > settings.unstable_volume_std,
-            'pe_off_trend': bool(off_trend) or fit['slope'] <= 0,
+            'pe_off_trend': bool(off_trend) or (fit['slope'] is not None and fit['slope'] <= 0),
         },
         'pe_off_trend_temperatures': off_trend,
         'settings': settings.as_dict(),

@@ -157,4 +157,5 @@ def _targets_summary(node) -> str:
         return ''
     targets = node.outputs.targets.get_dict()
     flags = [name for name, raised in targets['flags'].items() if raised]
-    return f'{targets["cp_u"]:.3e}' + (f' [{", ".join(flags)}]' if flags else '')
+    value = '-' if targets['cp_u'] is None else f'{targets["cp_u"]:.3e}'  # None: one temperature, no slope
+    return value + (f' [{", ".join(flags)}]' if flags else '')

@@ -76,3 +76,10 @@ def test_population_outliers_are_found_by_median_absolute_deviation():
     values['far'] = -40.0
     assert population_outliers(values) == {'far'}
     assert population_outliers({'a': 1, 'b': 100}) == set()  # too few to tell
+
+
+def test_a_single_temperature_gives_volumes_but_no_slope():
+    record = ladder_targets(summaries([300], [-9.7]))
+    assert record['cp_u'] is None and record['cp_u_stderr'] is None
+    assert record['v_atom'] == pytest.approx([20.3])
+    assert record['flags'] == {'unstable': False, 'pe_off_trend': False}
