@@ -24,8 +24,14 @@ def _load(profile_name):
 def _dataset(group_label):
     from aiida_perovskite.tools.dataset import build_dataset
 
+    import sys
+
+    interactive = sys.stderr.isatty()
+
     def progress(done, total):
-        click.echo(f'\r  targets and features: {done}/{total} materials', nl=done == total, err=True)
+        # One updating line at a terminal; in a log, only the final count.
+        if interactive or done == total:
+            click.echo(f'\r  targets and features: {done}/{total} materials', nl=done == total, err=True)
 
     try:
         return build_dataset(group_label, progress=progress)
