@@ -105,7 +105,7 @@ def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_nam
             click.echo(f'  {model.family:14s} TrainedModelData<{model.pk}> {model.uuid}')
     if report_dir:
         report_dir.mkdir(parents=True, exist_ok=True)
-        results['report'].base.repository.copy_tree(report_dir)
+        results['report'].base.repository.copy_tree(report_dir.resolve())  # AiiDA wants an absolute path
         click.echo(f'report: {report_dir / "index.html"}')
 
 

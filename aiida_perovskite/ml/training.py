@@ -100,6 +100,10 @@ def train(
 
     stacked = task == 'v_atom_stacked'
     notes = []
+    ceiling = noise_ceiling(data)
+    if ceiling is not None:
+        notes.append(f'{data.target}: the targets\' own standard errors allow an R2 of about {ceiling:.2f} at best '
+                     '(1 - mean squared standard error / variance of the target); no model can beat its noise.')
     specs = _baseline_specs(data, notes) + [family_spec(family, settings) for family in families]
     if stacked:
         notes.append(
@@ -154,6 +158,19 @@ def train(
         unconverged_fits=unconverged,
         notes=notes,
     )
+
+
+def noise_ceiling(data: TaskData) -> float | None:
+    """The R2 a perfect model would reach against noisy targets: 1 - mean(stderr^2) / var(y).
+
+    Needs each row's standard error (``cp_u_stderr``, carried as ``true_stderr``); None without it.
+    """
+    if 'true_stderr' not in data.ids:
+        return None
+    errors = data.ids['true_stderr'].to_numpy(dtype=float)
+    if not np.isfinite(errors).any() or np.var(data.y) == 0:
+        return None
+    return float(1.0 - np.nanmean(errors**2) / np.var(data.y))
 
 
 def _baseline_specs(data: TaskData, notes: list[str]) -> list[ModelSpec]:

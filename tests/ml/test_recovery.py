@@ -78,3 +78,18 @@ def test_learning_curves_and_importance_cover_every_family(cp_u_result):
     assert families.iloc[0]['family'] in {'cell', 'lattice'}
     assert set(families['family']) == {'lattice', 'cell', 'layers', 'jdd1'}
     assert len(cp_u_result.importance['ridge']['feature']) == len(cp_u_result.feature_names)
+
+
+def test_noise_ceiling_follows_from_the_target_errors(linear_data, fast_settings):
+    from aiida_perovskite.ml import train
+    from aiida_perovskite.ml.tasks import build_task
+    from aiida_perovskite.ml.training import noise_ceiling
+
+    frame = linear_data[0].copy()
+    spread = np.std(frame.groupby('material')['cp_u'].first())
+    frame['cp_u_stderr'] = 0.5 * spread  # errors of half the spread leave 1 - 0.25 explainable
+    data = build_task(frame, 'cp_u')
+    assert noise_ceiling(data) == pytest.approx(0.75, rel=1e-9)
+    result = train(frame, 'cp_u', fast_settings, families=['ridge'])
+    assert any('allow an R2 of about 0.7' in note for note in result.notes)
+    assert noise_ceiling(build_task(linear_data[0].drop(columns=['cp_u_stderr'], errors='ignore'), 'cp_u')) is None

@@ -156,3 +156,18 @@ def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_p
         assert builder.append(orm.CifData, with_descendants='p').count() == 1
         assert orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p').append(
             orm.Node, with_descendants='p', filters={'uuid': model.uuid}).count() == 1
+
+
+def test_train_command_prints_the_table_and_writes_the_report(learning_group, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from aiida_perovskite.cli import cmd_root
+
+    monkeypatch.chdir(tmp_path)  # a relative --report path, as people type it
+    result = CliRunner().invoke(cmd_root, ['train', '--group', learning_group.label, '--target', 'cp_u',
+                                           '--families', 'ridge', '--report', 'report/cp_u'])
+    assert result.exit_code == 0, result.output
+    assert 'baseline_mean' in result.output and 'ridge' in result.output
+    assert 'TrainedModelData<' in result.output
+    assert (tmp_path / 'report' / 'cp_u' / 'index.html').is_file()
+    assert (tmp_path / 'report' / 'cp_u' / 'metrics.csv').read_text().count('\n') == 3  # header, baseline, ridge
