@@ -148,6 +148,8 @@ def summarise(name: str, outcomes: list[FoldOutcome], data: TaskData, *, is_base
         'gap_mean': float(np.mean(val - test)),
         'test_r2_mean': float(test.mean()),
         'test_r2_std': float(test.std(ddof=0)),
+        # R2 of all outer predictions together: steadier than the fold mean when folds hold few materials.
+        'pooled_r2': float(1 - np.sum((predicted - true) ** 2) / np.sum((true - true.mean()) ** 2)),
         'nrmse': float(np.sqrt(np.mean((predicted - true) ** 2)) / span),
         'distance_mean': float(distance.mean()),
         'distance_std': float(distance.std(ddof=0)),

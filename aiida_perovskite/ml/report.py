@@ -18,6 +18,7 @@ METRIC_HEADINGS = {
     'model': 'model',
     'test_r2_mean': 'test R² mean',
     'test_r2_std': 'test R² std',
+    'pooled_r2': 'pooled test R²',
     'gap_mean': 'mean gap (val - test)',
     'nrmse': 'NRMSE',
     'distance_mean': 'norm. distance to y=x',

@@ -56,6 +56,7 @@ def test_metrics_follow_from_the_pooled_predictions(v_atom_result):
     error = rows['predicted'] - rows['true']
     metrics = v_atom_result.metrics.set_index('model').loc['ridge']
     assert metrics['nrmse'] == pytest.approx(np.sqrt(np.mean(error**2)) / span)
+    assert metrics['pooled_r2'] == pytest.approx(1 - np.sum(error**2) / np.sum((rows['true'] - rows['true'].mean()) ** 2))
     assert metrics['distance_mean'] == pytest.approx(np.mean(np.abs(error)) / np.sqrt(2) / span)
     folds = v_atom_result.folds[v_atom_result.folds['model'] == 'ridge']
     assert metrics['gap_mean'] == pytest.approx(np.mean(folds['val_r2'] - folds['test_r2']))
