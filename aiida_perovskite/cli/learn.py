@@ -71,9 +71,13 @@ def cmd_dataset(group_label, csv_file, profile_name):
               help='Copy the report (index.html, PNG plots, CSV tables) here.')
 @click.option('--families', help='Comma-separated subset of ols,lasso,ridge,random_forest (default: all).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Seed of the folds and the forests.')
+@click.option('--outer-folds', type=click.IntRange(min=2), default=5, show_default=True,
+              help='Outer folds of materials (each test fold needs two or more materials for an R2).')
+@click.option('--inner-folds', type=click.IntRange(min=2), default=4, show_default=True,
+              help='Inner folds of materials for the grid search.')
 @click.option('--jobs', type=click.IntRange(min=1), default=1, show_default=True, help='Parallel fits.')
 @PROFILE
-def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_name):
+def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, profile_name):
     """Train every model family with nested cross-validation grouped by material; store the models as nodes."""
     import time
 
@@ -84,7 +88,11 @@ def cmd_train(group_label, target, report_dir, families, seed, jobs, profile_nam
     from aiida_perovskite.ml import TrainingSettings, format_metrics
 
     dataset = _dataset(group_label)
-    settings = {'target': target, 'training': TrainingSettings(seed=seed, n_jobs=jobs).as_dict()}
+    try:
+        training = TrainingSettings(seed=seed, n_jobs=jobs, outer_folds=outer_folds, inner_folds=inner_folds)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    settings = {'target': target, 'training': training.as_dict()}
     if families:
         settings['families'] = [family.strip() for family in families.split(',')]
     click.echo(f'training on DatasetData<{dataset.pk}> ({dataset.base.attributes.get("n_materials")} materials)...')

@@ -149,13 +149,22 @@ def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_p
               if line.split()[:1] in (['1'], ['2']) and line.split()[1].endswith('.cif')]
     assert sorted(pathlib.Path(name).name for name in ranked) == ['new_c10.cif', 'new_c9.cif']
     # The predictions are nodes that lead back to their CIFs and to the model.
+    # The predictions are nodes whose ancestors are their own CIF, the model and, through the model,
+    # every training CIF.
+    training = {cif.filename for cif in orm.QueryBuilder().append(orm.CifData, tag='cif', project='*').append(
+        orm.Node, with_ancestors='cif', filters={'uuid': model.uuid}).distinct().all(flat=True)}
+    assert len(training) == len(CHAINS)
     predictions = orm.load_group('screened').nodes
     assert len(predictions) == 2
+    screened = set()
     for prediction in predictions:
-        builder = orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p')
-        assert builder.append(orm.CifData, with_descendants='p').count() == 1
-        assert orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p').append(
-            orm.Node, with_descendants='p', filters={'uuid': model.uuid}).count() == 1
+        upstream = orm.QueryBuilder().append(orm.Dict, filters={'id': prediction.pk}, tag='p').append(
+            orm.Node, with_descendants='p', project='*').distinct().all(flat=True)
+        assert model.uuid in {node.uuid for node in upstream}
+        own = {node.filename for node in upstream if isinstance(node, orm.CifData)} - training
+        assert len(own) == 1
+        screened |= own
+    assert screened == {'new_c9.cif', 'new_c10.cif'}
 
 
 def test_train_command_prints_the_table_and_writes_the_report(learning_group, tmp_path, monkeypatch):
@@ -165,7 +174,8 @@ def test_train_command_prints_the_table_and_writes_the_report(learning_group, tm
 
     monkeypatch.chdir(tmp_path)  # a relative --report path, as people type it
     result = CliRunner().invoke(cmd_root, ['train', '--group', learning_group.label, '--target', 'cp_u',
-                                           '--families', 'ridge', '--report', 'report/cp_u'])
+                                           '--families', 'ridge', '--outer-folds', '3', '--inner-folds', '2',
+                                           '--report', 'report/cp_u'])
     assert result.exit_code == 0, result.output
     assert 'baseline_mean' in result.output and 'ridge' in result.output
     assert 'TrainedModelData<' in result.output

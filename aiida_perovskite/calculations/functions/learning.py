@@ -92,7 +92,8 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
     tasks = {'cp_u': ['cp_u'], 'v_atom': ['v_atom', 'v_atom_stacked']}[s['target']]
     frame = dataset.frame()
     results = [train(frame, task, training, families=s.get('families')) for task in tasks]
-    outputs = {'metrics': orm.Dict({result.task: result.metrics.to_dict(orient='records') for result in results})}
+    # NaN (e.g. the R2 of a one-material test fold) becomes None: the database stores JSON.
+    outputs = {'metrics': orm.Dict(_plain({result.task: result.metrics.to_dict(orient='records') for result in results}))}
     with tempfile.TemporaryDirectory() as folder:
         write_report(results, folder, title=f'{s["target"]}: {dataset.base.attributes.get("n_materials")} materials')
         report = orm.FolderData()
