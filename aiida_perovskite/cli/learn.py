@@ -208,10 +208,15 @@ def _screen_stored(path, model, temperature) -> dict:
     from aiida_perovskite.calculations.functions.learning import predict_properties
     from aiida_perovskite.calculations.functions.targets import compute_features
 
+    from aiida_perovskite.structure import StructureError, read_cif
+
     try:
-        cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
-    except Exception as error:  # pymatgen/ASE may refuse to parse it at all
-        raise _ScreenError(f'UnreadableCifError: {path}: {error}') from None
+        # Our own reader first: it names the problem plainly, where CifData's parser would print
+        # pages of PyCifRW tracebacks for a truncated file before failing.
+        read_cif(path)
+    except StructureError as error:
+        raise _ScreenError(f'{type(error).__name__}: {error}') from None
+    cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
     results, node = decompose_cif.run_get_node(cif)
     if not node.is_finished_ok:
         raise _ScreenError(node.exit_message)

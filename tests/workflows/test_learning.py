@@ -144,7 +144,9 @@ def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_p
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
     assert completed.returncode == 1, completed.stdout + completed.stderr  # one CIF failed, the others ranked
     assert '2 ranked, 1 failed' in completed.stdout
-    assert 'broken.cif' in completed.stderr and 'Error' in completed.stderr
+    assert 'FAILED' in completed.stderr and 'broken.cif' in completed.stderr
+    assert 'UnreadableCifError' in completed.stderr
+    assert 'Traceback' not in completed.stdout + completed.stderr  # a clear reason, not a parser's dump
     ranked = [line.split()[1] for line in completed.stdout.splitlines()
               if line.split()[:1] in (['1'], ['2']) and line.split()[1].endswith('.cif')]
     assert sorted(pathlib.Path(name).name for name in ranked) == ['new_c10.cif', 'new_c9.cif']
