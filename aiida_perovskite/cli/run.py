@@ -145,7 +145,7 @@ def cmd_status(group_label, profile_name):
                      state, stage, f'{done}/{total}' if total else '-', f'{current} K' if current else '',
                      _targets_summary(node), (node.exit_message or '')[:60]])
     click.echo(tabulate(rows, headers=['pk', 'cif', 'protocol', 'state', 'stage', 'temperatures', 'now at',
-                                       'Cp(U) [flags]', 'message']))
+                                       'Cp(U) [flags]', 'message'], disable_numparse=True))  # print values as formatted
     finished = sum(row[3] == 'finished' for row in rows)
     click.echo(f'{len(rows)} material(s): {finished} finished, '
                f'{sum(row[3].startswith("failed") for row in rows)} failed, {len(rows) - finished - sum(row[3].startswith("failed") for row in rows)} in progress')
