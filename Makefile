@@ -33,7 +33,12 @@ demo: install
 		--write-dir demo-output/ba2pbi4_rp_n1 && \
 	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite && \
 	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s; a LAMMPS system in demo-output/, results in group demo"
+	$(BIN)/aiida-perovskite train --group demo --target v_atom --outer-folds 3 --inner-folds 2 --jobs 2 \
+		--report demo-output/report --profile perovskite && \
+	mkdir -p demo-output/candidates && \
+	for spacer in HA ODA BZA; do $(BIN)/aiida-perovskite build --name $$spacer -o demo-output/candidates/$$spacer.cif || exit 1; done && \
+	$(BIN)/aiida-perovskite screen --model demo/v_atom/random_forest demo-output/candidates --profile perovskite && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY, report: demo-output/report/index.html"
 
 benchmark: install
 	$(BIN)/python benchmarks/inspect_dj_dft.py

@@ -107,10 +107,11 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     for task, rows in results['metrics'].get_dict().items():
         click.echo(f'\n{task}:')
         click.echo(format_metrics(pd.DataFrame(rows)))
-    click.echo('\nmodels:')
+    click.echo('\nmodels (screen --model takes the PK, the UUID or the label):')
     for label, model in sorted(results.items()):
         if label.startswith('model_'):
-            click.echo(f'  {model.family:14s} TrainedModelData<{model.pk}> {model.uuid}')
+            model.label = f'{group_label}/{model.task}/{model.family}'  # the newest of a label is the one used
+            click.echo(f'  {model.family:14s} TrainedModelData<{model.pk}> {model.uuid}  {model.label}')
     if report_dir:
         report_dir.mkdir(parents=True, exist_ok=True)
         results['report'].base.repository.copy_tree(report_dir.resolve())  # AiiDA wants an absolute path
@@ -131,7 +132,8 @@ def _show_progress():
 
 @cmd_root.command('screen')
 @click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option('--model', 'model_id', required=True, help='PK or UUID of a TrainedModelData (see `train`).')
+@click.option('--model', 'model_id', required=True,
+              help='PK, UUID or label (GROUP/TARGET/FAMILY, the newest of that label) of a TrainedModelData.')
 @click.option('--temperature', type=float, default=300.0, show_default=True, help='For models of v_atom (K).')
 @click.option('--ascending', is_flag=True, help='Rank the smallest prediction first (default: the largest).')
 @click.option('--store/--no-store', default=True, show_default=True,
@@ -150,10 +152,7 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
 
     from aiida_perovskite.data import TrainedModelData
 
-    try:
-        model = orm.load_node(model_id)
-    except Exception as error:
-        raise click.ClickException(f'cannot load model {model_id}: {error}') from None
+    model = _load_model(model_id)
     if not isinstance(model, TrainedModelData):
         raise click.ClickException(f'node {model_id} is a {type(model).__name__}, not a TrainedModelData')
     group = orm.Group.collection.get_or_create(group_label)[0] if group_label and store else None
@@ -176,6 +175,22 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
     else:
         _print_ranking(rows, failures, model, temperature)
     raise SystemExit(1 if failures else 0)
+
+
+def _load_model(model_id: str):
+    """A node by PK or UUID, else the newest TrainedModelData labelled ``model_id``."""
+    from aiida import orm
+
+    from aiida_perovskite.data import TrainedModelData
+
+    try:
+        return orm.load_node(model_id)
+    except Exception as error:
+        newest = orm.QueryBuilder().append(TrainedModelData, filters={'label': model_id}).order_by(
+            {TrainedModelData: {'ctime': 'desc'}}).first(flat=True)
+        if newest is None:
+            raise click.ClickException(f'cannot load model {model_id}: {error}') from None
+        return newest
 
 
 class _ScreenError(Exception):

@@ -126,15 +126,22 @@ def test_trained_model_provenance_reaches_every_training_cif(learning_group, tra
     assert 'index.html' in report and any(name.endswith('.png') for name in report)
 
 
-def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_path):
-    from aiida.manage.configuration import get_config, get_profile
+def write_candidates(folder) -> list:
+    """Two new DJ cells (C9 and C10 diammonium spacers) as CIF files in ``folder``."""
     from pymatgen.io.cif import CifWriter
 
-    good = []
+    paths = []
     for n_carbons in (9, 10):
-        path = tmp_path / f'new_c{n_carbons}.cif'
+        path = folder / f'new_c{n_carbons}.cif'
         CifWriter(layered_perovskite(alkylammonium(n_carbons, diammonium=True), phase='DJ')).write_file(path)
-        good.append(path)
+        paths.append(path)
+    return paths
+
+
+def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_path):
+    from aiida.manage.configuration import get_config, get_profile
+
+    good = write_candidates(tmp_path)
     broken = tmp_path / 'broken.cif'
     broken.write_text(good[0].read_text()[:900])  # cut off in the middle of the atom loop
     model = trained['model_random_forest']
@@ -180,6 +187,11 @@ def test_train_command_prints_the_table_and_writes_the_report(learning_group, tm
                                            '--report', 'report/cp_u'])
     assert result.exit_code == 0, result.output
     assert 'baseline_mean' in result.output and 'ridge' in result.output
-    assert 'TrainedModelData<' in result.output
+    assert 'TrainedModelData<' in result.output and 'learning-test/cp_u/ridge' in result.output
+    # The label finds the newest model of that name.
+    listed = CliRunner().invoke(cmd_root, ['screen', '--model', 'learning-test/cp_u/ridge', '--no-store',
+                                           *[str(p) for p in write_candidates(tmp_path)]])
+    assert listed.exit_code == 0, listed.output
+    assert 'cp_u by ridge' in listed.output and '2 ranked, 0 failed' in listed.output
     assert (tmp_path / 'report' / 'cp_u' / 'index.html').is_file()
     assert (tmp_path / 'report' / 'cp_u' / 'metrics.csv').read_text().count('\n') == 3  # header, baseline, ridge
