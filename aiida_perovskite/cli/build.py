@@ -30,7 +30,7 @@ from . import cmd_root
                    'written from the stored node, whose inputs are the SMILES and the settings).')
 @click.option('--relax', is_flag=True,
               help='Then relax the cell with the project\'s force field: parametrisation and a short NPT run at '
-                   '300 K (ParametriseWorkChain + TemperatureLadderWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
+                   '300 K (a one-temperature MaterialWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
                    'the final supercell beside the CIF (*_relaxed.cif) and prints its lattice per cell.')
 @click.option('--relax-steps', type=click.IntRange(min=100), default=10000, show_default=True,
               help='NPT steps (1 fs) at 300 K for --relax, after half as many equilibration steps.')
@@ -114,64 +114,44 @@ def _build_with_provenance(profile_name, smiles, settings, label):
 def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
     """Parametrise the built cell and run it briefly at 300 K; print the lattice per cell.
 
-    The ParametriseWorkChain and TemperatureLadderWorkChain run one after the other (not the
-    MaterialWorkChain: its targets need at least two temperatures), both from the built CIF node,
-    so the provenance runs from the SMILES to the relaxed cell.
+    A ``MaterialWorkChain`` on the ``screening`` protocol with one temperature and a 2x2x2
+    supercell, started from the built CIF node, so the provenance runs from the SMILES to the
+    relaxed cell (its Cp(U) is None: one temperature has no slope).
     """
-    from aiida import orm
     from aiida.engine import run_get_node
 
     from aiida_perovskite.tools.codes import load_codes
-    from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
-    from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
+    from aiida_perovskite.workflows.material import MaterialWorkChain
 
     try:
         codes = load_codes()
     except LookupError as error:
         raise click.ClickException(str(error)) from None
     equilibration = max(steps // 2, 100)
-    protocol = load_protocol('screening')
-    parametrise = {
-        **protocol['parametrise'], 'charge_method': charges,
-        'lammps': {'replication': {'in_plane': 2, 'stacking': 2}, 'cutoff': 12.0, 'kspace_accuracy': 1.0e-5},
-    }
-    ladder = {
-        'temperatures': [300], 'steps_per_temperature': steps, 'equilibration_steps': equilibration,
-        'equilibration_cut': steps // 5, 'thermo_every': 100, 'restart_every': max(steps // 2, 100),
-        'barostat': 'tri',
+    overrides = {
+        'parametrise': {'charge_method': charges,
+                        'lammps': {'replication': {'in_plane': 2, 'stacking': 2}, 'cutoff': 12.0,
+                                   'kspace_accuracy': 1.0e-5}},
+        'ladder': {'temperatures': [300], 'steps_per_temperature': steps, 'equilibration_steps': equilibration,
+                   'equilibration_cut': steps // 5, 'thermo_every': 100, 'restart_every': max(steps // 2, 100)},
     }
     click.echo(f'  relaxing: parametrisation ({charges}) and {equilibration} + {steps} NPT steps at 300 K ...')
-    results, node = run_get_node(
-        ParametriseWorkChain,
-        cif=build_node.outputs.cif,
-        codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
-        charge_method=orm.Str(parametrise['charge_method']),
-        atom_types=orm.Str(parametrise['atom_types']),
-        parameter_set=orm.Str(parametrise['parameter_set']),
-        heteroatom_policy=orm.Str(parametrise['heteroatom_policy']),
-        lammps=orm.Dict(parametrise['lammps']),
-    )
-    if not node.is_finished_ok:
-        click.echo(f'  parametrisation failed: [{node.exit_status}] {node.exit_message}', err=True)
-        sys.exit(1)
-    builder = TemperatureLadderWorkChain.get_builder_from_protocol(
-        codes['lammps'], results['topology'], 'screening', ladder
-    )
+    builder = MaterialWorkChain.get_builder_from_protocol(codes, build_node.outputs.cif, 'screening', overrides)
     _, node = run_get_node(builder)
     if not node.is_finished_ok:
         click.echo(f'  relaxation failed: [{node.exit_status}] {node.exit_message}', err=True)
         sys.exit(1)
-    figures = relaxed_lattice(node)
+    figures = relaxed_lattice(node.outputs.ladder.summaries['T300'], node.outputs.parametrise.topology)
     relaxed = output.with_name(output.stem + '_relaxed.cif')
-    node.outputs.structure.get_pymatgen().to(filename=str(relaxed))
-    click.echo(f'  wrote {relaxed} (the final {figures["replication"]} supercell); ladder<{node.pk}>')
+    node.outputs.ladder.structure.get_pymatgen().to(filename=str(relaxed))
+    click.echo(f'  wrote {relaxed} (the final {figures["replication"]} supercell); MaterialWorkChain<{node.pk}>')
     click.echo('  per cell at 300 K (mean after the cut): a = {a:.2f} A, b = {b:.2f} A, stacking period '
                '{period:.2f} A; sqrt(2) x sqrt(2) cell edges |a+b| = {diag1:.2f} A, |a-b| = {diag2:.2f} A; '
                'two-layer period {two_layers:.2f} A'.format(**figures))
 
 
-def relaxed_lattice(node) -> dict:
-    """Per-cell lattice figures of a TemperatureLadderWorkChain from its 300 K summary (means over the samples).
+def relaxed_lattice(summary_node, topology) -> dict:
+    """Per-cell lattice figures from a 300 K summary of the ladder (means over the samples) and its topology.
 
     The LAMMPS box (lx, ly, lz, xy, xz, yz) is the supercell; the cell's a and b lie in the layer
     plane, so lz / stacking replication is the stacking period and the in-plane vectors divide by
@@ -180,8 +160,7 @@ def relaxed_lattice(node) -> dict:
     """
     import numpy as np
 
-    summary = node.outputs.summaries['T300'].get_dict()
-    topology = node.inputs.topology
+    summary = summary_node.get_dict()
     replication = topology.base.attributes.get('replication')
     na, nb, nc = replication
     a = np.array([summary['lx_mean'], 0.0]) / na
