@@ -17,6 +17,13 @@ class DatasetData(orm.SinglefileData):
 
     FILENAME = 'dataset.csv'
 
+    @staticmethod
+    def materials_key(uuids) -> str:
+        """A short key of a set of materials (their sorted UUIDs), to find the dataset of exactly that set."""
+        import hashlib
+
+        return hashlib.sha1('\n'.join(sorted(uuids)).encode()).hexdigest()
+
     @classmethod
     def from_frame(cls, frame, **attributes) -> 'DatasetData':
         text = frame.to_csv(index=False)

@@ -18,7 +18,7 @@ def finished_materials(group_label: str) -> list[tuple]:
     return builder.all()
 
 
-def analysis_of(material, target_settings: orm.Dict | None = None) -> tuple[orm.Dict, orm.Dict]:
+def analysis_of(material) -> tuple[orm.Dict, orm.Dict]:
     """The material's ``targets`` and ``features`` nodes.
 
     Materials run by this version have them as outputs. For those run before targets were part
@@ -33,9 +33,8 @@ def analysis_of(material, target_settings: orm.Dict | None = None) -> tuple[orm.
     summaries = dict(outputs.ladder.summaries)
     decomposition = outputs.parametrise.decomposition
     targets = _made_from('compute_targets', next(iter(summaries.values())))
-    if targets is None:
-        settings = target_settings or orm.Dict(TargetSettings().as_dict())
-        targets = compute_targets(settings, **summaries)
+    if targets is None:  # with the default thresholds, as MaterialWorkChain would have used
+        targets = compute_targets(orm.Dict(TargetSettings().as_dict()), **summaries)
     features = _made_from('compute_features', decomposition) or compute_features(decomposition)
     return targets, features
 
@@ -51,13 +50,6 @@ def _made_from(function: str, source: orm.Node):
     return found[0] if found else None
 
 
-def materials_key(uuids) -> str:
-    """A short key of a set of materials (their sorted UUIDs), to find a dataset of exactly that set."""
-    import hashlib
-
-    return hashlib.sha1('\n'.join(sorted(uuids)).encode()).hexdigest()
-
-
 def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None):
     """The ``DatasetData`` of a group: reused if one was made from exactly these materials, else assembled.
 
@@ -71,7 +63,7 @@ def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progr
     materials = finished_materials(group_label)
     if not materials:
         raise LookupError(f'group {group_label!r} has no finished material yet (see `aiida-perovskite status`)')
-    key = materials_key(material.uuid for material, _ in materials)
+    key = DatasetData.materials_key(material.uuid for material, _ in materials)
     existing = orm.QueryBuilder().append(DatasetData, filters={
         'attributes.materials_key': key, 'extras.group': group_label,
         'attributes.settings.population_outlier_scale': population_outlier_scale,

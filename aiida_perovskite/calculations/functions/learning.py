@@ -67,10 +67,8 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
     per_material = frame.groupby('material').first()
     flags = {name: int(per_material[name].sum()) for name in
              ('flag_unstable', 'flag_pe_off_trend', 'flag_pe_population', 'flag_pe_outlier')}
-    from aiida_perovskite.tools.dataset import materials_key
-
     return DatasetData.from_frame(frame, flags=flags, materials=sorted(per_material.index),
-                                  materials_key=materials_key(per_material.index),
+                                  materials_key=DatasetData.materials_key(per_material.index),
                                   settings={'population_outlier_scale': s.get('population_outlier_scale', 5.0)})
 
 
