@@ -1,5 +1,6 @@
 """Force-field data and file writers (plain Python, no AiiDA)."""
 
+from .charges import CHARGE_MODELS, ChargeModel, parse_charge_model
 from .parameter_sets import (
     HETEROATOM_POLICIES,
     ForceFieldError,
@@ -11,6 +12,9 @@ from .parameter_sets import (
 )
 
 __all__ = (
+    'CHARGE_MODELS',
+    'ChargeModel',
+    'parse_charge_model',
     'HETEROATOM_POLICIES',
     'ForceFieldError',
     'MissingParametersError',

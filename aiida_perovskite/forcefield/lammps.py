@@ -22,6 +22,7 @@ import itertools
 
 import numpy as np
 
+from .charges import ChargeModel, parse_charge_model
 from .parameter_sets import ForceFieldError, ParameterSet
 
 __all__ = ('LammpsSystem', 'build_system', 'lammps_box', 'auto_replication', 'layer_replication', 'resolve_replication')
@@ -59,6 +60,10 @@ class LammpsSystem:
     policy: str
     assumptions: list[str]
     replication: tuple[int, int, int]
+    #: The charge model, the charge of each ion element and the factor on every organic charge.
+    charge_model: ChargeModel = ChargeModel('formal')
+    ion_charges: dict[str, float] = dataclasses.field(default_factory=dict)
+    organic_charge_scale: float = 1.0
 
     @property
     def net_charge(self) -> float:
@@ -80,7 +85,7 @@ class LammpsSystem:
                 continue
             ion, organic = (a, b) if a.lj is None else (b, a)
             style, coefficients, _ = self.parameter_set.ion_organic_pair(
-                ion.element, organic.element, organic.bonded_to, self.policy
+                ion.element, organic.element, organic.bonded_to, self.policy, organic.lj
             )
             pairs.append((i, j, buck_style if style == 'buck' else lj_style, coefficients))
         return pairs
@@ -176,6 +181,9 @@ class LammpsSystem:
                           f'(heteroatom policy {self.policy}).')
             header.extend(f'#   cite: {citation}' for citation in self.parameter_set.citations)
             header.extend(f'#   assumption: {assumption}' for assumption in self.assumptions)
+        charges = ', '.join(f'{element} {charge:+g}' for element, charge in sorted(self.ion_charges.items()))
+        header.append(f'# Charge model {self.charge_model.spec}: {charges or "no ions"}; organic charges x '
+                      f'{self.organic_charge_scale:.6g}.')
         lines = header + [
             'units real',
             'atom_style full',
@@ -235,10 +243,13 @@ def layer_replication(miller_index, in_plane: int, stacking: int) -> tuple[int, 
 
 
 def resolve_replication(spec, lattice: np.ndarray, cutoff: float, miller_index=None) -> tuple[int, int, int]:
-    """The replication a setting asks for: three integers, ``"auto"`` (:func:`auto_replication`) or
+    """The replication a setting asks for: three integers, ``"auto"`` (:func:`auto_replication`),
+    ``{"min_width": L}`` (the smallest box at least ``L`` wide in every direction) or
     ``{"in_plane": N, "stacking": M}`` (:func:`layer_replication`, needs the layers' Miller index)."""
     if spec == 'auto':
         return auto_replication(lattice, cutoff)
+    if isinstance(spec, dict) and 'min_width' in spec:
+        return auto_replication(lattice, float(spec['min_width']) / 2)
     if isinstance(spec, dict):
         if miller_index is None:
             raise ValueError('an in-plane/stacking replication needs the stacking direction of the layers')
@@ -257,6 +268,7 @@ def build_system(
     replication: tuple[int, int, int] = (1, 1, 1),
     charge_tolerance: float = 1e-3,
     expected_charge: int = 0,
+    charge_model: ChargeModel | str = 'formal',
 ) -> LammpsSystem:
     """Assemble a replicated LAMMPS system.
 
@@ -268,13 +280,20 @@ def build_system(
         evenly over the organic atoms so the cell is neutral; a larger one is an error.
     :param expected_charge: the cell's total charge: 0 for a crystal, the molecules' charge for a
         system of organic molecules alone (as the tests' referee uses).
-    :raises ForceFieldError: a net charge beyond the tolerance, or an ion without parameters.
+    :param charge_model: a :class:`.ChargeModel` or its spec (``formal``, ``myp``, ``scaled:F``):
+        the ions take its charges and every organic charge is multiplied by the one factor that
+        keeps the cell at ``expected_charge``.
+    :raises ForceFieldError: a net charge beyond the tolerance, an ion without parameters, or a
+        charge model that cannot describe the ions.
     """
     lattice = np.asarray(lattice, dtype=float)
+    charge_model = parse_charge_model(charge_model)
     if ions and parameter_set is None:
         raise ForceFieldError('inorganic atoms need a parameter set')
+    ion_charges = {}
     if parameter_set is not None:
         parameter_set.check_elements({element for element, _ in ions})
+        ion_charges = charge_model.ion_charges(parameter_set, {element for element, _ in ions})
 
     types: list[LammpsType] = []
     type_index: dict[tuple, int] = {}
@@ -300,10 +319,23 @@ def build_system(
             kind = type_of(key, LammpsType(atom.type, atom.mass, element, (atom.epsilon, sigma), bonded_to))
             cell_atoms.append((residue_of[id(atom)] + 1, kind, atom.charge, np.asarray(xyz, dtype=float)))
     first_ion_molecule = (max((a[0] for a in cell_atoms), default=0)) + 1
+    n_organic = len(cell_atoms)
     for offset, (element, xyz) in enumerate(ions):
         ion = parameter_set.ions[element]
         kind = type_of(('ion', element), LammpsType(element, ion['mass'], element, None))
-        cell_atoms.append((first_ion_molecule + offset, kind, ion['charge'], np.asarray(xyz, dtype=float)))
+        cell_atoms.append((first_ion_molecule + offset, kind, ion_charges[element], np.asarray(xyz, dtype=float)))
+
+    # The organic factor: the organic part carries what the ions leave of the cell's charge.
+    organic_charge = sum(atom[2] for atom in cell_atoms[:n_organic])
+    ion_charge = sum(atom[2] for atom in cell_atoms[n_organic:])
+    organic_scale = 1.0
+    if n_organic and abs(round(organic_charge)) >= 1:
+        organic_scale = (expected_charge - ion_charge) / round(organic_charge)
+        if organic_scale <= 0:
+            raise ForceFieldError(f'the charge model {charge_model.spec} leaves the ions {ion_charge:+.4f} e, '
+                                  f'which organic charges of {organic_charge:+.4f} e cannot balance')
+        cell_atoms = [(m, k, q * organic_scale, xyz) if n < n_organic else (m, k, q, xyz)
+                      for n, (m, k, q, xyz) in enumerate(cell_atoms)]
 
     net = sum(atom[2] for atom in cell_atoms) - expected_charge
     if abs(net) > charge_tolerance:
@@ -378,7 +410,8 @@ def build_system(
     if parameter_set is not None:
         for ion in {t.element for t in types if t.lj is None}:
             for organic_type in (t for t in types if t.lj is not None):
-                _, _, assumption = parameter_set.ion_organic_pair(ion, organic_type.element, organic_type.bonded_to, policy)
+                _, _, assumption = parameter_set.ion_organic_pair(ion, organic_type.element, organic_type.bonded_to,
+                                                                  policy, organic_type.lj)
                 if assumption and assumption not in assumptions:
                     assumptions.append(assumption)
     return LammpsSystem(
@@ -397,6 +430,9 @@ def build_system(
         policy=policy,
         assumptions=sorted(assumptions),
         replication=tuple(replication),
+        charge_model=charge_model,
+        ion_charges=ion_charges,
+        organic_charge_scale=float(organic_scale),
     )
 
 

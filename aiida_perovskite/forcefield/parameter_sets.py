@@ -16,6 +16,11 @@ user and recorded with every topology:
     term to C, N, S, O and F alike, which is the precedent for this choice.
 ``refuse``
     such a structure is refused, naming the element and the sets that exist.
+
+A set may instead give each ion Lennard-Jones parameters of its own (``ion_lennard_jones``)
+with ``cross_terms: lorentz-berthelot``: every ion-organic pair is then mixed from the ion's
+and the organic atom's GAFF values, as AMBER mixes organic pairs, so any spacer element is
+covered and no heteroatom assumption is needed.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = (
 
 DATA = pathlib.Path(__file__).parent / 'sets'
 HETEROATOM_POLICIES = ('heavy-as-cn', 'refuse')
+CROSS_TERMS = ('table', 'lorentz-berthelot')
 _POLAR = ('N', 'O', 'S')
 
 
@@ -65,6 +71,10 @@ class ParameterSet:
     ions: dict[str, dict[str, float]]
     buckingham: dict[tuple[str, str], tuple[float, float, float]]
     lennard_jones: dict[tuple[str, str], tuple[float, float]]
+    #: ``table`` (ion-organic pairs listed by element) or ``lorentz-berthelot`` (mixed from ion_lj).
+    cross_terms: str = 'table'
+    #: Per ion ``(epsilon, sigma)`` for mixed ion-organic pairs.
+    ion_lj: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def elements(self) -> list[str]:
@@ -73,15 +83,25 @@ class ParameterSet:
     def buckingham_pair(self, a: str, b: str) -> tuple[float, float, float] | None:
         return self.buckingham.get((a, b)) or self.buckingham.get((b, a))
 
-    def ion_organic_pair(self, ion: str, element: str, bonded_to: str | None = None, policy: str = 'heavy-as-cn'):
+    def ion_organic_pair(self, ion: str, element: str, bonded_to: str | None = None, policy: str = 'heavy-as-cn',
+                         organic_lj: tuple[float, float] | None = None):
         """The term between ``ion`` and an organic atom, and the assumption made to get it (or ``None``).
 
         :param element: the organic atom's element.
         :param bonded_to: for a hydrogen, the element it is bonded to.
+        :param organic_lj: the organic atom's own ``(epsilon, sigma)``, for a mixing set (``None``
+            only asks whether the pair is covered: the coefficients come back ``None``).
         :returns: ``(style, coefficients, assumption)`` with style ``'buck'`` or ``'lj'``.
         :raises MissingParametersError: under the ``refuse`` policy, or when even the fallback is missing.
         """
         _check_policy(policy)
+        if self.cross_terms == 'lorentz-berthelot':
+            if ion not in self.ion_lj:
+                raise MissingParametersError(f'{self.name} has no Lennard-Jones parameters for the ion {ion}')
+            if organic_lj is None:
+                return 'lj', None, None
+            epsilon, sigma = self.ion_lj[ion]
+            return 'lj', (float((epsilon * organic_lj[0]) ** 0.5), (sigma + organic_lj[1]) / 2), None
         if element == 'H':
             h_class = 'H_N' if bonded_to == 'N' else 'H_C' if bonded_to == 'C' else None
             assumption = None
@@ -121,7 +141,7 @@ class ParameterSet:
 
     def as_dict(self) -> dict:
         """A JSON-serialisable copy (stored on the provenance node)."""
-        return {
+        data = {
             'name': self.name,
             'version': self.version,
             'description': self.description,
@@ -132,12 +152,26 @@ class ParameterSet:
             'buckingham': [[a, b, *values] for (a, b), values in self.buckingham.items()],
             'lennard_jones': [[a, b, *values] for (a, b), values in self.lennard_jones.items()],
         }
+        if self.cross_terms != 'table':  # tabulated sets keep the content their stored nodes already have
+            data.update(cross_terms=self.cross_terms,
+                        ion_lennard_jones={ion: list(values) for ion, values in self.ion_lj.items()})
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> 'ParameterSet':
         ions = {element: {'charge': float(v['charge']), 'mass': float(v['mass'])} for element, v in data['ions'].items()}
         buckingham = {(a, b): (float(A), float(rho), float(C)) for a, b, A, rho, C in data['buckingham']}
-        lennard_jones = {(a, h): (float(eps), float(sigma)) for a, h, eps, sigma in data['lennard_jones']}
+        lennard_jones = {(a, h): (float(eps), float(sigma)) for a, h, eps, sigma in data.get('lennard_jones', [])}
+        cross_terms = data.get('cross_terms', 'table')
+        if cross_terms not in CROSS_TERMS:
+            raise ValueError(f'parameter set {data["name"]}: cross_terms must be one of {CROSS_TERMS}')
+        ion_lj = {}
+        for ion, values in (data.get('ion_lennard_jones') or {}).items():
+            if isinstance(values, dict):  # as published in UFF: well depth D and minimum distance x
+                values = (values['D'], values['x'] / 2 ** (1 / 6))
+            ion_lj[ion] = (float(values[0]), float(values[1]))
+        if cross_terms == 'lorentz-berthelot' and set(ion_lj) != set(ions):
+            raise ValueError(f'parameter set {data["name"]}: mixed cross terms need Lennard-Jones values for every ion')
         for a, b in buckingham:
             if a not in ions and b not in ions:
                 raise ValueError(f'parameter set {data["name"]}: Buckingham pair {a}-{b} names no ion of the set')
@@ -154,6 +188,8 @@ class ParameterSet:
             ions=ions,
             buckingham=buckingham,
             lennard_jones=lennard_jones,
+            cross_terms=cross_terms,
+            ion_lj=ion_lj,
         )
 
 
