@@ -42,6 +42,7 @@ class MaterialWorkChain(WorkChain):
         builder.cif = cif
         builder.parametrise.codes = {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}
         builder.parametrise.charge_method = orm.Str(parametrise['charge_method'])
+        builder.parametrise.charge_model = orm.Str(parametrise.get('charge_model', 'formal'))
         builder.parametrise.atom_types = orm.Str(parametrise['atom_types'])
         builder.parametrise.parameter_set = orm.Str(parametrise['parameter_set'])
         builder.parametrise.heteroatom_policy = orm.Str(parametrise['heteroatom_policy'])

@@ -15,7 +15,12 @@ from aiida_perovskite.calculations.functions.topology import (
 )
 from aiida_perovskite.common.exit_codes import STRUCTURE_EXIT_CODES
 from aiida_perovskite.data import ParameterSetData
-from aiida_perovskite.forcefield import ForceFieldError, MissingParametersError, select_parameter_set
+from aiida_perovskite.forcefield import (
+    ForceFieldError,
+    MissingParametersError,
+    parse_charge_model,
+    select_parameter_set,
+)
 from aiida_perovskite.forcefield.amber import residue_name
 
 AntechamberCalculation = CalculationFactory('perovskite.antechamber')
@@ -45,6 +50,10 @@ class ParametriseWorkChain(WorkChain):
         spec.input('codes.tleap', valid_type=orm.AbstractCode)
         spec.input('charge_method', valid_type=orm.Str, default=lambda: orm.Str('bcc'),
                    validator=_choice('bcc', 'gas'), help='AM1-BCC (bcc) or Gasteiger (gas) partial charges.')
+        spec.input('charge_model', valid_type=orm.Str, default=lambda: orm.Str('formal'),
+                   validator=_charge_model,
+                   help='Ion charges and the organic factor: formal (Pb +2, X -1; the method), myp (Pb +2.03, '
+                        'I -1.13, spacers scaled to neutrality) or scaled:F (every charge times F).')
         spec.input('atom_types', valid_type=orm.Str, default=lambda: orm.Str('gaff'),
                    validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
         spec.input('parameter_set', valid_type=orm.Str, default=lambda: orm.Str('auto'),
@@ -115,6 +124,7 @@ class ParametriseWorkChain(WorkChain):
             self.ctx.parameter_set = ParameterSetData.get_or_create(name)
             parameters = self.ctx.parameter_set.parameter_set
             parameters.check_elements(inorganic)
+            parse_charge_model(self.inputs.charge_model.value).ion_charges(parameters, inorganic)
             if not parameters.verified:
                 self.report(f'parameter set {name} is not independently verified: treat results as provisional')
             for molecule in self.ctx.molecules.values():
@@ -197,6 +207,7 @@ class ParametriseWorkChain(WorkChain):
             **self.inputs.lammps.get_dict(),
             'heteroatom_policy': self.inputs.heteroatom_policy.value,
             'charge_method': self.inputs.charge_method.value,
+            'charge_model': self.inputs.charge_model.value,
             'atom_types': self.inputs.atom_types.value,
         }
         results, node = write_lammps_topology.run_get_node(
@@ -234,6 +245,14 @@ def _choice(*allowed):
         return None
 
     return validate
+
+
+def _charge_model(value, _):
+    try:
+        parse_charge_model(value.value)
+    except ForceFieldError as error:
+        return str(error)
+    return None
 
 
 def _atoms_with_partners(molecule: dict):

@@ -71,8 +71,10 @@ def write_lammps_topology(
     """The LAMMPS system: GAFF organic part from the prmtop, ions and cross terms from the parameter set.
 
     ``settings``: ``replication`` (three integers, ``"auto"`` for the smallest box at least twice
-    the cut-off, or ``{"in_plane": N, "stacking": M}`` along and across the layers), ``cutoff``, ``kspace_accuracy``, ``heteroatom_policy`` and, recorded on the node,
-    ``charge_method`` and ``atom_types``.
+    the cut-off, or ``{"in_plane": N, "stacking": M}`` along and across the layers), ``cutoff``,
+    ``kspace_accuracy``, ``heteroatom_policy``, ``charge_model`` (``formal``, ``myp``, ``scaled:F``)
+    and, recorded on the node, ``charge_method`` and ``atom_types``. The topology's attributes
+    name the charge model, the ion charges and the factor on the organic charges.
     """
     import tempfile
     import pathlib
@@ -103,6 +105,7 @@ def write_lammps_topology(
         system = build_system(
             organic, ions, lattice, parameter_set.parameter_set,
             policy=options.get('heteroatom_policy', 'heavy-as-cn'), replication=tuple(replication),
+            charge_model=options.get('charge_model', 'formal'),
         )
     except ForceFieldError as error:
         return ExitCode(350, f'{type(error).__name__}: {error}')
@@ -110,5 +113,7 @@ def write_lammps_topology(
         system, cutoff=options['cutoff'], kspace_accuracy=options['kspace_accuracy'],
         charge_method=options.get('charge_method'), atom_types=options.get('atom_types'),
         formula=record['formula'], source=record['file'],
+        charge_model=system.charge_model.spec, ion_charges=system.ion_charges,
+        organic_charge_scale=system.organic_charge_scale,
     )
     return {'topology': topology}
