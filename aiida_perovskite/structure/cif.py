@@ -11,9 +11,10 @@ from pymatgen.core import Structure
 from .elements import SUPPORTED_ELEMENTS
 from .errors import DisorderError, MissingHydrogenError, UnreadableCifError, UnsupportedElementError
 
-__all__ = ('read_cif', 'read_cif_text', 'check_elements')
+__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'measurement_temperature')
 
 _DISORDER_TAG = re.compile(r'^\s*_atom_site_disorder_(group|assembly)\b', re.MULTILINE | re.IGNORECASE)
+_TEMPERATURE_TAGS = ('_diffrn_ambient_temperature', '_cell_measurement_temperature')
 _FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re.MULTILINE | re.IGNORECASE)
 
 
@@ -64,6 +65,24 @@ def read_cif_text(text: str, name: str | None = None) -> Structure:
     check_elements(structure, name)
     _check_formula_sum(structure, text, name)
     return structure
+
+
+def measurement_temperature(text: str) -> tuple[float, str] | None:
+    """The temperature (K) the CIF's cell was measured at, and the tag it came from, if the CIF says.
+
+    ``_diffrn_ambient_temperature`` first, then ``_cell_measurement_temperature``; an
+    uncertainty in brackets (``293(2)``) is dropped, and ``?`` or ``.`` mean unknown.
+    """
+    for tag in _TEMPERATURE_TAGS:
+        match = re.search(rf'^\s*{tag}\s+[\'"]?([0-9.]+)(\([0-9]+\))?[\'"]?\s*$', text, re.MULTILINE | re.IGNORECASE)
+        if match:
+            try:
+                value = float(match.group(1))
+            except ValueError:
+                continue
+            if value > 0:
+                return value, tag
+    return None
 
 
 def check_elements(structure: Structure, name: str | None = None, supported=SUPPORTED_ELEMENTS) -> None:

@@ -1,0 +1,134 @@
+"""Simulated cell against a reference cell: lattice deviations named by direction, and the octahedra check.
+
+Plain Python (no AiiDA). The simulated cell is the mean LAMMPS box of an NPT run divided by the
+replication; the reference is the CIF's own cell or one given by hand (an experimental cell of a
+structure built by :mod:`aiida_perovskite.build`, whose cell choice may differ).
+
+Two kinds of figure:
+
+* **per axis** (only when both cells are the same cell choice, e.g. a CIF against its own
+  simulated cell): a, b, c and the angles, each named ``in-plane`` or ``stacking`` from the
+  layers' Miller index;
+* **per metal atom**, which every cell choice shares: volume per B, in-plane area per B
+  (reported also as the edge of the usual sqrt(2) x sqrt(2) cell, ``sqrt(2 x area)``) and the
+  layer spacing (the cell's perpendicular height per inorganic layer).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ('cell_figures', 'compare_cells', 'octahedra_check', 'reference_from_parameters', 'simulated_lattice',
+           'summary_line')
+
+#: What counts as an intact octahedron: six halides within this distance of the metal (Angstrom).
+OCTAHEDRON_CUTOFF = 3.8
+
+
+def simulated_lattice(summary: dict, replication) -> np.ndarray:
+    """The mean cell (rows a, b, c) of a temperature summary's box means, divided by the replication."""
+    na, nb, nc = (int(n) for n in replication)
+    return np.array([
+        [summary['lx_mean'], 0.0, 0.0],
+        [summary['xy_mean'], summary['ly_mean'], 0.0],
+        [summary['xz_mean'], summary['yz_mean'], summary['lz_mean']],
+    ]) / np.array([[na], [nb], [nc]])
+
+
+def reference_from_parameters(a, b, c, alpha, beta, gamma) -> np.ndarray:
+    """Lattice vectors (rows) of cell parameters, a along x and b in the xy plane (LAMMPS' frame)."""
+    cos_a, cos_b, cos_g = (math.cos(math.radians(angle)) for angle in (alpha, beta, gamma))
+    sin_g = math.sin(math.radians(gamma))
+    cx = c * cos_b
+    cy = c * (cos_a - cos_b * cos_g) / sin_g
+    cz = math.sqrt(max(c * c - cx * cx - cy * cy, 0.0))
+    return np.array([[a, 0.0, 0.0], [b * cos_g, b * sin_g, 0.0], [cx, cy, cz]])
+
+
+def cell_figures(lattice, stacking: int, metals: float, slabs: int, n_layers: int = 1) -> dict:
+    """Cell parameters and the per-metal figures of a cell whose lattice vector ``stacking`` crosses the layers.
+
+    :param metals: B atoms in the cell; :param slabs: inorganic slabs in the cell, each ``n_layers``
+        octahedra thick.
+    """
+    lattice = np.asarray(lattice, dtype=float)
+    lengths = np.linalg.norm(lattice, axis=1)
+
+    def angle(i, j):
+        return math.degrees(math.acos(np.clip(lattice[i] @ lattice[j] / lengths[i] / lengths[j], -1, 1)))
+
+    in_plane = [axis for axis in range(3) if axis != stacking]
+    volume = abs(float(np.linalg.det(lattice)))
+    area = float(np.linalg.norm(np.cross(lattice[in_plane[0]], lattice[in_plane[1]])))
+    area_per_metal = area * slabs * n_layers / metals  # B atoms in one plane of octahedra
+    return {
+        'a': float(lengths[0]), 'b': float(lengths[1]), 'c': float(lengths[2]),
+        'alpha': angle(1, 2), 'beta': angle(0, 2), 'gamma': angle(0, 1),
+        'volume': volume,
+        'volume_per_metal': volume / metals,
+        'in_plane_area_per_metal': area_per_metal,
+        'in_plane_edge': math.sqrt(2 * area_per_metal),
+        'layer_spacing': volume / area / slabs,
+    }
+
+
+_AXES = ('a', 'b', 'c')
+_ANGLES = {'alpha': (1, 2), 'beta': (0, 2), 'gamma': (0, 1)}
+
+
+def compare_cells(simulated: dict, reference: dict, stacking: int, same_cell: bool) -> list[dict]:
+    """Rows ``{quantity, direction, unit, reference, simulated, deviation}`` of two :func:`cell_figures`.
+
+    Lengths, areas and volumes deviate in percent, angles in degrees. ``direction`` is
+    ``in-plane``, ``stacking`` or ``cell``.
+    """
+    rows = []
+
+    def row(quantity, direction, unit, key, relative=True):
+        ref, sim = reference[key], simulated[key]
+        deviation = 100.0 * (sim - ref) / ref if relative else sim - ref
+        rows.append({'quantity': quantity, 'direction': direction, 'unit': unit, 'reference': ref,
+                     'simulated': sim, 'deviation': deviation, 'deviation_unit': '%' if relative else 'deg'})
+
+    if same_cell:
+        for axis, name in enumerate(_AXES):
+            row(name, 'stacking' if axis == stacking else 'in-plane', 'A', name)
+        for name, (i, j) in _ANGLES.items():
+            row(name, 'stacking' if stacking in (i, j) else 'in-plane', 'deg', name, relative=False)
+    row('in-plane edge sqrt(2 x area per B)', 'in-plane', 'A', 'in_plane_edge')
+    row('in-plane area per B', 'in-plane', 'A^2', 'in_plane_area_per_metal')
+    row('layer spacing', 'stacking', 'A', 'layer_spacing')
+    row('volume per B', 'cell', 'A^3', 'volume_per_metal')
+    return rows
+
+
+def summary_line(rows: list[dict]) -> dict:
+    """The headline deviations: volume, in-plane (area per B) and stacking (layer spacing), in percent."""
+    by_quantity = {row['quantity']: row['deviation'] for row in rows}
+    return {
+        'volume': by_quantity['volume per B'],
+        'in_plane': by_quantity['in-plane area per B'],
+        'in_plane_edge': by_quantity['in-plane edge sqrt(2 x area per B)'],
+        'stacking': by_quantity['layer spacing'],
+    }
+
+
+def octahedra_check(symbols, positions, lattice, metals, halides, cutoff: float = OCTAHEDRON_CUTOFF) -> dict:
+    """How many B atoms still have six halides within ``cutoff`` (periodic images included).
+
+    :returns: ``{'intact': k, 'metals': n, 'share': k / n, 'cutoff': cutoff}``.
+    """
+    from pymatgen.core import Lattice, Structure
+
+    structure = Structure(Lattice(lattice), list(symbols), np.asarray(positions), coords_are_cartesian=True)
+    metals, halides = set(metals), set(halides)
+    centres = [index for index, site in enumerate(structure) if site.specie.symbol in metals]
+    intact = 0
+    for index in centres:
+        neighbours = structure.get_neighbors(structure[index], cutoff)
+        if sum(neighbour.specie.symbol in halides for neighbour in neighbours) == 6:
+            intact += 1
+    return {'intact': intact, 'metals': len(centres), 'share': intact / len(centres) if centres else float('nan'),
+            'cutoff': cutoff}

@@ -1,0 +1,95 @@
+"""``aiida-perovskite validate``: simulated vs reference cell, per charge model and parameter set."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import click
+
+from . import cmd_root
+from .inspect import _expand
+
+
+@cmd_root.command('validate')
+@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.option('--temperature', type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help='Reference temperature (K) for CIFs that do not state theirs '
+                   '(_diffrn_ambient_temperature or _cell_measurement_temperature).')
+@click.option('--charges', 'charge_models', multiple=True, default=('formal',), show_default=True,
+              help='Charge model: formal, myp or scaled:F (repeat to compare several).')
+@click.option('--params', 'parameter_sets', multiple=True, default=('auto',), show_default=True,
+              help='Parameter set by name, or auto (repeat to compare several).')
+@click.option('--partial-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
+              help='How the spacers\' partial charges are computed (AM1-BCC or Gasteiger).')
+@click.option('--steps', type=click.IntRange(min=100), default=10000, show_default=True,
+              help='Sampled NPT steps (1 fs) after as many equilibration steps.')
+@click.option('--min-width', type=click.FloatRange(min=1), default=12.0, show_default=True,
+              help='Replicate the cell until it is at least this wide (Angstrom) in every direction.')
+@click.option('--group', 'group_label', default='validation', show_default=True,
+              help='Group the ValidationWorkChain nodes go in.')
+@click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help='Also write every validation record to this JSON file.')
+@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
+@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, group_label,
+                 json_file, computer, profile_name):
+    """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
+
+    For every charge model and parameter set asked for, prints simulated against reference
+    a, b, c and angles (each named in-plane or stacking), the in-plane area and layer spacing
+    per metal, the volume, and the share of metals that keep six halides within 3.8 A. Each
+    run is a ValidationWorkChain whose `validation` output holds the same table. A CIF that
+    cannot be read, or whose elements no parameter set covers, is reported and skipped.
+    """
+    from aiida_perovskite.forcefield import ForceFieldError, load_parameter_set, parse_charge_model
+
+    try:
+        models = [parse_charge_model(spec).spec for spec in charge_models]
+        for name in parameter_sets:
+            if name != 'auto':
+                load_parameter_set(name)
+    except ForceFieldError as error:
+        raise click.BadParameter(str(error)) from None
+
+    from aiida import load_profile, orm
+
+    from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.tools.validation import prepare_validation, run_validation, validation_table
+
+    load_profile(profile_name, allow_switch=True)
+    try:
+        codes = load_codes(computer)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    group, _ = orm.Group.collection.get_or_create(group_label)
+
+    records, failed = [], 0
+    for path in _expand(paths):
+        try:  # every choice checked before anything runs
+            jobs = [prepare_validation(path, temperature, model, name) for name in parameter_sets for model in models]
+        except (ValueError, OSError) as error:  # unreadable CIF, uncovered element, charge model without the ions
+            click.echo(f'{path}: {type(error).__name__}: {error}', err=True)
+            failed += 1
+            continue
+        for job in jobs:
+            click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at {job.temperature:g} K '
+                       f'({job.temperature_source}) ...', err=True)
+            node = run_validation(job, codes, {'steps': steps, 'equilibration_steps': steps,
+                                               'replication': {'min_width': min_width},
+                                               'charge_method': partial_charges})
+            group.add_nodes(node)
+            if not node.is_finished_ok:
+                reason = job.error or f'[{node.exit_status}] {node.exit_message}'
+                click.echo(f'{path}: ValidationWorkChain<{node.pk}> failed: {reason}', err=True)
+                failed += 1
+                continue
+            record = node.outputs.validation.get_dict()
+            records.append({'pk': node.pk, **record})
+            click.echo(validation_table(record))
+            click.echo('')
+    if json_file:
+        json_file.write_text(json.dumps(records, indent=2))
+    click.echo(f'{len(records)} validation(s), {failed} failed', err=True)
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,94 @@
+"""Validation runs: check the inputs before anything runs, run the work chain, print its table."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+from aiida import orm
+
+
+@dataclasses.dataclass
+class ValidationJob:
+    """One CIF with one charge model and one parameter set, checked and ready to run."""
+
+    path: pathlib.Path
+    temperature: float
+    temperature_source: str
+    charge_model: str
+    parameter_set: str
+    cell: dict | None = None
+    label: str = ''
+    error: str | None = None
+
+
+def prepare_validation(path, temperature: float, charge_model: str, parameter_set: str = 'auto',
+                       cell: dict | None = None, label: str = '') -> ValidationJob:
+    """Read and decompose the CIF, resolve the parameter set and check the charge model covers its ions.
+
+    The reference temperature is the CIF's own (``_diffrn_ambient_temperature``, then
+    ``_cell_measurement_temperature``) when it states one, else ``temperature``.
+
+    :raises StructureError: the CIF cannot be read or decomposed (names the file and the problem).
+    :raises ForceFieldError: no parameter set covers its elements, or the charge model cannot describe them.
+    """
+    from aiida_perovskite.forcefield import load_parameter_set, parse_charge_model, select_parameter_set
+    from aiida_perovskite.structure.cif import measurement_temperature
+    from aiida_perovskite.structure.decompose import inspect_cif
+
+    path = pathlib.Path(path)
+    decomposition = inspect_cif(path)
+    sites = decomposition.structure
+    inorganic = {sites[i].specie.symbol for i in decomposition.inorganic_indices}
+    chosen = select_parameter_set(inorganic) if parameter_set == 'auto' else load_parameter_set(parameter_set)
+    chosen.check_elements(inorganic)
+    model = parse_charge_model(charge_model)
+    model.ion_charges(chosen, inorganic)
+    stated = None if cell else measurement_temperature(path.read_text(errors='replace'))
+    if stated:
+        temperature, source = stated[0], f'{stated[1]} of the CIF'
+    else:
+        source = 'given' if not cell else cell.get('temperature_source', 'given')
+    return ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label)
+
+
+def run_validation(job: ValidationJob, codes: dict, settings: dict | None = None, daemon: bool = False,
+                   options: dict | None = None):
+    """Run (or with ``daemon`` submit) the ``ValidationWorkChain`` of a job; return its node."""
+    from aiida.engine import submit
+    from aiida.manage import get_manager
+
+    from aiida_perovskite.workflows.validation import ValidationWorkChain
+
+    cif = orm.CifData(file=str(job.path.resolve()), filename=job.path.name)
+    builder = ValidationWorkChain.get_builder_from_protocol(
+        codes, cif, job.temperature, job.temperature_source, job.charge_model, job.parameter_set, job.cell,
+        settings, options,
+    )
+    builder.metadata.label = job.label or f'{job.path.name} {job.charge_model} {job.parameter_set}'
+    if daemon:
+        return submit(builder)
+    runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
+    process = runner.instantiate_process(builder)
+    try:
+        runner.run(process)
+    except Exception as error:  # one crash must not stop the batch: the caller reports it
+        job.error = f'{type(error).__name__}: {error}'
+    return process.node
+
+
+def validation_table(record: dict) -> str:
+    """The validation record as a titled table: one row per quantity, then the octahedra check."""
+    from tabulate import tabulate
+
+    rows = [[row['quantity'], row['direction'], f'{row["reference"]:.3f}', f'{row["simulated"]:.3f}',
+             f'{row["deviation"]:+.2f} {row["deviation_unit"]}'] for row in record['rows']]
+    octahedra = record['octahedra']
+    title = (f'{record["file"]} ({record["formula"]}): charge model {record["charge_model"]}, parameter set '
+             f'{record["parameter_set"]}, {record["n_atoms"]} atoms ({"x".join(map(str, record["replication"]))}), '
+             f'{record["temperature"]:g} K ({record["temperature_source"]}); reference: {record["reference_source"]}')
+    footer = (f'octahedra intact (six halides within {octahedra["cutoff"]} A): {octahedra["intact"]}/{octahedra["metals"]}'
+              f' = {octahedra["share"]:.0%}')
+    table = tabulate(rows, headers=['quantity', 'direction', 'reference', 'simulated', 'deviation'],
+                     disable_numparse=True)
+    return f'{title}\n{table}\n{footer}'

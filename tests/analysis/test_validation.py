@@ -1,0 +1,82 @@
+"""Cell comparison (per axis and per metal, named by direction), octahedra check, CIF temperatures."""
+
+import numpy as np
+import pytest
+
+from aiida_perovskite.analysis.validation import (
+    cell_figures,
+    compare_cells,
+    octahedra_check,
+    reference_from_parameters,
+    simulated_lattice,
+    summary_line,
+)
+from aiida_perovskite.structure.cif import measurement_temperature
+
+
+def test_per_metal_figures_do_not_depend_on_the_cell_choice():
+    """One octahedron per layer in a 6.3 A cell and the sqrt(2) x sqrt(2), two-layer cell of the same crystal."""
+    primitive = reference_from_parameters(6.3, 6.3, 13.0, 90, 90, 90)
+    conventional = reference_from_parameters(6.3 * np.sqrt(2), 6.3 * np.sqrt(2), 26.0, 90, 90, 90)
+    small = cell_figures(primitive, stacking=2, metals=1, slabs=1)
+    large = cell_figures(conventional, stacking=2, metals=4, slabs=2)
+    for key in ('volume_per_metal', 'in_plane_area_per_metal', 'in_plane_edge', 'layer_spacing'):
+        assert small[key] == pytest.approx(large[key])
+    assert small['in_plane_edge'] == pytest.approx(6.3 * np.sqrt(2))
+    assert small['layer_spacing'] == pytest.approx(13.0)
+    # An n = 2 slab holds twice the metals over the same area.
+    assert cell_figures(primitive, 2, metals=2, slabs=1, n_layers=2)['in_plane_area_per_metal'] == pytest.approx(6.3**2)
+
+
+def test_layer_spacing_is_the_perpendicular_height():
+    tilted = reference_from_parameters(8.74, 8.74, 33.0, 84.7, 84.7, 90.0)
+    figures = cell_figures(tilted, stacking=2, metals=4, slabs=2)
+    assert figures['layer_spacing'] == pytest.approx(figures['volume'] / (8.74 * 8.74) / 2)
+    assert figures['layer_spacing'] < 33.0 / 2
+    assert (figures['alpha'], figures['beta'], figures['gamma']) == pytest.approx((84.7, 84.7, 90.0))
+
+
+def test_rows_name_in_plane_and_stacking():
+    reference = cell_figures(reference_from_parameters(8.4, 9.0, 26.0, 90, 90, 90), 2, 4, 2)
+    simulated = cell_figures(reference_from_parameters(8.4 * 1.02, 9.0, 26.0 * 1.10, 90, 92, 90), 2, 4, 2)
+    rows = {row['quantity']: row for row in compare_cells(simulated, reference, stacking=2, same_cell=True)}
+    assert rows['a']['direction'] == 'in-plane' and rows['a']['deviation'] == pytest.approx(2.0)
+    assert rows['c']['direction'] == 'stacking' and rows['c']['deviation'] == pytest.approx(10.0)
+    assert rows['gamma']['direction'] == 'in-plane' and rows['beta']['direction'] == 'stacking'
+    assert rows['beta']['deviation'] == pytest.approx(2.0) and rows['beta']['deviation_unit'] == 'deg'
+    headline = summary_line(list(rows.values()))
+    assert headline['in_plane'] == pytest.approx(2.0)
+    assert headline['stacking'] == pytest.approx(100 * (26 * 1.1 * np.sin(np.radians(92)) / 26 - 1))
+    # A stacking along a: the in-plane axes are b and c.
+    rows = {row['quantity']: row for row in compare_cells(simulated, reference, stacking=0, same_cell=True)}
+    assert rows['a']['direction'] == 'stacking' and rows['alpha']['direction'] == 'in-plane'
+    # Different cell choices: per-metal rows only.
+    assert {row['quantity'] for row in compare_cells(simulated, reference, 2, same_cell=False)} == {
+        'in-plane edge sqrt(2 x area per B)', 'in-plane area per B', 'layer spacing', 'volume per B'}
+
+
+def test_simulated_lattice_divides_the_box_by_the_replication():
+    summary = {'lx_mean': 20.0, 'ly_mean': 18.0, 'lz_mean': 30.0, 'xy_mean': 2.0, 'xz_mean': 1.0, 'yz_mean': -3.0}
+    lattice = simulated_lattice(summary, [2, 2, 1])
+    assert np.allclose(lattice, [[10, 0, 0], [1, 9, 0], [1, -3, 30]])
+
+
+def test_octahedra_check(butylammonium_rp):
+    structure = butylammonium_rp
+    symbols = [site.specie.symbol for site in structure]
+    intact = octahedra_check(symbols, structure.cart_coords, structure.lattice.matrix, ['Pb'], ['I'])
+    assert intact == {'intact': 1, 'metals': 1, 'share': 1.0, 'cutoff': 3.8}
+    broken = structure.copy()
+    iodide = next(i for i, site in enumerate(broken) if site.specie.symbol == 'I')
+    lead = next(site for site in broken if site.specie.symbol == 'Pb')
+    away = broken[iodide].coords + 1.5 * (broken[iodide].coords - lead.coords) / np.linalg.norm(broken[iodide].coords - lead.coords)
+    broken.replace(iodide, 'I', away, coords_are_cartesian=True)
+    result = octahedra_check([s.specie.symbol for s in broken], broken.cart_coords, broken.lattice.matrix, ['Pb'], ['I'])
+    assert result['intact'] == 0 and result['share'] == 0.0
+
+
+def test_measurement_temperature_of_a_cif():
+    assert measurement_temperature('data_x\n_diffrn_ambient_temperature 293(2)\n') == (293.0, '_diffrn_ambient_temperature')
+    text = 'data_x\n_cell_measurement_temperature   100\n_diffrn_ambient_temperature ?\n'
+    assert measurement_temperature(text) == (100.0, '_cell_measurement_temperature')
+    assert measurement_temperature('data_x\n_cell_length_a 8.4\n') is None

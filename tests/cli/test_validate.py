@@ -1,0 +1,84 @@
+"""``aiida-perovskite validate``: a real short NPT per charge model, the table, the nodes, and clear refusals."""
+
+import json
+
+import pytest
+
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.cli import cmd_root
+
+
+def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_localhost, butylammonium_rp, tmp_path):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    cif = tmp_path / 'ba.cif'
+    butylammonium_rp.to(filename=str(cif))
+    cif.write_text(cif.read_text() + '_diffrn_ambient_temperature   250(1)\n')  # the CIF states its temperature
+    records = tmp_path / 'validation.json'
+    result = CliRunner().invoke(cmd_root, [
+        'validate', str(cif), '--charges', 'formal', '--charges', 'myp', '--temperature', '300', '--steps', '200',
+        '--partial-charges', 'gas', '--json', str(records), '--computer', aiida_localhost.label,
+        '--profile', aiida_profile.name,
+    ])
+    assert result.exit_code == 0, result.output
+    output = result.output
+    assert '250 K (_diffrn_ambient_temperature of the CIF)' in output  # not the --temperature fallback
+    for line in ('a                                   in-plane', 'c                                   stacking',
+                 'layer spacing                       stacking', 'volume per B                        cell'):
+        assert line in output
+    assert 'charge model formal, parameter set myp-pbi' in output and 'charge model myp, parameter set myp-pbi' in output
+    assert 'octahedra intact (six halides within 3.8 A)' in output
+
+    saved = json.loads(records.read_text())
+    assert [record['charge_model'] for record in saved] == ['formal', 'myp']
+    for record in saved:
+        node = orm.load_node(record['pk'])
+        assert node.process_label == 'ValidationWorkChain' and node.is_finished_ok
+        assert node.outputs.validation['temperature'] == 250.0
+        # The simulated run is really at the reference temperature, and the charge model is on the topology.
+        material = next(child for child in node.called if child.process_label == 'MaterialWorkChain')
+        topology = material.outputs.parametrise.topology
+        assert topology.base.attributes.get('charge_model') == record['charge_model']
+        summary = next(iter(material.outputs.ladder.summaries.values()))
+        assert abs(summary['temp_mean'] - 250) < 60
+        volume = next(row for row in record['rows'] if row['quantity'] == 'volume per B')
+        assert volume['reference'] == pytest.approx(butylammonium_rp.volume)  # one Pb per cell
+        assert -40 < volume['deviation'] < 60  # a real, finite simulated cell
+    myp = orm.load_node(saved[1]['pk'])
+    topology = next(c for c in myp.called if c.process_label == 'MaterialWorkChain').outputs.parametrise.topology
+    assert topology.base.attributes.get('ion_charges') == {'I': -1.13, 'Pb': 2.03}
+    assert abs(topology.base.attributes.get('organic_charge_scale') - 1.245) < 1e-9
+    assert abs(topology.base.attributes.get('net_charge')) < 1e-6
+    assert len(orm.load_group('validation').nodes) == 2
+
+
+def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost, tmp_path):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    runner = CliRunner()
+    common = ['--computer', aiida_localhost.label, '--profile', aiida_profile.name]
+    tin = tmp_path / 'tin.cif'
+    layered_perovskite(alkylammonium(4), metal='Sn').to(filename=str(tin))
+    bromide = tmp_path / 'bromide.cif'
+    layered_perovskite(alkylammonium(4), halide='Br').to(filename=str(bromide))
+
+    unknown = runner.invoke(cmd_root, ['validate', str(tin), '--charges', 'polarisable', *common])
+    assert unknown.exit_code == 2
+    assert "unknown charge model 'polarisable'; choose one of formal, myp, scaled:F" in unknown.output
+    missing_set = runner.invoke(cmd_root, ['validate', str(tin), '--params', 'uff-everything', *common])
+    assert missing_set.exit_code == 2 and "no parameter set named 'uff-everything'" in missing_set.output
+
+    query = orm.QueryBuilder().append(orm.WorkChainNode, filters={'attributes.process_label': 'ValidationWorkChain'})
+    before = query.count()
+    result = runner.invoke(cmd_root, ['validate', str(tin), str(bromide), '--charges', 'myp', *common])
+    assert result.exit_code == 1
+    assert 'Traceback' not in result.output
+    assert f'{tin}: MissingParametersError: no parameter set covers I, Sn' in result.output
+    assert f'{bromide}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
+    assert '0 validation(s), 2 failed' in result.output
+    assert query.count() == before  # refused before anything ran
