@@ -50,6 +50,18 @@ def _made_from(function: str, source: orm.Node):
     return found[0] if found else None
 
 
+def _parameter_set_of(topology) -> str | None:
+    """The UUID of the ``ParameterSetData`` node the topology was written with (its calcfunction's input)."""
+    from aiida_perovskite.data import ParameterSetData
+
+    builder = orm.QueryBuilder()
+    builder.append(orm.Node, filters={'id': topology.pk}, tag='topology')
+    builder.append(orm.CalcFunctionNode, with_outgoing='topology', tag='writer')
+    builder.append(ParameterSetData, with_outgoing='writer', project='uuid')
+    found = builder.first(flat=True)
+    return found
+
+
 def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None):
     """The ``DatasetData`` of a group: reused if one was made from exactly these materials, else assembled.
 
@@ -83,7 +95,10 @@ def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progr
             'smiles': '.'.join(spacer['smiles'] for spacer in spacers),
             'protocol': material.base.extras.get('protocol', None),
             'charge_method': topology.base.attributes.get('charge_method', None),
+            # Topologies made before charge models were selectable all used the formal charges.
+            'charge_model': topology.base.attributes.get('charge_model', 'formal'),
             'parameter_set': topology.base.attributes.get('parameter_set', None),
+            'parameter_set_uuid': _parameter_set_of(topology),
         })
         if progress:
             progress(index + 1, len(materials))

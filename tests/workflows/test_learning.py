@@ -20,6 +20,9 @@ from aiida_perovskite.build import alkylammonium, layered_perovskite
 #: Spacers of the test materials: H3N+-(CH2)n-NH3+ for these n.
 CHAINS = (3, 4, 5, 6, 7, 8)
 #: Small settings: the method's grids are exercised by tests/ml; here the plumbing is under test.
+#: The material simulated with a charge model and parameter set other than the protocol's.
+OTHER_CHAIN = 8
+OTHER_FORCE_FIELD = {'charge_model': 'scaled:0.9', 'parameter_set': 'myp-pbi-uff'}
 TRAINING = {'outer_folds': 3, 'inner_folds': 2, 'n_estimators': 20, 'learning_curve_sizes': [0.5, 1.0],
             'permutation_repeats': 2, 'seed': 1}
 
@@ -45,7 +48,9 @@ def learning_group(aiida_profile, tmp_path_factory):
     codes = register_local_codes(computer)
     group = orm.Group(label='learning-test').store()
     for n_carbons in CHAINS:
-        builder = MaterialWorkChain.get_builder_from_protocol(codes, dj_cif(n_carbons), 'fast')
+        # One material with another charge model and parameter set, so the traces below have to tell them apart.
+        overrides = {'parametrise': OTHER_FORCE_FIELD} if n_carbons == OTHER_CHAIN else None
+        builder = MaterialWorkChain.get_builder_from_protocol(codes, dj_cif(n_carbons), 'fast', overrides)
         _, node = run_get_node(builder)
         assert node.is_finished_ok, f'C{n_carbons}: {node.exit_message}'
         register_material(node, group, f'md5-c{n_carbons}', 'fast', f'dj_c{n_carbons}.cif')
@@ -124,6 +129,46 @@ def test_trained_model_provenance_reaches_every_training_cif(learning_group, tra
     assert {'baseline_mean', 'baseline_cif_volume', 'ridge', 'random_forest'} <= {row['model'] for row in tasks['v_atom']}
     report = trained['report'].base.repository.list_object_names()
     assert 'index.html' in report and any(name.endswith('.png') for name in report)
+
+
+def test_rows_and_models_trace_to_charge_model_and_parameter_set(learning_group, trained):
+    """QueryBuilder from each dataset row (and each trained model) back to the topology and ParameterSetData."""
+    from aiida_perovskite.data import LammpsTopologyData, ParameterSetData, TrainedModelData
+    from aiida_perovskite.tools.dataset import build_dataset
+
+    frame = build_dataset(learning_group.label).frame()
+    seen = set()
+    for row in frame.drop_duplicates('material').itertuples():
+        builder = orm.QueryBuilder()
+        builder.append(orm.WorkChainNode, filters={'uuid': row.material_uuid}, tag='material')
+        builder.append(LammpsTopologyData, with_incoming='material', tag='topology', project='*')  # its output
+        builder.append(orm.CalcFunctionNode, with_outgoing='topology', tag='writer')
+        builder.append(ParameterSetData, with_outgoing='writer', project='*')
+        (topology, parameters), = builder.all()
+        assert row.charge_model == topology.base.attributes.get('charge_model')
+        assert (row.parameter_set, row.parameter_set_uuid) == (parameters['name'], parameters.uuid)
+        assert parameters['citations']  # the citation travels with the row
+        seen.add((row.charge_model, row.parameter_set))
+    other = (OTHER_FORCE_FIELD['charge_model'], OTHER_FORCE_FIELD['parameter_set'])
+    assert other in seen and len(seen) == 2
+
+    for family in ('ridge', 'random_forest'):
+        model = trained[f'model_{family}']
+        builder = orm.QueryBuilder()
+        builder.append(TrainedModelData, filters={'id': model.pk}, tag='model')
+        builder.append(LammpsTopologyData, with_descendants='model', project='attributes.charge_model')
+        assert set(builder.all(flat=True)) == {model_spec for model_spec, _ in seen}
+        builder = orm.QueryBuilder()
+        builder.append(TrainedModelData, filters={'id': model.pk}, tag='model')
+        builder.append(ParameterSetData, with_descendants='model', project='attributes.name')
+        assert set(builder.all(flat=True)) == {name for _, name in seen}
+        # The same facts are attributes of the model, so models can be filtered by force field directly.
+        force_field = model.base.attributes.get('force_field')
+        assert set(force_field['charge_models']) == {m for m, _ in seen}
+        assert set(force_field['parameter_sets']) == {n for _, n in seen}
+    matching = orm.QueryBuilder().append(
+        TrainedModelData, filters={'attributes.force_field.charge_models': {'contains': [other[0]]}}).count()
+    assert matching == 2
 
 
 def write_candidates(folder) -> list:

@@ -9,7 +9,7 @@ from aiida_perovskite.data import DatasetData, TrainedModelData
 
 #: Columns of the dataset that say where a row comes from (never features).
 ID_COLUMNS = ('material', 'material_uuid', 'cif_uuid', 'targets_uuid', 'features_uuid', 'file', 'smiles',
-              'protocol', 'charge_method', 'parameter_set')
+              'protocol', 'charge_method', 'charge_model', 'parameter_set', 'parameter_set_uuid')
 
 
 @calcfunction
@@ -18,7 +18,8 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
 
     :param settings: ``materials``: per material, in the order of the inputs ``cif_<i>``,
         ``targets_<i>``, ``features_<i>``, the identifiers to carry (``material_uuid``, ``file``,
-        ``smiles``, ``protocol``, ``charge_method``, ``parameter_set``); ``population_outlier_scale``:
+        ``smiles``, ``protocol``, ``charge_method``, ``charge_model``, ``parameter_set``,
+        ``parameter_set_uuid``); ``population_outlier_scale``:
         the MAD multiple beyond which a material's mean potential energy per atom is a population
         outlier (the method's Figure 8).
     :returns: the table; ``flag_pe_outlier`` is a potential-energy outlier of either kind
@@ -99,6 +100,7 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
     outputs['report'] = report
     main = results[0]
     units = main.units
+    force_field = _force_field_of(frame)
     for family, estimator in main.final_models.items():
         row = main.metrics[main.metrics['model'] == family].iloc[0].to_dict()
         outputs[f'model_{family}'] = TrainedModelData.from_estimator(
@@ -108,8 +110,18 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
             metrics=_plain(row), rmse=main.cv_rmse[family], units=units, n_materials=int(row['n_materials']),
             excluded=_plain(main.excluded), settings=training.as_dict(),
             library_versions={**_plain(main.library_versions), **_own_versions()},
+            force_field=force_field,
         )
     return outputs
+
+
+def _force_field_of(frame) -> dict:
+    """The charge models and parameter sets the dataset's rows were simulated with (queryable on each model)."""
+    def values(column):
+        return sorted({str(value) for value in frame[column].dropna()}) if column in frame else []
+
+    return {'charge_models': values('charge_model'), 'parameter_sets': values('parameter_set'),
+            'charge_methods': values('charge_method')}
 
 
 @calcfunction
