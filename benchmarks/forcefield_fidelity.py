@@ -1,0 +1,223 @@
+"""Force-field fidelity: simulated against reference cells for every charge model and parameter set.
+
+Runs ``ValidationWorkChain`` (what ``aiida-perovskite validate`` runs) on
+
+* (BA)2PbI4 and (PEA)2PbI4 built by the project's builder, against their experimental cells
+  (BA2PbI4 8.42 x 9.00 x 26.08 A, low-temperature phase, simulated at 223 K below its 274 K
+  transition; PEA2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg, room temperature, 293 K).
+  The built cell holds one octahedron per layer and the experimental ones four metals in two
+  layers, so only per-metal figures are compared: volume per Pb, in-plane area per Pb (and the
+  sqrt(2) cell edge it implies) and the layer spacing;
+* ``--dj-count`` DFT-relaxed Dion-Jacobson cells of ``../shared/data/cifs/dj-dft`` against their
+  own DFT cells at ``--dj-temperature`` (100 K: DFT cells have no thermal expansion), where
+  a, b, c and the angles are compared too;
+
+for every (parameter set, charge model) of ``--models``, then prints the deviation table (mean
+absolute deviations per set of references) and writes every record to ``--output``.
+
+Runs go through the daemon of ``--profile`` (``aiida-perovskite setup`` makes it), ``--parallel``
+at a time; AiiDA caching is switched on for antechamber, parmchk2 and tleap in that profile, so
+each spacer is typed once for all charge models. Finished validations are found again in the
+group ``--group``: re-running the script resumes. Set ``AIIDA_PATH`` to keep the profile apart.
+
+Usage: ``python benchmarks/forcefield_fidelity.py [--models myp-pbi/formal myp-pbi-uff/myp ...]
+[--dj-count 20] [--skip-built] [--skip-dj]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / 'shared' / 'data'
+CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
+VERDI = str(pathlib.Path(sys.executable).with_name('verdi'))
+sys.path.insert(0, str(HERE))
+
+#: Experimental cells of the two built references (4 Pb in 2 layers each; stacking along c).
+EXPERIMENT = {
+    'BA': {'a': 8.42, 'b': 9.00, 'c': 26.08, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
+           'stacking': 2, 'temperature': 223.0,
+           'source': 'experiment, (BA)2PbI4 low-temperature phase 8.42 x 9.00 x 26.08 A',
+           'temperature_source': 'below the 274 K phase transition of the low-temperature cell'},
+    'PEA': {'a': 8.74, 'b': 8.74, 'c': 33.00, 'alpha': 84.7, 'beta': 84.7, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
+            'stacking': 2, 'temperature': 293.0,
+            'source': 'experiment, (PEA)2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg (gamma taken as 90)',
+            'temperature_source': 'room temperature'},
+}
+DEFAULT_MODELS = ('myp-pbi/formal', 'myp-pbi/myp', 'myp-pbi/scaled:0.8',
+                  'myp-pbi-uff/formal', 'myp-pbi-uff/myp', 'myp-pbi-uff/scaled:0.8')
+
+
+def enable_caching(profile: str) -> None:
+    for plugin in ('perovskite.antechamber', 'perovskite.parmchk2', 'perovskite.tleap'):
+        subprocess.run([VERDI, '-p', profile, 'config', 'set', '--append', 'caching.enabled_for',
+                        f'aiida.calculations:{plugin}'], capture_output=True, text=True)
+
+
+def build_references(folder: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
+    jobs = []
+    for name, cell in EXPERIMENT.items():
+        path = folder / f'{name.lower()}2pbi4_built.cif'
+        if not path.exists():
+            subprocess.run([CLI, 'build', '--name', name, '-o', str(path)], check=True, capture_output=True)
+        jobs.append((path, cell))
+    return jobs
+
+
+def dj_references(count: int, max_atoms: int) -> list[pathlib.Path]:
+    from screening_dataset import select
+
+    return select(count, max_atoms)
+
+
+def job_key(path: pathlib.Path, model: str, settings: dict, cell) -> str:
+    digest = hashlib.md5(path.read_bytes()).hexdigest()
+    return hashlib.md5(json.dumps([digest, model, settings, cell], sort_keys=True).encode()).hexdigest()
+
+
+def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
+    """Submit every job not finished before, ``parallel`` at a time; return the nodes by key."""
+    from aiida import orm
+
+    from aiida_perovskite.cli.run import _ensure_daemon
+    from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.tools.validation import prepare_validation, run_validation
+
+    codes = load_codes(None)
+    group, _ = orm.Group.collection.get_or_create(group_label)
+    done = {node.base.extras.get('key'): node for node in group.nodes
+            if node.is_finished_ok or not node.is_terminated}
+    nodes = {key: done[key] for key, *_ in jobs if key in done}
+    pending = [job for job in jobs if job[0] not in nodes]
+    if pending:
+        _ensure_daemon(1)  # one worker: SQLite serialises writes; the worker runs many jobs at once
+    last = None
+    while True:
+        in_flight = [node for node in nodes.values() if not node.is_terminated]
+        while pending and len(in_flight) < parallel:
+            key, path, model, settings, cell, temperature = pending.pop(0)
+            parameter_set, charge_model = model.split('/')
+            job = prepare_validation(path, temperature, charge_model, parameter_set, cell, label=f'{path.stem} {model}')
+            node = run_validation(job, codes, settings, daemon=True)
+            node.base.extras.set('key', key)
+            group.add_nodes(node)
+            nodes[key] = node
+            in_flight.append(node)
+        finished = sum(node.is_finished_ok for node in nodes.values())
+        failed = sum(node.is_terminated and not node.is_finished_ok for node in nodes.values())
+        state = (finished, failed, len(in_flight))
+        if state != last:
+            print(f'{time.strftime("%H:%M:%S")}  {finished} done, {failed} failed, {len(in_flight)} running, '
+                  f'{len(pending)} waiting', flush=True)
+            last = state
+        if not pending and not in_flight:
+            return nodes
+        time.sleep(5)
+
+
+def table(records: list[dict], models) -> str:
+    from tabulate import tabulate
+
+    def mean_abs(values):
+        return sum(abs(v) for v in values) / len(values) if values else float('nan')
+
+    rows = []
+    for model in models:
+        row = [model]
+        for kind in ('BA', 'PEA'):
+            found = [r for r in records if r['model'] == model and r['kind'] == kind]
+            if found:
+                d = found[0]['deviations']
+                row += [f'{d["volume"]:+.1f}', f'{d["in_plane"]:+.1f}', f'{d["stacking"]:+.1f}']
+            else:
+                row += ['-', '-', '-']
+        dj = [r for r in records if r['model'] == model and r['kind'] == 'dj-dft']
+        row += [f'{mean_abs([r["deviations"]["volume"] for r in dj]):.1f}',
+                f'{mean_abs([r["deviations"]["in_plane"] for r in dj]):.1f}',
+                f'{mean_abs([r["deviations"]["stacking"] for r in dj]):.1f}',
+                f'{sum(r["deviations"]["volume"] for r in dj) / len(dj):+.1f}' if dj else '-',
+                f'{sum(r["octahedra"]["share"] for r in dj + [r for r in records if r["model"] == model and r["kind"] != "dj-dft"]) / max(1, len([r for r in records if r["model"] == model])):.2f}',
+                str(len(dj))]
+        rows.append(row)
+    headers = ['set/charges', 'BA V%', 'BA in-plane%', 'BA stack%', 'PEA V%', 'PEA in-plane%', 'PEA stack%',
+               'dj |V|%', 'dj |in-plane|%', 'dj |stack|%', 'dj V% (signed)', 'octahedra', 'dj n']
+    return tabulate(rows, headers=headers, disable_numparse=True)
+
+
+def main(arguments) -> int:
+    from aiida import load_profile
+
+    if not SHARED.is_dir() and not arguments.skip_dj:
+        print(f'needs the shared data folder {SHARED} beside the checkout (or --skip-dj)')
+        return 1
+    setup = subprocess.run([CLI, 'setup', '--profile', arguments.profile], capture_output=True, text=True)
+    if setup.returncode:
+        print(setup.stdout + setup.stderr)
+        return 1
+    enable_caching(arguments.profile)
+    load_profile(arguments.profile, allow_switch=True)
+
+    folder = pathlib.Path(arguments.workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    built_settings = {'steps': arguments.steps, 'equilibration_steps': arguments.steps,
+                      'replication': {'min_width': arguments.min_width}, 'charge_method': 'bcc'}
+    dj_settings = {**built_settings, 'steps': arguments.dj_steps, 'equilibration_steps': arguments.dj_steps}
+    jobs, kinds = [], {}
+    if not arguments.skip_built:
+        for path, cell in build_references(folder):
+            for model in arguments.models:
+                key = job_key(path, model, built_settings, cell)
+                jobs.append((key, path, model, built_settings, cell, cell['temperature']))
+                kinds[key] = ('PEA' if 'pea' in path.stem else 'BA', model, path.stem)
+    if not arguments.skip_dj:
+        for path in dj_references(arguments.dj_count, arguments.max_atoms):
+            for model in arguments.models:
+                key = job_key(path, model, dj_settings, None)
+                jobs.append((key, path, model, dj_settings, None, arguments.dj_temperature))
+                kinds[key] = ('dj-dft', model, path.stem)
+    print(f'{len(jobs)} validations ({len(arguments.models)} models)', flush=True)
+    start = time.perf_counter()
+    nodes = run_all(jobs, arguments.profile, arguments.group, arguments.parallel)
+    print(f'wall time {time.perf_counter() - start:.0f} s', flush=True)
+
+    records = []
+    for key, node in nodes.items():
+        kind, model, stem = kinds[key]
+        if not node.is_finished_ok:
+            print(f'{stem} {model}: failed [{node.exit_status}] {node.exit_message}')
+            continue
+        records.append({**node.outputs.validation.get_dict(), 'kind': kind, 'model': model, 'cif': stem,
+                        'pk': node.pk})
+    output = pathlib.Path(arguments.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(records, indent=2))
+    print(table(records, arguments.models))
+    print(f'records: {output}')
+    return 0
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS), help='parameter-set/charge-model pairs')
+    parser.add_argument('--profile', default='fidelity')
+    parser.add_argument('--group', default='ff-fidelity')
+    parser.add_argument('--parallel', type=int, default=2)
+    parser.add_argument('--steps', type=int, default=10000, help='sampled NPT steps of the built cells (as many to equilibrate)')
+    parser.add_argument('--dj-steps', type=int, default=5000, help='sampled NPT steps of the dj-dft cells')
+    parser.add_argument('--min-width', type=float, default=12.0)
+    parser.add_argument('--dj-count', type=int, default=20)
+    parser.add_argument('--dj-temperature', type=float, default=100.0)
+    parser.add_argument('--max-atoms', type=int, default=120)
+    parser.add_argument('--skip-built', action='store_true')
+    parser.add_argument('--skip-dj', action='store_true')
+    parser.add_argument('--workdir', default=str(pathlib.Path(tempfile.gettempdir()) / 'ff-fidelity'))
+    parser.add_argument('--output', default=str(HERE / 'output' / 'forcefield_fidelity.json'))
+    sys.exit(main(parser.parse_args()))
