@@ -14,6 +14,8 @@ from . import cmd_root
 @click.argument('cif', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option('--charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='AM1-BCC (sqm) or Gasteiger (fast) partial charges for the organic molecules.')
+@click.option('--charge-model', default='formal', show_default=True,
+              help='Ion charges and the organic factor: formal, myp or scaled:F (see `validate`).')
 @click.option('--atom-types', type=click.Choice(['gaff', 'gaff2']), default='gaff', show_default=True)
 @click.option('--parameter-set', default='auto', show_default=True,
               help='Ion and cross-term parameter set (auto: the one covering the structure).')
@@ -27,7 +29,7 @@ from . import cmd_root
               help='Write data.lmp and forcefield.lmp here.')
 @click.option('--computer', help='Computer whose codes to use (default: the first registered).')
 @click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
-def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, supercell, auto_supercell, cutoff,
+def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell, auto_supercell, cutoff,
                     write_dir, computer, profile_name):
     """Parametrise CIF (GAFF spacers + literature ion parameters) into a LAMMPS system.
 
@@ -41,6 +43,12 @@ def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, 
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
+    from aiida_perovskite.forcefield import ForceFieldError, parse_charge_model
+
+    try:
+        charge_model = parse_charge_model(charge_model).spec
+    except ForceFieldError as error:
+        raise click.BadParameter(str(error), param_hint='--charge-model') from None
     load_profile(profile_name, allow_switch=True)
     try:
         codes = load_codes(computer, ('antechamber', 'parmchk2', 'tleap'))
@@ -53,6 +61,7 @@ def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, 
         cif=orm.CifData(file=str(cif.resolve()), filename=cif.name),
         codes=codes,
         charge_method=orm.Str(charges),
+        charge_model=orm.Str(charge_model),
         atom_types=orm.Str(atom_types),
         parameter_set=orm.Str(parameter_set),
         heteroatom_policy=orm.Str(heteroatom_policy),
@@ -68,7 +77,8 @@ def cmd_parametrise(cif, charges, atom_types, parameter_set, heteroatom_policy, 
     click.echo(f'{cif.name}: {record["formula"]}, '
                + ', '.join(f'{s["smiles"]} x{s["count"]}' for s in record['spacers']))
     click.echo(f'  topology<{topology.pk}>: {attributes["n_atoms"]} atoms, replication {attributes["replication"]}, '
-               f'{attributes["parameter_set"]} ({attributes["heteroatom_policy"]}), charges {charges}, {atom_types}')
+               f'{attributes["parameter_set"]} ({attributes["heteroatom_policy"]}), charges {charges}, '
+               f'charge model {attributes["charge_model"]} (organic x{attributes["organic_charge_scale"]:.4g}), {atom_types}')
     for assumption in attributes['assumptions']:
         click.echo(f'  assumption: {assumption}')
     if write_dir:
