@@ -11,6 +11,7 @@ DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2
 # PostgreSQL + RabbitMQ for the profile, sshd + a single-node SLURM (munge) for the remote computer.
 # Only `make test` installs them; the product and `make demo` need none of them.
 PRODUCTION_DEBS := postgresql rabbitmq-server openssh-server openssh-client slurm-wlm munge
+POLICY_RC_D := /usr/sbin/policy-rc.d
 APT_GET := DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq -o DPkg::Lock::Timeout=600
 
 .PHONY: install production-services test demo benchmark clean
@@ -32,7 +33,7 @@ production-services:
 	@status=$$(dpkg-query -W -f='$${db:Status-Abbrev}\n' $(PRODUCTION_DEBS) 2>/dev/null) && ! grep -qv '^ii' <<< "$$status" && exit 0; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
 		echo "not installing $(PRODUCTION_DEBS) (needs root and apt-get): the production test will skip"; exit 0; fi; \
-	policy=/usr/sbin/policy-rc.d; \
+	policy=$(POLICY_RC_D); \
 	if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && trap "rm -f $$policy" EXIT; fi; \
 	echo "installing the production test's Debian packages: $(PRODUCTION_DEBS)"; \
 	{ $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $(PRODUCTION_DEBS) >/dev/null; } \
