@@ -7,8 +7,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian runtime libraries of AmberTools' sqm (bundled in the acpype wheel): see aiida_perovskite/toolchain.py.
 DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2
+# Debian services the production test (tests/production) starts by itself in temporary folders:
+# PostgreSQL + RabbitMQ for the profile, sshd + a single-node SLURM (munge) for the remote computer.
+# Only `make test` installs them; the product and `make demo` need none of them.
+PRODUCTION_DEBS := postgresql rabbitmq-server openssh-server openssh-client slurm-wlm munge
+POLICY_RC_D := /usr/sbin/policy-rc.d
+APT_GET := DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq -o DPkg::Lock::Timeout=600
 
-.PHONY: install test demo benchmark clean
+.PHONY: install production-services test demo benchmark clean
 
 install: $(STAMP)
 
@@ -20,7 +26,20 @@ $(STAMP): setup.cfg pyproject.toml Makefile aiida_perovskite/toolchain.py
 	$(BIN)/python -m aiida_perovskite.toolchain prepare
 	@touch $@
 
-test: install
+# Installed, never started: a temporary policy-rc.d (unless one exists) stops the packages'
+# scripts from starting the system's own daemons. Without root or apt-get the production test
+# skips and names what is missing.
+production-services:
+	@status=$$(dpkg-query -W -f='$${db:Status-Abbrev}\n' $(PRODUCTION_DEBS) 2>/dev/null) && ! grep -qv '^ii' <<< "$$status" && exit 0; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "not installing $(PRODUCTION_DEBS) (needs root and apt-get): the production test will skip"; exit 0; fi; \
+	policy=$(POLICY_RC_D); \
+	if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && trap "rm -f $$policy" EXIT; fi; \
+	echo "installing the production test's Debian packages: $(PRODUCTION_DEBS)"; \
+	{ $(APT_GET) update && $(APT_GET) install -y --no-install-recommends $(PRODUCTION_DEBS) >/dev/null; } \
+		|| echo "apt-get could not install $(PRODUCTION_DEBS): the production test will skip and name what is missing"
+
+test: install production-services
 	$(BIN)/python -m pytest
 
 # The main job on bundled example inputs (grows with each stage of the product).

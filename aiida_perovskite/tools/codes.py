@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiida import orm
 
 #: The tools the plugin runs, with the calculation plugin each serves.
@@ -72,7 +74,9 @@ def load_codes(computer: str | None = None, tools=tuple(TOOLS)) -> dict[str, orm
 def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.InstalledCode]]:
     """Set up (or reuse) the computer described by ``config`` and register the codes it lists.
 
-    ``config`` (from YAML)::
+    ``configure`` holds the transport's authentication parameters (``verdi computer configure
+    core.ssh --help`` lists them: ``port``, ``key_policy``, ``look_for_keys``...). ``config``
+    (from YAML)::
 
         computer:
           label: cluster
@@ -82,8 +86,9 @@ def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.Inst
           work_dir: /scratch/{username}/aiida
           mpirun_command: srun
           mpiprocs_per_machine: 64
+          minimum_job_poll_interval: 30  # seconds between two queue checks (AiiDA's default: 10)
           prepend_text: ''             # shell lines for every job on the computer
-          configure: {username: me, key_filename: ~/.ssh/id_ed25519, safe_interval: 5}
+          configure: {username: me, port: 22, key_filename: ~/.ssh/id_ed25519, safe_interval: 5}
         codes:
           antechamber: {executable: /opt/amber/bin/antechamber, prepend_text: 'module load amber'}
           parmchk2: {executable: /opt/amber/bin/parmchk2, prepend_text: 'module load amber'}
@@ -109,9 +114,14 @@ def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.Inst
             computer.set_mpirun_command(command.split() if isinstance(command, str) else list(command))
         if 'mpiprocs_per_machine' in spec:
             computer.set_default_mpiprocs_per_machine(int(spec['mpiprocs_per_machine']))
+        if 'minimum_job_poll_interval' in spec:
+            computer.set_minimum_job_poll_interval(float(spec['minimum_job_poll_interval']))
         computer.set_prepend_text(spec.get('prepend_text', ''))
     if not computer.is_configured:
-        computer.configure(**spec.get('configure', {}))
+        configure = dict(spec.get('configure', {}))
+        if configure.get('key_filename'):  # paramiko takes the path as it is: ~ would not be expanded
+            configure['key_filename'] = os.path.expanduser(configure['key_filename'])
+        computer.configure(**configure)
 
     codes = {}
     for tool, code in config.get('codes', {}).items():

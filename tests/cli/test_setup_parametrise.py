@@ -12,7 +12,8 @@ from aiida_perovskite.tools.codes import local_prepend_text
 def test_setup_registers_codes_from_a_config(aiida_profile, tmp_path):
     config = {
         'computer': {'label': 'other-machine', 'hostname': 'localhost', 'transport': 'core.local',
-                     'scheduler': 'core.direct', 'work_dir': str(tmp_path / 'work'), 'mpirun_command': 'mpirun -np {tot_num_mpiprocs}'},
+                     'scheduler': 'core.direct', 'work_dir': str(tmp_path / 'work'), 'mpirun_command': 'mpirun -np {tot_num_mpiprocs}',
+                     'minimum_job_poll_interval': 2},
         'codes': {tool: {'executable': str(executable(tool)), 'prepend_text': local_prepend_text()}
                   for tool in ('antechamber', 'parmchk2', 'tleap')},
     }
@@ -24,6 +25,7 @@ def test_setup_registers_codes_from_a_config(aiida_profile, tmp_path):
     assert f'Using the existing profile {aiida_profile.name}' in result.output
     computer = orm.load_computer('other-machine')
     assert computer.is_configured and computer.scheduler_type == 'core.direct'
+    assert computer.get_minimum_job_poll_interval() == 2
     codes = {code.label: code for code in orm.QueryBuilder().append(orm.InstalledCode).all(flat=True)
              if code.computer.pk == computer.pk}
     assert sorted(codes) == ['antechamber', 'parmchk2', 'tleap']
