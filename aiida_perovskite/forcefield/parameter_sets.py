@@ -17,10 +17,11 @@ user and recorded with every topology:
 ``refuse``
     such a structure is refused, naming the element and the sets that exist.
 
-A set may instead give each ion Lennard-Jones parameters of its own (``ion_lennard_jones``)
-with ``cross_terms: lorentz-berthelot``: every ion-organic pair is then mixed from the ion's
-and the organic atom's GAFF values, as AMBER mixes organic pairs, so any spacer element is
-covered and no heteroatom assumption is needed.
+A set may instead give ions Lennard-Jones parameters of their own (``ion_lennard_jones``)
+with ``cross_terms: lorentz-berthelot``: every pair of such an ion with an organic atom is
+then mixed from the ion's and the organic atom's GAFF values, as AMBER mixes organic pairs,
+so any spacer element is covered without a heteroatom assumption. Ions without values keep
+the tabulated terms.
 """
 
 from __future__ import annotations
@@ -95,9 +96,7 @@ class ParameterSet:
         :raises MissingParametersError: under the ``refuse`` policy, or when even the fallback is missing.
         """
         _check_policy(policy)
-        if self.cross_terms == 'lorentz-berthelot':
-            if ion not in self.ion_lj:
-                raise MissingParametersError(f'{self.name} has no Lennard-Jones parameters for the ion {ion}')
+        if self.cross_terms == 'lorentz-berthelot' and ion in self.ion_lj:  # ions without values use the table
             if organic_lj is None:
                 return 'lj', None, None
             epsilon, sigma = self.ion_lj[ion]
@@ -170,8 +169,8 @@ class ParameterSet:
             if isinstance(values, dict):  # as published in UFF: well depth D and minimum distance x
                 values = (values['D'], values['x'] / 2 ** (1 / 6))
             ion_lj[ion] = (float(values[0]), float(values[1]))
-        if cross_terms == 'lorentz-berthelot' and set(ion_lj) != set(ions):
-            raise ValueError(f'parameter set {data["name"]}: mixed cross terms need Lennard-Jones values for every ion')
+        if cross_terms == 'lorentz-berthelot' and (not ion_lj or set(ion_lj) - set(ions)):
+            raise ValueError(f'parameter set {data["name"]}: mixed cross terms need Lennard-Jones values of its ions')
         for a, b in buckingham:
             if a not in ions and b not in ions:
                 raise ValueError(f'parameter set {data["name"]}: Buckingham pair {a}-{b} names no ion of the set')

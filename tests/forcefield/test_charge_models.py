@@ -106,3 +106,20 @@ def test_mixed_cross_terms_follow_lorentz_berthelot():
     assert uff.ion_organic_pair('I', 'S', organic_lj=(0.25, 3.56))[2] is None
     assert uff.as_dict()['cross_terms'] == 'lorentz-berthelot'
     assert 'cross_terms' not in load_parameter_set('myp-pbi').as_dict()  # stored sets keep their content
+
+
+def test_mixing_can_be_limited_to_some_ions():
+    """myp-pbi-uffi mixes iodide-organic pairs only; lead keeps the tabulated MYP terms."""
+    uffi = load_parameter_set('myp-pbi-uffi')
+    myp = load_parameter_set('myp-pbi')
+    assert set(uffi.ion_lj) == {'I'}
+    assert uffi.ion_organic_pair('Pb', 'N') == myp.ion_organic_pair('Pb', 'N')
+    assert uffi.ion_organic_pair('Pb', 'H', 'C') == myp.ion_organic_pair('Pb', 'H', 'C')
+    style, (epsilon, sigma), assumption = uffi.ion_organic_pair('I', 'C', organic_lj=(0.1094, 3.4))
+    assert style == 'lj' and assumption is None
+    assert (epsilon, sigma) == pytest.approx((np.sqrt(0.339 * 0.1094), (4.5 / 2 ** (1 / 6) + 3.4) / 2))
+    system = build_system(ammonium_pair(), IONS, LATTICE, uffi, charge_model='myp')
+    styles = {(system.types[i - 1].element, system.types[j - 1].element): style
+              for i, j, style, _ in system.pair_coefficients()}
+    assert styles[('N', 'Pb')] == 'buck/coul/long' and styles[('N', 'I')] == 'lj/cut/coul/long'
+    assert system.net_charge == pytest.approx(0, abs=1e-9)

@@ -11,7 +11,7 @@ from aiida_perovskite.forcefield import (
 
 
 def test_shipped_sets():
-    assert available_parameter_sets() == ['myp-pbbr', 'myp-pbi', 'myp-pbi-uff']
+    assert available_parameter_sets() == ['myp-pbbr', 'myp-pbi', 'myp-pbi-uff', 'myp-pbi-uffi']
     myp = load_parameter_set('myp-pbi')
     assert myp.elements == ['I', 'Pb'] and myp.verified
     assert myp.buckingham_pair('I', 'Pb') == (103496.13301, 0.321737, 0.0)
