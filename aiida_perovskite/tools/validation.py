@@ -88,7 +88,7 @@ def validation_table(record: dict) -> str:
              f'{record["parameter_set"]}, {record["n_atoms"]} atoms ({"x".join(map(str, record["replication"]))}), '
              f'{record["temperature"]:g} K ({record["temperature_source"]}); reference: {record["reference_source"]}')
     footer = (f'octahedra intact (six halides within {octahedra["cutoff"]} A): {octahedra["intact"]}/{octahedra["metals"]}'
-              f' = {octahedra["share"]:.0%}')
+              f' = {octahedra["share"]:.0%} (input cell: {octahedra.get("reference_share", float("nan")):.0%})')
     table = tabulate(rows, headers=['quantity', 'direction', 'reference', 'simulated', 'deviation'],
                      disable_numparse=True)
     return f'{title}\n{table}\n{footer}'

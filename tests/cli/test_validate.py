@@ -31,7 +31,7 @@ def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_l
                  'layer spacing                       stacking', 'volume per B                        cell'):
         assert line in output
     assert 'charge model formal, parameter set myp-pbi' in output and 'charge model myp, parameter set myp-pbi' in output
-    assert 'octahedra intact (six halides within 3.8 A)' in output
+    assert 'octahedra intact (six halides within 3.8 A)' in output and '(input cell: 100%)' in output
 
     saved = json.loads(records.read_text())
     assert [record['charge_model'] for record in saved] == ['formal', 'myp']
@@ -39,6 +39,7 @@ def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_l
         node = orm.load_node(record['pk'])
         assert node.process_label == 'ValidationWorkChain' and node.is_finished_ok
         assert node.outputs.validation['temperature'] == 250.0
+        assert node.outputs.validation['octahedra']['reference_share'] == 1.0
         # The simulated run is really at the reference temperature, and the charge model is on the topology.
         material = next(child for child in node.called if child.process_label == 'MaterialWorkChain')
         topology = material.outputs.parametrise.topology

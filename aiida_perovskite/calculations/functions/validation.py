@@ -68,9 +68,12 @@ def compare_with_reference(
         expected = cell_figures(lattice, stacking, metals, record['n_slabs'], record['n_layers'])
         source = f'the CIF\'s own cell ({record["file"]})'
     rows = compare_cells(simulated, expected, stacking, same_cell=not given)
-    final = final_structure
-    octahedra = octahedra_check([final.get_kind(site.kind_name).symbol for site in final.sites],
-                                [site.position for site in final.sites], np.array(final.cell), metals_elements, halides)
+    def check(node):
+        return octahedra_check([node.get_kind(site.kind_name).symbol for site in node.sites],
+                               [site.position for site in node.sites], np.array(node.cell), metals_elements, halides)
+
+    octahedra = check(final_structure)
+    octahedra['reference_share'] = check(structure)['share']  # the input cell by the same criterion
     return orm.Dict({
         'file': record['file'],
         'formula': record['formula'],
