@@ -1,0 +1,107 @@
+"""``aiida-perovskite report`` and ``export``: what a group holds, as tables and an archive.
+
+Both read the provenance graph only (no code, computer or daemon), so they work as well on
+a profile that imported the group's archive as on the one that ran it.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import click
+
+from . import cmd_root
+
+PROFILE = click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+GROUP = click.option('--group', 'group_label', required=True, help='Group of materials (from `aiida-perovskite run`).')
+
+
+def _load(profile_name):
+    from aiida import load_profile
+
+    load_profile(profile_name, allow_switch=True)
+
+
+@cmd_root.command('report')
+@GROUP
+@click.option('-o', '--output', 'output_dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
+              help='Also write index.html, CSV tables and PNG plots here.')
+@PROFILE
+def cmd_report(group_label, output_dir, profile_name):
+    """Per material of the group: state, Cp(U) ± stderr, V_atom per temperature and flags; the models
+    trained on the group with their test R2; the screening predictions made with them."""
+    _load(profile_name)
+    from tabulate import tabulate
+
+    from aiida_perovskite.analysis.report import material_table, model_table, prediction_table, write_group_report
+    from aiida_perovskite.tools.report import group_report
+
+    try:
+        report = group_report(group_label)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    materials = report['materials']
+    click.echo(f'group {group_label}: {len(materials)} material(s)')
+    click.echo(tabulate(material_table(materials)[1], headers=material_table(materials)[0], disable_numparse=True))
+    finished = sum(record['state'] == 'finished' for record in materials)
+    failed = sum(record['terminated'] and record['state'] != 'finished' for record in materials)
+    click.echo(f'{finished} finished, {failed} failed, {len(materials) - finished - failed} in progress')
+    click.echo('')
+    if report['models']:
+        datasets = ', '.join(f'DatasetData<{d["pk"]}> ({d["n_materials"]} materials)' for d in report['datasets'])
+        click.echo(f'models trained on {datasets} (outer-fold test R2, mean ± std):')
+        headers, rows = model_table(report['models'])
+        click.echo(tabulate(rows, headers=headers, disable_numparse=True))
+    else:
+        click.echo('no model trained on this group yet (aiida-perovskite train)')
+    if report['predictions']:
+        click.echo('\nscreening predictions:')
+        headers, rows = prediction_table(report['predictions'])
+        click.echo(tabulate(rows, headers=headers, disable_numparse=True))
+    if output_dir:
+        model_reports = {}
+        for training_pk, folder in report['report_folders']:
+            target = (output_dir / 'training' / str(training_pk)).resolve()  # AiiDA wants an absolute path
+            target.mkdir(parents=True, exist_ok=True)
+            folder.base.repository.copy_tree(target)
+            model_reports[training_pk] = f'training/{training_pk}'
+        written = write_group_report(report, output_dir, model_reports)
+        click.echo(f'\nreport: {written["index"]} ({", ".join(sorted(p.name for k, p in written.items() if k != "index"))})')
+
+
+@cmd_root.command('export')
+@GROUP
+@click.argument('archive', type=click.Path(dir_okay=False, path_type=pathlib.Path))
+@click.option('-f', '--force', is_flag=True, help='Overwrite ARCHIVE if it exists.')
+@PROFILE
+def cmd_export(group_label, archive, force, profile_name):
+    """Write the group, its materials' full provenance, its datasets, models and reports to an AiiDA archive.
+
+    `verdi archive import ARCHIVE` loads it into any profile, where `aiida-perovskite report`
+    and `graph` work without the codes or computers that ran it.
+    """
+    _load(profile_name)
+    from aiida.tools.archive import create_archive
+
+    from aiida_perovskite.tools.report import export_entities
+
+    try:
+        entities = export_entities(group_label)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    if archive.exists() and not force:
+        raise click.ClickException(f'{archive} exists (use --force to overwrite)')
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    import logging
+
+    logging.getLogger('aiida.export').setLevel(logging.WARNING)  # its parameter tables; one line below says it all
+    create_archive(entities, filename=archive, overwrite=force)
+    from aiida.tools.archive.abstract import get_format
+
+    with get_format().open(archive, mode='r') as reader:
+        from aiida import orm
+
+        nodes = reader.querybuilder().append(orm.Node).count()
+    size = archive.stat().st_size / 1e6
+    click.echo(f'{archive}: group {group_label} with {nodes} nodes ({size:.1f} MB); '
+               f'load it elsewhere with `verdi archive import {archive.name}`')
