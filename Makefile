@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian runtime libraries of AmberTools' sqm (bundled in the acpype wheel): see aiida_perovskite/toolchain.py.
-DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2
+# Debian packages: runtime libraries of AmberTools' sqm (bundled in the acpype wheel, see
+# aiida_perovskite/toolchain.py) and Graphviz's `dot`, which renders `aiida-perovskite graph`.
+DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2 graphviz
 
 .PHONY: install test demo benchmark clean
 

@@ -1,6 +1,6 @@
-"""``aiida-perovskite report`` and ``export``: what a group holds, as tables and an archive.
+"""``aiida-perovskite report``, ``export`` and ``graph``: what a group holds, as tables, an archive and a drawing.
 
-Both read the provenance graph only (no code, computer or daemon), so they work as well on
+All three read the provenance graph only (no code, computer or daemon), so they work as well on
 a profile that imported the group's archive as on the one that ran it.
 """
 
@@ -105,3 +105,59 @@ def cmd_export(group_label, archive, force, profile_name):
     size = archive.stat().st_size / 1e6
     click.echo(f'{archive}: group {group_label} with {nodes} nodes ({size:.1f} MB); '
                f'load it elsewhere with `verdi archive import {archive.name}`')
+
+
+@cmd_root.command('graph')
+@click.option('--material', 'material_id', help='PK or UUID of a MaterialWorkChain (or of its CIF).')
+@click.option('--model', 'model_id', help='PK, UUID or label of a TrainedModelData.')
+@click.option('-o', '--output', 'output_file', required=True, type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help='Image to write; the suffix gives the format (.svg, .png, .pdf).')
+@PROFILE
+def cmd_graph(material_id, model_id, output_file, profile_name):
+    """Draw the provenance of one material (CIF -> parametrisation -> ladder -> targets -> dataset -> models)
+    or of one model (back to every training CIF), collapsed to the main path."""
+    if bool(material_id) == bool(model_id):
+        raise click.UsageError('give exactly one of --material and --model')
+    if output_file.suffix.lower() not in ('.svg', '.png', '.pdf'):
+        raise click.BadParameter('the output must end in .svg, .png or .pdf', param_hint='-o')
+    _load(profile_name)
+    import shutil
+
+    from aiida import orm
+
+    from aiida_perovskite.data import TrainedModelData
+    from aiida_perovskite.tools.graph import draw, render, select_material, select_model
+
+    if shutil.which('dot') is None:
+        raise click.ClickException('Graphviz `dot` is not installed (Debian: apt-get install graphviz; `make install` does)')
+    if material_id:
+        node = _load_node(material_id)
+        if isinstance(node, orm.CifData):  # the CIF's material, the newest if it ran more than once
+            node = orm.QueryBuilder().append(orm.CifData, filters={'id': node.pk}, tag='cif').append(
+                orm.WorkChainNode, with_incoming='cif', filters={'attributes.process_label': 'MaterialWorkChain'},
+                project='*').order_by({orm.WorkChainNode: {'id': 'desc'}}).first(flat=True)
+            if node is None:
+                raise click.ClickException(f'CIF {material_id} was never run as a material')
+        if getattr(node, 'process_label', None) != 'MaterialWorkChain':
+            raise click.ClickException(f'node {material_id} is a {type(node).__name__}, not a MaterialWorkChain')
+        selection = select_material(node)
+        title = f'{node.base.extras.get("cif_file", node.inputs.cif.filename)}: MaterialWorkChain<{node.pk}>'
+    else:
+        from .learn import _load_model
+
+        node = _load_model(model_id)
+        if not isinstance(node, TrainedModelData):
+            raise click.ClickException(f'node {model_id} is a {type(node).__name__}, not a TrainedModelData')
+        selection = select_model(node)
+        title = f'{node.label or node.family}: TrainedModelData<{node.pk}>'
+    path = render(draw(selection, title), output_file)
+    click.echo(f'{path}: {len(selection.nodes)} nodes')
+
+
+def _load_node(identifier: str):
+    from aiida import orm
+
+    try:
+        return orm.load_node(identifier)
+    except Exception as error:
+        raise click.ClickException(f'cannot load node {identifier}: {error}') from None
