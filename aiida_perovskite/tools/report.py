@@ -121,6 +121,8 @@ def group_progress(nodes) -> dict:
             name = _basename(node.base.extras.get('cif_file', None) or node.inputs.cif.filename)
             if ladder is None:
                 counts['now'].append(f'{name} parametrising')
+            elif ladder.is_terminated or (total and done >= total):
+                counts['now'].append(f'{name} computing targets')
             elif current is None:
                 counts['now'].append(f'{name} minimising/equilibrating')
             else:
