@@ -42,7 +42,8 @@ def cmd_report(group_label, output_dir, profile_name):
         raise click.ClickException(str(error)) from None
     materials = report['materials']
     click.echo(f'group {group_label}: {len(materials)} material(s)')
-    click.echo(tabulate(material_table(materials)[1], headers=material_table(materials)[0], disable_numparse=True))
+    headers, rows = material_table(materials)
+    click.echo(tabulate(rows, headers=headers, disable_numparse=True))  # values as formatted
     finished = sum(record['state'] == 'finished' for record in materials)
     failed = sum(record['terminated'] and record['state'] != 'finished' for record in materials)
     click.echo(f'{finished} finished, {failed} failed, {len(materials) - finished - failed} in progress')
@@ -81,7 +82,9 @@ def cmd_export(group_label, archive, force, profile_name):
     and `graph` work without the codes or computers that ran it.
     """
     _load(profile_name)
+    from aiida import orm
     from aiida.tools.archive import create_archive
+    from aiida.tools.archive.abstract import get_format
 
     from aiida_perovskite.tools.report import export_entities
 
@@ -96,11 +99,7 @@ def cmd_export(group_label, archive, force, profile_name):
 
     logging.getLogger('aiida.export').setLevel(logging.WARNING)  # its parameter tables; one line below says it all
     create_archive(entities, filename=archive, overwrite=force)
-    from aiida.tools.archive.abstract import get_format
-
     with get_format().open(archive, mode='r') as reader:
-        from aiida import orm
-
         nodes = reader.querybuilder().append(orm.Node).count()
     size = archive.stat().st_size / 1e6
     click.echo(f'{archive}: group {group_label} with {nodes} nodes ({size:.1f} MB); '
