@@ -32,14 +32,21 @@ demo: install
 	$(BIN)/aiida-perovskite setup --profile perovskite && \
 	$(BIN)/aiida-perovskite parametrise examples/structures/ba2pbi4_rp_n1.cif --profile perovskite \
 		--write-dir demo-output/ba2pbi4_rp_n1 && \
-	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite && \
+	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite \
+		--daemon --workers 2 --max-running 2 --poll 3 && \
 	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
 	$(BIN)/aiida-perovskite train --group demo --target v_atom --outer-folds 3 --inner-folds 2 --jobs 2 \
 		--report demo-output/report --profile perovskite && \
 	mkdir -p demo-output/candidates && \
 	for spacer in HA ODA BZA; do $(BIN)/aiida-perovskite build --name $$spacer -o demo-output/candidates/$$spacer.cif || exit 1; done && \
 	$(BIN)/aiida-perovskite screen --model demo/v_atom/random_forest demo-output/candidates --profile perovskite && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY, report: demo-output/report/index.html"
+	$(BIN)/aiida-perovskite report --group demo -o demo-output/group-report --profile perovskite && \
+	$(BIN)/aiida-perovskite export --group demo demo-output/demo.aiida --force --profile perovskite && \
+	$(BIN)/aiida-perovskite graph --model demo/v_atom/random_forest -o demo-output/random_forest_provenance.svg \
+		--profile perovskite && \
+	$(BIN)/verdi -p perovskite daemon stop >/dev/null && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY;" \
+		"reports: demo-output/report/index.html, demo-output/group-report/index.html; archive: demo-output/demo.aiida"
 
 benchmark: install
 	$(BIN)/python benchmarks/inspect_dj_dft.py
