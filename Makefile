@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Materials the demo simulates at once (daemon workers too): one per core of a two-core machine.
+DEMO_PARALLEL ?= 2
 # Debian packages: runtime libraries of AmberTools' sqm (bundled in the acpype wheel, see
 # aiida_perovskite/toolchain.py) and Graphviz's `dot`, which renders `aiida-perovskite graph`.
 DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2 graphviz
@@ -33,7 +35,7 @@ demo: install
 	$(BIN)/aiida-perovskite parametrise examples/structures/ba2pbi4_rp_n1.cif --profile perovskite \
 		--write-dir demo-output/ba2pbi4_rp_n1 && \
 	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite \
-		--daemon --workers 2 --max-running 2 --poll 3 && \
+		--daemon --workers $(DEMO_PARALLEL) --max-running $(DEMO_PARALLEL) --poll 3 && \
 	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
 	$(BIN)/aiida-perovskite train --group demo --target v_atom --outer-folds 3 --inner-folds 2 --jobs 2 \
 		--report demo-output/report --profile perovskite && \
