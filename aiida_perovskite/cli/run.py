@@ -225,7 +225,7 @@ def cmd_status(group_label, profile_name):
 
     load_profile(profile_name, allow_switch=True)
     try:
-        group = orm.load_group(group_label)
+        group = orm.load_group(label=group_label)  # a bare string that looks like hex ('abc') would be read as a UUID
     except Exception as error:
         raise click.ClickException(f'no group {group_label!r}: {error}') from None
     rows = []

@@ -5,6 +5,8 @@ between polls, so no daemon or LAMMPS run is needed (the real daemon is exercise
 tests/workflows/test_daemon_restart.py and by ``make demo``).
 """
 
+import io
+
 import pytest
 from aiida import orm
 from aiida.common.links import LinkType
@@ -20,12 +22,15 @@ def material(group, name, temperatures=2):
     node.set_process_state(ProcessState.RUNNING)
     parameters = orm.Dict({'temperatures': [250.0 + 50 * i for i in range(temperatures)]}).store()
     node.base.links.add_incoming(parameters, LinkType.INPUT_WORK, 'ladder__parameters')
+    cif = orm.CifData(file=io.BytesIO(b'data_stand_in\n'), filename=name, parse_policy='lazy').store()
+    node.base.links.add_incoming(cif, LinkType.INPUT_WORK, 'cif')
     node.store()
     node.base.extras.set_many({'cif_file': f'cifs/{name}', 'protocol': 'fast'})
     ladder = orm.WorkChainNode()
     ladder.set_process_type('aiida.workflows:perovskite.ladder')
     ladder.set_process_state(ProcessState.RUNNING)
     ladder.base.links.add_incoming(node, LinkType.CALL_WORK, 'ladder')
+    ladder.base.links.add_incoming(parameters, LinkType.INPUT_WORK, 'parameters')
     ladder.store()
     ladder.base.extras.set_many({'temperatures_done': 0, 'current_temperature': 250.0})
     group.add_nodes(node)
@@ -126,3 +131,29 @@ def test_unreadable_cif_is_one_line_and_not_run(aiida_profile, aiida_localhost, 
         f'{truncated}: not run, unreadable CIF: ' + result.output.split('unreadable CIF: ', 1)[1].strip()]
     assert 'truncated' in result.output and 'Traceback' not in result.output
     assert len(orm.load_group(label='unreadable').nodes) == 0
+
+
+def test_a_finished_attempt_wins_over_a_later_failed_one(aiida_profile):
+    from aiida_perovskite.tools.materials import materials_by_key, needs_running
+
+    group = orm.Group(label='attempts').store()
+    finished, finished_ladder = material(group, 'a.cif')
+    finish(finished, finished_ladder)
+    failed, failed_ladder = material(group, 'a.cif')  # e.g. added later by another script
+    finish(failed, failed_ladder, status=402)
+    for node in (finished, failed):
+        node.base.extras.set('cif_md5', 'same')
+    chosen = materials_by_key(group)[('same', 'fast')]
+    assert chosen.pk == finished.pk and not needs_running(chosen)
+
+
+def test_status_finds_a_group_whose_label_looks_like_hex(aiida_profile):
+    from click.testing import CliRunner
+
+    from aiida_perovskite.cli import cmd_root
+
+    group = orm.Group(label='abc').store()
+    node, ladder = material(group, 'a.cif')
+    result = CliRunner().invoke(cmd_root, ['status', '--group', 'abc'])
+    assert result.exit_code == 0, result.output
+    assert '1 material(s): 0 finished, 0 failed, 1 in progress' in result.output
