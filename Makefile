@@ -46,7 +46,7 @@ demo: install
 	$(BIN)/aiida-perovskite export --group demo demo-output/demo.aiida --force --profile perovskite && \
 	$(BIN)/aiida-perovskite graph --model demo/v_atom/random_forest -o demo-output/random_forest_provenance.svg \
 		--profile perovskite && \
-	$(BIN)/verdi -p perovskite daemon stop >/dev/null && \
+	$(BIN)/verdi -p perovskite daemon stop --timeout 60 >/dev/null && \
 	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY;" \
 		"reports: demo-output/report/index.html, demo-output/group-report/index.html; archive: demo-output/demo.aiida"
 
