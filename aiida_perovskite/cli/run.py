@@ -54,8 +54,6 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
         codes = load_codes(computer)
     except LookupError as error:
         raise click.ClickException(str(error)) from None
-    if daemon:
-        _ensure_daemon(workers)
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
     if threads > 1:
@@ -107,6 +105,9 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
         else:
             failed += 1
             click.echo(f'{path}: failed [{node.exit_status}] {node.exit_message}', err=True)
+
+    if daemon and (queue or watched):  # nothing to submit or follow: leave the daemon as it is
+        _ensure_daemon(workers)
 
     if daemon:
         def submit_one(path, md5, builder):
