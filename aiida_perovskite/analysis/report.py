@@ -17,6 +17,11 @@ def _number(value, digits: int = 4) -> str:
     return '-' if value is None else f'{value:.{digits}g}'
 
 
+def _score(value: float) -> str:
+    """An R2 as in the training tables (three decimals), in exponent form when an ill-posed fit made it huge."""
+    return f'{value:.3f}' if abs(value) < 1e4 else f'{value:.3g}'
+
+
 def cp_u_text(record: dict) -> str:
     """``Cp(U) ± stderr`` as printed (kcal/mol/K per atom), ``-`` when there is no slope."""
     if record.get('cp_u') is None:
@@ -56,7 +61,7 @@ def model_table(models: list) -> tuple[list, list]:
     rows = []
     for model in models:
         r2 = '-' if model.get('test_r2_mean') is None else (
-            f'{model["test_r2_mean"]:.3f}' + ('' if model.get('test_r2_std') is None else f' ± {model["test_r2_std"]:.3f}'))
+            _score(model['test_r2_mean']) + ('' if model.get('test_r2_std') is None else f' ± {_score(model["test_r2_std"])}'))
         rows.append([model['pk'], model.get('label') or '', model['task'], model['family'], r2,
                      f'{_number(model.get("rmse"), 3)} {model.get("units") or ""}'.strip(), model.get('n_materials') or '',
                      model['dataset_pk']])
@@ -115,11 +120,13 @@ def plot_series(materials: list, key: str, ylabel: str, path: pathlib.Path) -> b
     return True
 
 
-def write_group_report(report: dict, folder, model_reports: dict | None = None) -> dict:
+def write_group_report(report: dict, folder, model_reports: dict | None = None, all_models: bool = False) -> dict:
     """Write ``index.html``, ``materials.csv``, ``models.csv``, ``predictions.csv`` and the plots into ``folder``.
 
     :param report: as returned by :func:`aiida_perovskite.tools.report.group_report`.
     :param model_reports: training pk -> folder (relative to ``folder``) holding that training's own report.
+    :param all_models: list every model on the page, not only the newest of each task, family and
+        dataset (``models.csv`` always has them all, with a ``newest`` column).
     :returns: the written files by kind.
     """
     import pandas as pd
@@ -150,7 +157,11 @@ def write_group_report(report: dict, folder, model_reports: dict | None = None) 
     for name in plots:
         sections.append(f'<img src="{plots[name].name}" alt="{name}">')
     sections.append('<h2>Models</h2>')
-    sections.append(_html_table(*model_table(models)) if models else '<p>No model trained on this group yet.</p>')
+    shown = [model for model in models if all_models or model.get('newest', True)]
+    sections.append(_html_table(*model_table(shown)) if models else '<p>No model trained on this group yet.</p>')
+    if len(shown) < len(models):
+        sections.append(f'<p>{len(models) - len(shown)} model(s) of earlier trainings are listed in '
+                        '<a href="models.csv">models.csv</a>.</p>')
     for training_pk, relative in sorted((model_reports or {}).items()):
         sections.append(f'<p>Training {training_pk}: <a href="{html.escape(relative)}/index.html">its report</a> '
                         '(parity plots, learning curves, importances).</p>')

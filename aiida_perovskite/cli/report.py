@@ -26,8 +26,9 @@ def _load(profile_name):
 @GROUP
 @click.option('-o', '--output', 'output_dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Also write index.html, CSV tables and PNG plots here.')
+@click.option('--all-models', is_flag=True, help='List the models of earlier trainings too (default: the newest of each).')
 @PROFILE
-def cmd_report(group_label, output_dir, profile_name):
+def cmd_report(group_label, output_dir, all_models, profile_name):
     """Per material of the group: state, Cp(U) ± stderr, V_atom per temperature and flags; the models
     trained on the group with their test R2; the screening predictions made with them."""
     _load(profile_name)
@@ -51,8 +52,11 @@ def cmd_report(group_label, output_dir, profile_name):
     if report['models']:
         datasets = ', '.join(f'DatasetData<{d["pk"]}> ({d["n_materials"]} materials)' for d in report['datasets'])
         click.echo(f'models trained on {datasets} (outer-fold test R2, mean ± std):')
-        headers, rows = model_table(report['models'])
+        shown = [model for model in report['models'] if all_models or model['newest']]
+        headers, rows = model_table(shown)
         click.echo(tabulate(rows, headers=headers, disable_numparse=True))
+        if len(shown) < len(report['models']):
+            click.echo(f'({len(report["models"]) - len(shown)} model(s) of earlier trainings not shown: --all-models)')
     else:
         click.echo('no model trained on this group yet (aiida-perovskite train)')
     if report['predictions']:
@@ -66,7 +70,7 @@ def cmd_report(group_label, output_dir, profile_name):
             target.mkdir(parents=True, exist_ok=True)
             folder.base.repository.copy_tree(target)
             model_reports[training_pk] = f'training/{training_pk}'
-        written = write_group_report(report, output_dir, model_reports)
+        written = write_group_report(report, output_dir, model_reports, all_models=all_models)
         click.echo(f'\nreport: {written["index"]} ({", ".join(sorted(p.name for k, p in written.items() if k != "index"))})')
 
 

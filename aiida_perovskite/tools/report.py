@@ -181,13 +181,23 @@ def model_record(model, training, dataset) -> dict:
 
 
 def group_models(trainings) -> list:
-    """Model records of the given trainings (``(train_models node, dataset)`` pairs)."""
+    """Model records of the given trainings (``(train_models node, dataset)`` pairs), oldest first.
+
+    ``newest`` is True for the latest model of each task, family and dataset: training the same
+    group again adds models without removing the earlier ones.
+    """
     from aiida_perovskite.data import TrainedModelData
 
     records = []
     for training, dataset in trainings:
-        for link in sorted(training.base.links.get_outgoing(node_class=TrainedModelData).all(), key=lambda link: (link.node.ctime, link.node.pk)):
+        links = training.base.links.get_outgoing(node_class=TrainedModelData).all()
+        for link in sorted(links, key=lambda link: (link.node.ctime, link.node.pk)):
             records.append(model_record(link.node, training, dataset))
+    latest = {}
+    for index, record in enumerate(records):
+        latest[(record['task'], record['family'], record['dataset_pk'])] = index
+    for index, record in enumerate(records):
+        record['newest'] = latest[(record['task'], record['family'], record['dataset_pk'])] == index
     return records
 
 
