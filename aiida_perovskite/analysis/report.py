@@ -17,7 +17,7 @@ def _number(value, digits: int = 4) -> str:
     return '-' if value is None else f'{value:.{digits}g}'
 
 
-def _score(value: float) -> str:
+def r2_text(value: float) -> str:
     """An R2 as in the training tables (three decimals), in exponent form when an ill-posed fit made it huge."""
     return f'{value:.3f}' if abs(value) < 1e4 else f'{value:.3g}'
 
@@ -61,7 +61,7 @@ def model_table(models: list) -> tuple[list, list]:
     rows = []
     for model in models:
         r2 = '-' if model.get('test_r2_mean') is None else (
-            _score(model['test_r2_mean']) + ('' if model.get('test_r2_std') is None else f' ± {_score(model["test_r2_std"])}'))
+            r2_text(model['test_r2_mean']) + ('' if model.get('test_r2_std') is None else f' ± {r2_text(model["test_r2_std"])}'))
         rows.append([model['pk'], model.get('label') or '', model['task'], model['family'], r2,
                      f'{_number(model.get("rmse"), 3)} {model.get("units") or ""}'.strip(), model.get('n_materials') or '',
                      model['dataset_pk']])

@@ -211,6 +211,8 @@ def prediction(learning_group, trained):
 def test_report_prints_materials_targets_models_and_predictions(learning_group, trained, prediction, tmp_path):
     from click.testing import CliRunner
 
+    from aiida_perovskite.analysis.report import r2_text
+
     from aiida_perovskite.cli import cmd_root
 
     result = CliRunner().invoke(cmd_root, ['report', '--group', learning_group.label, '-o', str(tmp_path / 'report')])
@@ -224,7 +226,7 @@ def test_report_prints_materials_targets_models_and_predictions(learning_group, 
     assert '6 finished, 0 failed, 0 in progress' in result.output
     for family in ('ridge', 'random_forest'):
         model = trained[f'model_{family}']
-        assert f'{model.base.attributes.get("metrics")["test_r2_mean"]:.3f}' in result.output
+        assert r2_text(model.base.attributes.get('metrics')['test_r2_mean']) in result.output
         assert str(model.pk) in result.output
     assert f'{prediction["prediction"]:.5g}' in result.output
     folder = tmp_path / 'report'
@@ -266,6 +268,8 @@ def test_graph_draws_a_material_from_its_cif_to_the_models(learning_group, train
 def test_export_imports_into_a_fresh_profile_where_report_works(learning_group, trained, prediction, tmp_path):
     from click.testing import CliRunner
 
+    from aiida_perovskite.analysis.report import r2_text
+
     from aiida_perovskite.cli import cmd_root
 
     archive = tmp_path / 'learning.aiida'
@@ -290,7 +294,7 @@ def test_export_imports_into_a_fresh_profile_where_report_works(learning_group, 
         assert 'finished' in line and f'{targets["cp_u"]:.3e}' in line
     for family in ('ridge', 'random_forest'):
         metrics = trained[f'model_{family}'].base.attributes.get('metrics')
-        assert any(family in line and f'{metrics["test_r2_mean"]:.3f}' in line for line in report.splitlines())
+        assert any(family in line and r2_text(metrics['test_r2_mean']) in line for line in report.splitlines())
     assert f'{prediction["prediction"]:.5g}' in report
     # The provenance came along: the imported material draws from its CIF to the models.
     material = min(learning_group.nodes, key=lambda node: node.pk)
