@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian runtime libraries of AmberTools' sqm (bundled in the acpype wheel): see aiida_perovskite/toolchain.py.
-DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2
+# Materials the demo simulates at once (daemon workers too): one per core of a two-core machine.
+DEMO_PARALLEL ?= 2
+# Debian packages: runtime libraries of AmberTools' sqm (bundled in the acpype wheel, see
+# aiida_perovskite/toolchain.py) and Graphviz's `dot`, which renders `aiida-perovskite graph`.
+DEBIAN_LIBS := liblapack3 libblas3 libgfortran5 libarpack2 graphviz
 # Debian services the production test (tests/production) starts by itself in temporary folders:
 # PostgreSQL + RabbitMQ for the profile, sshd + a single-node SLURM (munge) for the remote computer.
 # Only `make test` installs them; the product and `make demo` need none of them.
@@ -50,14 +53,21 @@ demo: install
 	$(BIN)/aiida-perovskite setup --profile perovskite && \
 	$(BIN)/aiida-perovskite parametrise examples/structures/ba2pbi4_rp_n1.cif --profile perovskite \
 		--write-dir demo-output/ba2pbi4_rp_n1 && \
-	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite && \
+	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite \
+		--daemon --workers $(DEMO_PARALLEL) --max-running $(DEMO_PARALLEL) --poll 3 && \
 	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
 	$(BIN)/aiida-perovskite train --group demo --target v_atom --outer-folds 3 --inner-folds 2 --jobs 2 \
 		--report demo-output/report --profile perovskite && \
 	mkdir -p demo-output/candidates && \
 	for spacer in HA ODA BZA; do $(BIN)/aiida-perovskite build --name $$spacer -o demo-output/candidates/$$spacer.cif || exit 1; done && \
 	$(BIN)/aiida-perovskite screen --model demo/v_atom/random_forest demo-output/candidates --profile perovskite && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY, report: demo-output/report/index.html"
+	$(BIN)/aiida-perovskite report --group demo -o demo-output/group-report --profile perovskite && \
+	$(BIN)/aiida-perovskite export --group demo demo-output/demo.aiida --force --profile perovskite && \
+	$(BIN)/aiida-perovskite graph --model demo/v_atom/random_forest -o demo-output/random_forest_provenance.svg \
+		--profile perovskite && \
+	$(BIN)/verdi -p perovskite daemon stop --timeout 60 >/dev/null && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; models labelled demo/v_atom/FAMILY;" \
+		"reports: demo-output/report/index.html, demo-output/group-report/index.html; archive: demo-output/demo.aiida"
 
 benchmark: install
 	$(BIN)/python benchmarks/inspect_dj_dft.py

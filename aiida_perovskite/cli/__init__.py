@@ -16,4 +16,4 @@ def cmd_root():
     """From CIFs of 2D hybrid perovskites to simulated properties and ML predictions, with AiiDA provenance."""
 
 
-from . import build, inspect, learn, parametrise, run, setup, validate  # noqa: E402,F401  (each registers its command on the group)
+from . import build, inspect, learn, parametrise, report, run, setup, validate  # noqa: E402,F401  (each registers its command on the group)

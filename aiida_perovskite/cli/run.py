@@ -14,33 +14,46 @@ from .inspect import _expand
 @click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
 @click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
 @click.option('--group', 'group_label', default='perovskite', show_default=True, help='Group the materials go in.')
-@click.option('--daemon', is_flag=True, help='Submit to the daemon and return at once (see `status`).')
+@click.option('--daemon', is_flag=True, help='Submit to the daemon (started if needed) instead of running here one by one.')
+@click.option('--wait/--no-wait', default=True, show_default=True,
+              help='With --daemon: show progress of the group until the materials of this command have ended (Ctrl-C stops '
+                   'watching, not the work), or return as soon as all are submitted.')
+@click.option('--max-running', type=click.IntRange(min=1),
+              help='With --daemon --wait: submit at most this many materials at a time, the next as one ends '
+                   '(default: all at once).')
+@click.option('--workers', type=click.IntRange(min=1), default=1, show_default=True,
+              help='Daemon workers to start if the daemon is not running yet.')
+@click.option('--poll', type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help='Seconds between progress checks while waiting.')
 @click.option('--mpiprocs', type=click.IntRange(min=1), default=1, show_default=True, help='MPI ranks per LAMMPS run.')
 @click.option('--threads', type=click.IntRange(min=1), default=1, show_default=True, help='OpenMP threads per rank.')
 @click.option('--walltime', type=click.IntRange(min=60), help='Wall-time of each LAMMPS run in seconds.')
 @click.option('--computer', help='Computer whose codes to use (default: the first registered).')
 @click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
-def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, computer, profile_name):
+def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
+            computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
     finished or still running, are skipped, so the command can be stopped and
-    run again without redoing work. A failing material does not stop the others.
+    run again without redoing work. A failing material does not stop the others;
+    a file that cannot be read as a CIF is reported in one line and not run.
     """
     from aiida import load_profile, orm
     from aiida.engine import submit
     from aiida.manage import get_manager
 
+    from aiida_perovskite.structure import UnreadableCifError, read_cif
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
 
+    if max_running and not (daemon and wait):
+        raise click.UsageError('--max-running needs --daemon and waiting (not --no-wait)')
     load_profile(profile_name, allow_switch=True)
     try:
         codes = load_codes(computer)
     except LookupError as error:
         raise click.ClickException(str(error)) from None
-    if daemon:
-        _ensure_daemon()
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
     if threads > 1:
@@ -50,6 +63,7 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
 
     existing = materials_by_key(group)
     failed = 0
+    watched, queue = [], []  # with the daemon: (path, node) to follow, (path, md5, builder) still to submit
     for path in _expand(paths):
         try:
             md5 = cif_md5(path)
@@ -61,12 +75,20 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
         if not needs_running(previous):
             state = 'done' if previous.is_finished_ok else 'running'
             click.echo(f'{path}: {state} already (MaterialWorkChain<{previous.pk}>), skipped')
+            if not previous.is_terminated:
+                watched.append((path, previous))
+            continue
+        try:
+            # Our own reader first: it names the problem in one line, where CifData's parser (PyCifRW)
+            # prints tracebacks for a truncated file before the work chain fails.
+            read_cif(path)
+        except UnreadableCifError as error:
+            click.echo(f'{path}: not run, unreadable CIF: {error.message}', err=True)
+            failed += 1
             continue
         builder = material_builder(path, codes, protocol, options)
         if daemon:
-            node = submit(builder)
-            register_material(node, group, md5, protocol, path)
-            click.echo(f'{path}: submitted MaterialWorkChain<{node.pk}>')
+            queue.append((path, md5, builder))
             continue
         runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
         process = runner.instantiate_process(builder)
@@ -83,7 +105,88 @@ def cmd_run(paths, protocol, group_label, daemon, mpiprocs, threads, walltime, c
         else:
             failed += 1
             click.echo(f'{path}: failed [{node.exit_status}] {node.exit_message}', err=True)
+
+    if daemon and (queue or watched):  # nothing to submit or follow: leave the daemon as it is
+        _ensure_daemon(workers)
+
+    if daemon:
+        def submit_one(path, md5, builder):
+            node = submit(builder)
+            register_material(node, group, md5, protocol, path)
+            click.echo(f'{path}: submitted MaterialWorkChain<{node.pk}>')
+            return node
+
+        if not wait:
+            for item in queue:
+                submit_one(*item)
+        else:
+            failed += wait_for_materials(group, watched, queue, submit_one, max_running=max_running, poll=poll)
     raise SystemExit(1 if failed else 0)
+
+
+def wait_for_materials(group, watched, queue, submit_one, max_running=None, poll=5.0, echo=click.echo) -> int:
+    """Submit the queued materials (at most ``max_running`` at a time) and print progress until all have ended.
+
+    :param watched: ``(path, node)`` of materials of this command already under way.
+    :param queue: ``(path, md5, builder)`` still to submit, in order; ``submit_one(*item)`` submits one.
+    :returns: how many of this command's materials failed. Ctrl-C stops the waiting (exit status 130),
+        not the materials already submitted; the queued ones are submitted by running the command again.
+    """
+    import time
+
+    from aiida_perovskite.tools.report import group_progress, group_materials
+
+    mine = list(watched)
+    queue = list(queue)
+    reported, failures, last_line = set(), 0, None
+    try:
+        while True:
+            for path, node in mine:
+                if node.pk in reported or not node.is_terminated:
+                    continue
+                reported.add(node.pk)
+                if node.is_finished_ok:
+                    done, _ = _temperatures(node)
+                    echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {done} temperatures')
+                else:
+                    failures += 1
+                    echo(f'{path}: failed [{node.exit_status}] {node.exit_message or node.process_state.value}', err=True)
+            running = sum(not node.is_terminated for _, node in mine)
+            while queue and (max_running is None or running < max_running):
+                mine.append((queue[0][0], submit_one(*queue.pop(0))))
+                running += 1
+            counts = group_progress(group_materials(group))
+            queued_temperatures = sum(_ladder_length(item[2]) for item in queue)
+            line = (f'materials {counts["finished"]}/{counts["materials"] + len(queue)} done, {counts["failed"]} failed, '
+                    f'{counts["running"]} running' + (f', {len(queue)} queued' if queue else '') +
+                    f'; temperatures {counts["temperatures_done"]}/{counts["temperatures_total"] + queued_temperatures}' +
+                    (f'; now: {", ".join(counts["now"][:4])}' if counts['now'] else ''))
+            if line != last_line:
+                echo(f'{time.strftime("%H:%M:%S")} {line}')
+                last_line = line
+            if not queue and all(node.is_terminated for _, node in mine):  # the group may hold others' work
+                return failures
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        under_way = sum(not node.is_terminated for _, node in mine)
+        echo(f'\nstopped waiting: {under_way} material(s) go on in the daemon (aiida-perovskite status --group '
+             f'{group.label})' + (f'; {len(queue)} not submitted yet: run the same command again' if queue else ''),
+             err=True)
+        raise SystemExit(130) from None
+
+
+def _ladder_length(builder) -> int:
+    """Temperatures of a material not submitted yet (0 when unknown)."""
+    try:
+        return len(builder.ladder.parameters['temperatures'])
+    except Exception:
+        return 0
+
+
+def _temperatures(node) -> tuple:
+    from aiida_perovskite.tools.report import temperature_progress
+
+    return temperature_progress(node)
 
 
 def _ensure_daemon(workers: int = 1) -> None:
@@ -123,7 +226,7 @@ def cmd_status(group_label, profile_name):
 
     load_profile(profile_name, allow_switch=True)
     try:
-        group = orm.load_group(group_label)
+        group = orm.load_group(label=group_label)  # a bare string that looks like hex ('abc') would be read as a UUID
     except Exception as error:
         raise click.ClickException(f'no group {group_label!r}: {error}') from None
     rows = []

@@ -14,11 +14,23 @@ def cif_md5(path: pathlib.Path) -> str:
 
 
 def materials_by_key(group: orm.Group) -> dict:
-    """The group's material work chains by ``(cif_md5, protocol)``."""
-    return {
-        (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None)): node
-        for node in group.nodes if isinstance(node, orm.WorkflowNode)
-    }
+    """The group's material work chains by ``(cif_md5, protocol)``.
+
+    A CIF run more than once (a failed attempt, then a new one) is represented by its finished
+    run, else by one still under way, else by its newest attempt, whatever order the group
+    lists them in, so a re-run never submits again a material that has finished.
+    """
+    def preference(node):
+        return (node.is_finished_ok, not node.is_terminated, node.ctime, node.pk)
+
+    chosen = {}
+    for node in group.nodes:
+        if not isinstance(node, orm.WorkflowNode):
+            continue
+        key = (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None))
+        if key not in chosen or preference(node) > preference(chosen[key]):
+            chosen[key] = node
+    return chosen
 
 
 def needs_running(previous) -> bool:

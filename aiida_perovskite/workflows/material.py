@@ -8,7 +8,7 @@ from aiida.engine import ToContext, WorkChain
 
 from aiida_perovskite.analysis import TargetSettings
 from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
-from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, _update, load_protocol
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
 
@@ -37,7 +37,8 @@ class MaterialWorkChain(WorkChain):
         """A builder for ``protocol``; ``overrides`` may hold ``parametrise`` and ``ladder`` sections."""
         inputs = load_protocol(protocol)
         overrides = overrides or {}
-        parametrise = {**inputs['parametrise'], **overrides.get('parametrise', {})}
+        # Merged key by key like the ladder's overrides: {'lammps': {'replication': ...}} keeps the protocol's cut-off.
+        parametrise = _update(inputs['parametrise'], overrides.get('parametrise', {}))
         builder = cls.get_builder()
         builder.cif = cif
         builder.parametrise.codes = {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}

@@ -1,4 +1,4 @@
-"""From real fast ladders to trained models and screening, through the provenance graph.
+"""From real fast ladders to trained models, screening and sharing (report, export, graph), through provenance.
 
 Six Dion-Jacobson cells with different diammonium spacers run the ``fast`` protocol for real
 (antechamber, parmchk2, tleap, LAMMPS); the dataset is assembled by QueryBuilder, models are
@@ -240,3 +240,127 @@ def test_train_command_prints_the_table_and_writes_the_report(learning_group, tm
     assert 'cp_u by ridge' in listed.output and '2 ranked, 0 failed' in listed.output
     assert (tmp_path / 'report' / 'cp_u' / 'index.html').is_file()
     assert (tmp_path / 'report' / 'cp_u' / 'metrics.csv').read_text().count('\n') == 3  # header, baseline, ridge
+
+
+# Sharing the group: report, export to an archive that a fresh profile imports, provenance drawings, examples.
+
+@pytest.fixture(scope='module')
+def prediction(learning_group, trained):
+    """One screening prediction made with the forest (on a training material's own features: cheap)."""
+    from aiida_perovskite.calculations.functions.learning import predict_properties
+
+    material = min(learning_group.nodes, key=lambda node: node.pk)
+    return predict_properties(trained['model_random_forest'], material.outputs.features, orm.Dict({'temperature': 300.0}))
+
+
+def test_report_prints_materials_targets_models_and_predictions(learning_group, trained, prediction, tmp_path):
+    from click.testing import CliRunner
+
+    from aiida_perovskite.analysis.report import r2_text
+
+    from aiida_perovskite.cli import cmd_root
+
+    result = CliRunner().invoke(cmd_root, ['report', '--group', learning_group.label, '-o', str(tmp_path / 'report')])
+    assert result.exit_code == 0, result.output
+    for material in learning_group.nodes:
+        line = next(line for line in result.output.splitlines() if 'dj_c' in line and line.split()[0] == str(material.pk))
+        targets = material.outputs.targets
+        assert 'finished' in line and '2/2' in line and f'{targets["cp_u"]:.3e}' in line
+        assert all(f'{v:.3f}' in line for v in targets['v_atom'])
+    assert 'V_atom 250 K' in result.output and 'V_atom 300 K' in result.output
+    assert '6 finished, 0 failed, 0 in progress' in result.output
+    for family in ('ridge', 'random_forest'):
+        model = trained[f'model_{family}']
+        assert r2_text(model.base.attributes.get('metrics')['test_r2_mean']) in result.output
+        assert str(model.pk) in result.output
+    assert f'{prediction["prediction"]:.5g}' in result.output
+    folder = tmp_path / 'report'
+    assert (folder / 'index.html').read_text().count('<tr>') >= 6 + 2 + 1
+    assert (folder / 'materials.csv').read_text().count('\n') == 1 + 2 * len(CHAINS)  # header + a row per temperature
+    for plot in ('v_atom.png', 'pe_per_atom.png'):
+        assert (folder / plot).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    training = trained['model_ridge'].creator.pk
+    assert (folder / 'training' / str(training) / 'index.html').is_file()  # parity plots of the training
+
+
+def test_graph_draws_a_material_from_its_cif_to_the_models(learning_group, trained, tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    from click.testing import CliRunner
+
+    from aiida_perovskite.cli import cmd_root
+
+    material = min(learning_group.nodes, key=lambda node: node.pk)
+    svg = tmp_path / 'material.svg'
+    result = CliRunner().invoke(cmd_root, ['graph', '--material', material.uuid, '-o', str(svg)])
+    assert result.exit_code == 0, result.output
+    root = ElementTree.parse(svg).getroot()
+    assert root.tag.endswith('svg')
+    text = svg.read_text()
+    assert material.inputs.cif.filename in text and f'CifData ({material.inputs.cif.pk})' in text
+    for label in ('decompose_cif', 'AntechamberCalculation', 'LammpsTopologyData', 'TemperatureLadderWorkChain',
+                  'summaries.T250', 'compute_targets', 'DatasetData', 'train_models'):
+        assert label in text, label
+    for family in ('ridge', 'random_forest'):
+        assert f'TrainedModelData ({trained[f"model_{family}"].pk})' in text
+    assert 'LammpsSegmentWorkChain' not in text  # the ladder's segments stay collapsed
+    png = tmp_path / 'model.png'
+    result = CliRunner().invoke(cmd_root, ['graph', '--model', str(trained['model_ridge'].pk), '-o', str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 10_000
+
+
+def test_export_imports_into_a_fresh_profile_where_report_works(learning_group, trained, prediction, tmp_path):
+    from click.testing import CliRunner
+
+    from aiida_perovskite.analysis.report import r2_text
+
+    from aiida_perovskite.cli import cmd_root
+
+    archive = tmp_path / 'learning.aiida'
+    result = CliRunner().invoke(cmd_root, ['export', '--group', learning_group.label, str(archive)])
+    assert result.exit_code == 0, result.output
+    assert archive.is_file()
+
+    bin_dir = pathlib.Path(sys.executable).parent
+    environment = {**os.environ, 'AIIDA_PATH': str(tmp_path / 'elsewhere'), 'PATH': f'{bin_dir}{os.pathsep}{os.environ["PATH"]}'}
+
+    def run(*command):
+        completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+        assert completed.returncode == 0, f'{command}:\n{completed.stdout}\n{completed.stderr}'
+        return completed.stdout
+
+    run(str(bin_dir / 'verdi'), 'presto', '--profile-name', 'elsewhere')
+    run(str(bin_dir / 'verdi'), '-p', 'elsewhere', 'archive', 'import', str(archive))
+    report = run(str(bin_dir / 'aiida-perovskite'), 'report', '--group', learning_group.label, '--profile', 'elsewhere')
+    for material in learning_group.nodes:
+        targets = material.outputs.targets
+        line = next(line for line in report.splitlines() if material.base.extras.get('cif_file') in line)
+        assert 'finished' in line and f'{targets["cp_u"]:.3e}' in line
+    for family in ('ridge', 'random_forest'):
+        metrics = trained[f'model_{family}'].base.attributes.get('metrics')
+        assert any(family in line and r2_text(metrics['test_r2_mean']) in line for line in report.splitlines())
+    assert f'{prediction["prediction"]:.5g}' in report
+    # The provenance came along: the imported material draws from its CIF to the models.
+    material = min(learning_group.nodes, key=lambda node: node.pk)
+    drawn = run(str(bin_dir / 'aiida-perovskite'), 'graph', '--material', material.uuid,
+                '-o', str(tmp_path / 'imported.svg'), '--profile', 'elsewhere')
+    assert 'nodes' in drawn and 'TrainedModelData' in (tmp_path / 'imported.svg').read_text()
+
+
+def test_example_scripts_run_with_verdi_run(learning_group, trained):
+    from aiida.manage.configuration import get_config, get_profile
+
+    examples = pathlib.Path(__file__).resolve().parents[2] / 'examples'
+    verdi = pathlib.Path(sys.executable).with_name('verdi')
+    environment = {**os.environ, 'AIIDA_PATH': str(get_config().dirpath)}
+    command = [str(verdi), '-p', get_profile().name, 'run']
+    completed = subprocess.run([*command, str(examples / 'query_results.py'), learning_group.label],
+                               capture_output=True, text=True, env=environment, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f'{len(CHAINS)} finished material(s) in group {learning_group.label}' in completed.stdout
+    assert all(f'dj_c{n}.cif' in completed.stdout for n in CHAINS)
+    completed = subprocess.run([*command, str(examples / 'trace_a_model.py'), trained['model_ridge'].uuid],
+                               capture_output=True, text=True, env=environment, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert 'ridge model of v_atom' in completed.stdout and completed.stdout.count('dj_c') == len(CHAINS)

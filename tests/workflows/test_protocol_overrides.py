@@ -1,0 +1,23 @@
+"""Protocol overrides of ``MaterialWorkChain`` change only what they name, in both sections."""
+
+from aiida import orm
+
+from aiida_perovskite.workflows.ladder import load_protocol
+from aiida_perovskite.workflows.material import MaterialWorkChain
+
+
+def test_overrides_merge_key_by_key(aiida_profile, aiida_localhost, butanediammonium_dj, cif_node):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    codes = register_local_codes(aiida_localhost)
+    overrides = {'parametrise': {'lammps': {'replication': [2, 2, 1]}}, 'ladder': {'temperatures': [300], 'shake': True}}
+    builder = MaterialWorkChain.get_builder_from_protocol(codes, cif_node(butanediammonium_dj), 'fast', overrides)
+    fast = load_protocol('fast')
+    lammps = builder.parametrise.lammps.get_dict()
+    assert lammps['replication'] == [2, 2, 1]
+    assert lammps['kspace_accuracy'] == fast['parametrise']['lammps']['kspace_accuracy'] == 1e-4  # kept, not the default
+    assert builder.parametrise.charge_method.value == 'gas'
+    ladder = builder.ladder.parameters.get_dict()
+    assert ladder['temperatures'] == [300] and ladder['shake'] is True
+    assert ladder['minimise']['maxiter'] == fast['ladder']['minimise']['maxiter']
+    assert isinstance(builder.cif, orm.CifData)
