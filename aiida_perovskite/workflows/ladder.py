@@ -29,10 +29,16 @@ def load_protocol(protocol: str | None = None) -> dict:
     return _update(data['default_inputs'], changes)
 
 
+#: Settings whose dict value is one choice, replaced whole by an override rather than merged key by key
+#: (``{'in_plane': 2, 'stacking': 1}`` overridden by ``{'min_width': 12}`` must not keep ``in_plane``).
+_WHOLE_VALUES = ('replication',)
+
+
 def _update(base: dict, changes: dict) -> dict:
     merged = dict(base)
     for key, value in changes.items():
-        merged[key] = _update(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict) and key not in _WHOLE_VALUES
+        merged[key] = _update(base[key], value) if nested else value
     return merged
 
 

@@ -21,3 +21,14 @@ def test_overrides_merge_key_by_key(aiida_profile, aiida_localhost, butanediammo
     assert ladder['temperatures'] == [300] and ladder['shake'] is True
     assert ladder['minimise']['maxiter'] == fast['ladder']['minimise']['maxiter']
     assert isinstance(builder.cif, orm.CifData)
+
+
+def test_a_replication_override_replaces_the_protocols_whole(aiida_profile, aiida_localhost, butanediammonium_dj,
+                                                              cif_node):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    codes = register_local_codes(aiida_localhost)
+    overrides = {'parametrise': {'lammps': {'replication': {'min_width': 12.0}}}}
+    builder = MaterialWorkChain.get_builder_from_protocol(codes, cif_node(butanediammonium_dj), 'screening', overrides)
+    assert load_protocol('screening')['parametrise']['lammps']['replication'] == {'in_plane': 2, 'stacking': 1}
+    assert builder.parametrise.lammps.get_dict()['replication'] == {'min_width': 12.0}  # not merged with in_plane
