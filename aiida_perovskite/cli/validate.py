@@ -47,9 +47,10 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
 
     try:
         models = [parse_charge_model(spec).spec for spec in charge_models]
-        for name in parameter_sets:
-            if name != 'auto':
-                load_parameter_set(name)
+        for spec in parameter_sets:  # a name, auto, or a preference list "myp-pbi-uffi, auto"
+            for name in (part.strip() for part in spec.split(',')):
+                if name != 'auto':
+                    load_parameter_set(name)
     except ForceFieldError as error:
         raise click.BadParameter(str(error)) from None
 

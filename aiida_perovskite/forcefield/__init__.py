@@ -8,6 +8,7 @@ from .parameter_sets import (
     ParameterSet,
     available_parameter_sets,
     load_parameter_set,
+    resolve_parameter_set,
     select_parameter_set,
 )
 
@@ -21,5 +22,6 @@ __all__ = (
     'ParameterSet',
     'available_parameter_sets',
     'load_parameter_set',
+    'resolve_parameter_set',
     'select_parameter_set',
 )

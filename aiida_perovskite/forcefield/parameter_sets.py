@@ -39,6 +39,7 @@ __all__ = (
     'ParameterSet',
     'available_parameter_sets',
     'load_parameter_set',
+    'resolve_parameter_set',
     'select_parameter_set',
 )
 
@@ -227,3 +228,25 @@ def select_parameter_set(inorganic: set[str]) -> ParameterSet:
 def _check_policy(policy: str) -> None:
     if policy not in HETEROATOM_POLICIES:
         raise ForceFieldError(f'unknown heteroatom policy {policy!r}; choose one of {", ".join(HETEROATOM_POLICIES)}')
+
+
+def resolve_parameter_set(spec: str, inorganic: set[str]) -> ParameterSet:
+    """The set a ``parameter_set`` input asks for: a name, ``auto`` (:func:`select_parameter_set`) or a
+    comma-separated preference list such as ``myp-pbi-uffi, auto`` (the first entry covering ``inorganic``).
+
+    :raises MissingParametersError: an unknown name, or no entry covers the elements (naming each one's coverage).
+    """
+    names = [name.strip() for name in str(spec).split(',') if name.strip()]
+    if not names:
+        raise MissingParametersError(f'no parameter set named in {spec!r}')
+    reasons = []
+    for name in names:
+        try:
+            chosen = select_parameter_set(inorganic) if name == 'auto' else load_parameter_set(name)
+            chosen.check_elements(inorganic)
+            return chosen
+        except MissingParametersError as error:
+            if len(names) == 1:
+                raise
+            reasons.append(f'{name}: {error}')
+    raise MissingParametersError(f'none of {", ".join(names)} covers {", ".join(sorted(inorganic))} ({"; ".join(reasons)})')

@@ -32,7 +32,7 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
     :raises StructureError: the CIF cannot be read or decomposed (names the file and the problem).
     :raises ForceFieldError: no parameter set covers its elements, or the charge model cannot describe them.
     """
-    from aiida_perovskite.forcefield import load_parameter_set, parse_charge_model, select_parameter_set
+    from aiida_perovskite.forcefield import parse_charge_model, resolve_parameter_set
     from aiida_perovskite.structure.cif import measurement_temperature
     from aiida_perovskite.structure.decompose import inspect_cif
 
@@ -40,8 +40,7 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
     decomposition = inspect_cif(path)
     sites = decomposition.structure
     inorganic = {sites[i].specie.symbol for i in decomposition.inorganic_indices}
-    chosen = select_parameter_set(inorganic) if parameter_set == 'auto' else load_parameter_set(parameter_set)
-    chosen.check_elements(inorganic)
+    chosen = resolve_parameter_set(parameter_set, inorganic)
     model = parse_charge_model(charge_model)
     model.ion_charges(chosen, inorganic)
     stated = None if cell else measurement_temperature(path.read_text(errors='replace'))

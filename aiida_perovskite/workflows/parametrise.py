@@ -19,7 +19,7 @@ from aiida_perovskite.forcefield import (
     ForceFieldError,
     MissingParametersError,
     parse_charge_model,
-    select_parameter_set,
+    resolve_parameter_set,
 )
 from aiida_perovskite.forcefield.amber import residue_name
 
@@ -57,8 +57,9 @@ class ParametriseWorkChain(WorkChain):
         spec.input('atom_types', valid_type=orm.Str, default=lambda: orm.Str('gaff'),
                    validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
         spec.input('parameter_set', valid_type=orm.Str, default=lambda: orm.Str('auto'),
-                   help='Name of the shipped ion/cross-term parameter set, or auto: the one covering the '
-                        'structure\'s inorganic elements (verified sets first).')
+                   help='Name of the shipped ion/cross-term parameter set, auto (the one covering the '
+                        'structure\'s inorganic elements, verified sets first) or a comma-separated preference '
+                        'list such as "myp-pbi-uffi, auto" (the first that covers the structure).')
         spec.input('heteroatom_policy', valid_type=orm.Str, default=lambda: orm.Str('heavy-as-cn'),
                    validator=_choice('heavy-as-cn', 'refuse'),
                    help='What to do with spacer atoms the parameter set has no cross terms for.')
@@ -118,9 +119,7 @@ class ParametriseWorkChain(WorkChain):
         sites = self.ctx.structure.sites
         inorganic = {self.ctx.structure.get_kind(sites[i].kind_name).symbol for i in record['inorganic_indices']}
         try:
-            name = self.inputs.parameter_set.value
-            if name == 'auto':
-                name = select_parameter_set(inorganic).name
+            name = resolve_parameter_set(self.inputs.parameter_set.value, inorganic).name
             self.ctx.parameter_set = ParameterSetData.get_or_create(name)
             parameters = self.ctx.parameter_set.parameter_set
             parameters.check_elements(inorganic)

@@ -55,3 +55,15 @@ def test_automatic_choice_covers_the_structure():
     assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr'
     with pytest.raises(MissingParametersError, match='no parameter set covers I, Sn'):
         select_parameter_set({'Sn', 'I'})
+
+
+def test_preference_lists_fall_back_to_a_covering_set():
+    from aiida_perovskite.forcefield import resolve_parameter_set
+
+    assert resolve_parameter_set('myp-pbi-uffi, auto', {'Pb', 'I'}).name == 'myp-pbi-uffi'
+    assert resolve_parameter_set('myp-pbi-uffi, auto', {'Pb', 'Br'}).name == 'myp-pbbr'  # uffi has no Br
+    assert resolve_parameter_set('myp-pbi', {'Pb', 'I'}).name == 'myp-pbi'
+    with pytest.raises(MissingParametersError, match='none of myp-pbi-uffi, auto covers I, Sn'):
+        resolve_parameter_set('myp-pbi-uffi, auto', {'Sn', 'I'})
+    with pytest.raises(MissingParametersError, match='no parameters for Br in the set'):
+        resolve_parameter_set('myp-pbi', {'Pb', 'Br'})
