@@ -12,15 +12,28 @@ from . import cmd_root
 from .inspect import _expand
 
 
+def _screening_force_field() -> dict:
+    """The screening protocol's charge model and parameter set: what validate checks unless told otherwise."""
+    import yaml  # the protocol file itself: importing the work chains would make --help slow
+
+    data = yaml.safe_load((pathlib.Path(__file__).parents[1] / 'workflows' / 'protocols' / 'ladder.yaml').read_text())
+    return {**data['default_inputs']['parametrise'], **data['protocols']['screening'].get('parametrise', {})}
+
+
+SCREENING = _screening_force_field()
+
+
 @cmd_root.command('validate')
 @click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
 @click.option('--temperature', type=click.FloatRange(min=1), default=300.0, show_default=True,
               help='Reference temperature (K) for CIFs that do not state theirs '
                    '(_diffrn_ambient_temperature or _cell_measurement_temperature).')
-@click.option('--charges', 'charge_models', multiple=True, default=('formal',), show_default=True,
-              help='Charge model: formal, myp or scaled:F (repeat to compare several).')
-@click.option('--params', 'parameter_sets', multiple=True, default=('auto',), show_default=True,
-              help='Parameter set by name, or auto (repeat to compare several).')
+@click.option('--charges', 'charge_models', multiple=True, default=(SCREENING['charge_model'],), show_default=True,
+              help='Charge model: formal, myp or scaled:F (repeat to compare several). Default: the screening '
+                   'protocol\'s.')
+@click.option('--params', 'parameter_sets', multiple=True, default=(SCREENING['parameter_set'],), show_default=True,
+              help='Parameter set by name, auto, or a preference list "A, auto" (repeat to compare several). '
+                   'Default: the screening protocol\'s.')
 @click.option('--partial-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='How the spacers\' partial charges are computed (AM1-BCC or Gasteiger).')
 @click.option('--steps', type=click.IntRange(min=100), default=10000, show_default=True,

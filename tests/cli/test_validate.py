@@ -30,7 +30,9 @@ def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_l
     for line in ('a                                   in-plane', 'c                                   stacking',
                  'layer spacing                       stacking', 'volume per B                        cell'):
         assert line in output
-    assert 'charge model formal, parameter set myp-pbi' in output and 'charge model myp, parameter set myp-pbi' in output
+    # Unless told otherwise, validate checks the screening protocol's parameter set.
+    assert 'charge model formal, parameter set myp-pbi-uffi' in output
+    assert 'charge model myp, parameter set myp-pbi-uffi' in output
     assert 'octahedra intact (six halides within 3.8 A)' in output and '(input cell: 100%)' in output
 
     saved = json.loads(records.read_text())

@@ -32,3 +32,16 @@ def test_a_replication_override_replaces_the_protocols_whole(aiida_profile, aiid
     builder = MaterialWorkChain.get_builder_from_protocol(codes, cif_node(butanediammonium_dj), 'screening', overrides)
     assert load_protocol('screening')['parametrise']['lammps']['replication'] == {'in_plane': 2, 'stacking': 1}
     assert builder.parametrise.lammps.get_dict()['replication'] == {'min_width': 12.0}  # not merged with in_plane
+
+
+def test_screening_and_fast_use_the_best_measured_force_field_thesis_the_literal_one():
+    from aiida_perovskite.forcefield import resolve_parameter_set
+
+    thesis = load_protocol('thesis')['parametrise']
+    assert (thesis['parameter_set'], thesis['charge_model']) == ('auto', 'formal')
+    assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi'  # the method's set
+    for protocol in ('screening', 'fast'):
+        chosen = load_protocol(protocol)['parametrise']
+        assert chosen['charge_model'] == 'formal'
+        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi-uffi'
+        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr'  # no refusal
