@@ -202,18 +202,32 @@ def _ensure_daemon(workers: int = 1) -> None:
     from aiida.engine.daemon.client import get_daemon_client
 
     client = get_daemon_client()
-    if client.is_daemon_running:
+    if _daemon_answers(client):
         return
     verdi = pathlib.Path(sys.executable).with_name('verdi')
     # The daemon client looks `verdi` up on PATH: make it this virtualenv's even when the caller
     # ran `.venv/bin/aiida-perovskite` without activating the virtualenv.
     os.environ['PATH'] = f'{verdi.parent}{os.pathsep}{os.environ.get("PATH", "")}'
     profile = client.profile.name
+    if client.is_daemon_running:  # a PID file but no daemon: it was killed; `stop` clears what it left
+        subprocess.run([str(verdi), '-p', profile, 'daemon', 'stop'], capture_output=True, text=True)
     subprocess.run([str(verdi), '-p', profile, 'process', 'repair'], capture_output=True, text=True)
     started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers), '--timeout', '60'], capture_output=True, text=True)
     if started.returncode:
         raise click.ClickException(f'cannot start the daemon: {started.stdout}{started.stderr}')
     click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')
+
+
+def _daemon_answers(client) -> bool:
+    """Whether the daemon runs and answers: a daemon killed outright leaves a PID file that still
+    makes ``is_daemon_running`` true, and the processes it held would wait forever."""
+    if not client.is_daemon_running:
+        return False
+    try:
+        client.get_status(timeout=10)
+    except Exception:  # DaemonStalePidException, DaemonNotRunningException, a timeout
+        return False
+    return True
 
 
 @cmd_root.command('status')
