@@ -81,7 +81,9 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     result = runner.invoke(cmd_root, ['validate', str(tin), str(bromide), '--charges', 'myp', *common])
     assert result.exit_code == 1
     assert 'Traceback' not in result.output
-    assert f'{tin}: MissingParametersError: no parameter set covers I, Sn' in result.output
+    # The default is the screening protocol's preference list: every entry says what it covers.
+    assert f'{tin}: MissingParametersError: none of myp-pbi-uffi, auto covers I, Sn' in result.output
+    assert 'myp-pbbr (Br, Pb)' in result.output and 'myp-pbi (I, Pb)' in result.output
     assert f'{bromide}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
     assert '0 validation(s), 2 failed' in result.output
     assert query.count() == before  # refused before anything ran
