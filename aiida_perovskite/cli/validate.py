@@ -70,7 +70,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     from aiida import load_profile, orm
 
     from aiida_perovskite.tools.codes import load_codes
-    from aiida_perovskite.tools.validation import prepare_validation, run_validation, validation_table
+    from aiida_perovskite.tools.validation import prepare_validations, run_validation, validation_table
 
     load_profile(profile_name, allow_switch=True)
     try:
@@ -82,7 +82,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     records, failed = [], 0
     for path in _expand(paths):
         try:  # every choice checked before anything runs
-            jobs = [prepare_validation(path, temperature, model, name) for name in parameter_sets for model in models]
+            jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models])
         except (ValueError, OSError) as error:  # unreadable CIF, uncovered element, charge model without the ions
             click.echo(f'{path}: {type(error).__name__}: {error}', err=True)
             failed += 1

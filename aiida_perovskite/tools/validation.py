@@ -22,15 +22,16 @@ class ValidationJob:
     error: str | None = None
 
 
-def prepare_validation(path, temperature: float, charge_model: str, parameter_set: str = 'auto',
-                       cell: dict | None = None, label: str = '') -> ValidationJob:
-    """Read and decompose the CIF, resolve the parameter set and check the charge model covers its ions.
+def prepare_validations(path, temperature: float, choices, cell: dict | None = None,
+                        label: str = '') -> list[ValidationJob]:
+    """Read and decompose the CIF once, then per ``(charge_model, parameter_set)`` of ``choices`` resolve
+    the set and check the charge model covers the CIF's ions: every choice is checked before anything runs.
 
     The reference temperature is the CIF's own (``_diffrn_ambient_temperature``, then
     ``_cell_measurement_temperature``) when it states one, else ``temperature``.
 
     :raises StructureError: the CIF cannot be read or decomposed (names the file and the problem).
-    :raises ForceFieldError: no parameter set covers its elements, or the charge model cannot describe them.
+    :raises ForceFieldError: no parameter set covers its elements, or a charge model cannot describe them.
     """
     from aiida_perovskite.forcefield import parse_charge_model, resolve_parameter_set
     from aiida_perovskite.structure.cif import measurement_temperature
@@ -40,15 +41,24 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
     decomposition = inspect_cif(path)
     sites = decomposition.structure
     inorganic = {sites[i].specie.symbol for i in decomposition.inorganic_indices}
-    chosen = resolve_parameter_set(parameter_set, inorganic)
-    model = parse_charge_model(charge_model)
-    model.ion_charges(chosen, inorganic)
     stated = None if cell else measurement_temperature(path.read_text(errors='replace'))
     if stated:
         temperature, source = stated[0], f'{stated[1]} of the CIF'
     else:
-        source = 'given' if not cell else cell.get('temperature_source', 'given')
-    return ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label)
+        source = cell.get('temperature_source', 'given') if cell else 'given'
+    jobs = []
+    for charge_model, parameter_set in choices:
+        chosen = resolve_parameter_set(parameter_set, inorganic)
+        model = parse_charge_model(charge_model)
+        model.ion_charges(chosen, inorganic)
+        jobs.append(ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label))
+    return jobs
+
+
+def prepare_validation(path, temperature: float, charge_model: str, parameter_set: str = 'auto',
+                       cell: dict | None = None, label: str = '') -> ValidationJob:
+    """:func:`prepare_validations` for one charge model and parameter set."""
+    return prepare_validations(path, temperature, [(charge_model, parameter_set)], cell, label)[0]
 
 
 def run_validation(job: ValidationJob, codes: dict, settings: dict | None = None, daemon: bool = False,
