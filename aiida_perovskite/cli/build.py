@@ -9,6 +9,7 @@ import sys
 import click
 
 from . import cmd_root
+from .common import load_profile_and_codes
 
 
 @cmd_root.command('build')
@@ -120,13 +121,9 @@ def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
     """
     from aiida.engine import run_get_node
 
-    from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.workflows.material import MaterialWorkChain
 
-    try:
-        codes = load_codes()
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
+    codes = load_profile_and_codes(None)  # the profile cmd_build loaded
     equilibration = max(steps // 2, 100)
     overrides = {
         'parametrise': {'charge_method': charges,

@@ -8,6 +8,7 @@ import sys
 import click
 
 from . import cmd_root
+from .common import load_profile_and_codes
 
 
 @cmd_root.command('parametrise')
@@ -37,10 +38,9 @@ def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heter
     tleap, LAMMPS topology); every file is a node of the provenance graph.
     Needs `aiida-perovskite setup` once.
     """
-    from aiida import load_profile, orm
+    from aiida import orm
     from aiida.engine import run_get_node
 
-    from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
     from aiida_perovskite.forcefield import ForceFieldError, parse_charge_model
@@ -49,11 +49,7 @@ def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heter
         charge_model = parse_charge_model(charge_model).spec
     except ForceFieldError as error:
         raise click.BadParameter(str(error), param_hint='--charge-model') from None
-    load_profile(profile_name, allow_switch=True)
-    try:
-        codes = load_codes(computer, ('antechamber', 'parmchk2', 'tleap'))
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
+    codes = load_profile_and_codes(profile_name, computer, ('antechamber', 'parmchk2', 'tleap'))
 
     lammps = {'replication': 'auto' if auto_supercell else list(supercell), 'cutoff': cutoff, 'kspace_accuracy': 1e-5}
     results, node = run_get_node(

@@ -7,6 +7,7 @@ import pathlib
 import click
 
 from . import cmd_root
+from .common import load_profile_and_codes
 from .inspect import _expand
 
 
@@ -39,21 +40,16 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     run again without redoing work. A failing material does not stop the others;
     a file that cannot be read as a CIF is reported in one line and not run.
     """
-    from aiida import load_profile, orm
+    from aiida import orm
     from aiida.engine import submit
     from aiida.manage import get_manager
 
     from aiida_perovskite.structure import UnreadableCifError, read_cif
-    from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
 
     if max_running and not (daemon and wait):
         raise click.UsageError('--max-running needs --daemon and waiting (not --no-wait)')
-    load_profile(profile_name, allow_switch=True)
-    try:
-        codes = load_codes(computer)
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
+    codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
     if threads > 1:

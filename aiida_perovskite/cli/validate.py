@@ -9,6 +9,7 @@ import sys
 import click
 
 from . import cmd_root
+from .common import load_profile_and_codes
 from .inspect import _expand
 
 
@@ -67,16 +68,11 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     except ForceFieldError as error:
         raise click.BadParameter(str(error)) from None
 
-    from aiida import load_profile, orm
+    from aiida import orm
 
-    from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.validation import prepare_validations, run_validation, validation_table
 
-    load_profile(profile_name, allow_switch=True)
-    try:
-        codes = load_codes(computer)
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
+    codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
 
     records, failed = [], 0
