@@ -91,6 +91,7 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     from aiida_perovskite.cli.run import _ensure_daemon
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.validation import prepare_validation, run_validation
+    from _throttle import submit_throttled
 
     codes = load_codes(None)
     group, _ = orm.Group.collection.get_or_create(group_label)
@@ -100,28 +101,17 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     pending = [job for job in jobs if job[0] not in nodes]
     if pending:
         _ensure_daemon(1)  # one worker: SQLite serialises writes; the worker runs many jobs at once
-    last = None
-    while True:
-        in_flight = [node for node in nodes.values() if not node.is_terminated]
-        while pending and len(in_flight) < parallel:
-            key, path, model, settings, cell, temperature = pending.pop(0)
-            parameter_set, charge_model = model.split('/')
-            job = prepare_validation(path, temperature, charge_model, parameter_set, cell, label=f'{path.stem} {model}')
-            node = run_validation(job, codes, settings, daemon=True)
-            node.base.extras.set('key', key)
-            group.add_nodes(node)
-            nodes[key] = node
-            in_flight.append(node)
-        finished = sum(node.is_finished_ok for node in nodes.values())
-        failed = sum(node.is_terminated and not node.is_finished_ok for node in nodes.values())
-        state = (finished, failed, len(in_flight))
-        if state != last:
-            print(f'{time.strftime("%H:%M:%S")}  {finished} done, {failed} failed, {len(in_flight)} running, '
-                  f'{len(pending)} waiting', flush=True)
-            last = state
-        if not pending and not in_flight:
-            return nodes
-        time.sleep(5)
+
+    def submit_one(job):
+        key, path, model, settings, cell, temperature = job
+        parameter_set, charge_model = model.split('/')
+        prepared = prepare_validation(path, temperature, charge_model, parameter_set, cell, label=f'{path.stem} {model}')
+        node = run_validation(prepared, codes, settings, daemon=True)
+        node.base.extras.set('key', key)
+        group.add_nodes(node)
+        return key, node
+
+    return submit_throttled(pending, submit_one, nodes, parallel)
 
 
 def _mean(values) -> float:
@@ -129,16 +119,8 @@ def _mean(values) -> float:
 
 
 def reference_octahedra(record: dict) -> float:
-    """The input cell's share of intact octahedra (recorded by newer runs; else computed from the CIF)."""
-    if 'reference_share' in record['octahedra']:
-        return record['octahedra']['reference_share']
-    from pymatgen.core import Structure
-
-    from aiida_perovskite.analysis.validation import octahedra_check
-
-    structure = Structure.from_file(str(SHARED / 'cifs' / 'dj-dft' / f'{record["cif"]}.cif'))
-    return octahedra_check([site.specie.symbol for site in structure], structure.cart_coords,
-                           structure.lattice.matrix, ['Pb'], ['I'])['share']
+    """The input cell's share of intact octahedra, as compare_with_reference recorded it."""
+    return record['octahedra'].get('reference_share', float('nan'))
 
 
 def table(records: list[dict], models) -> str:

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+from _throttle import submit_throttled
+
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
 CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
 #: A DFT relaxation bonded two iodides to this cell's ring: its spacer is not the table's (see the inspect benchmark).
@@ -74,33 +76,21 @@ def run_materials(paths, profile: str, group_label: str, parallel: int) -> None:
     _ensure_daemon()
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
-    pending = list(paths)
-    nodes = {}
-    last = None
-    while True:
-        existing = materials_by_key(group)
-        for path in list(pending):
-            previous = existing.get((cif_md5(path), 'screening'))
-            if not needs_running(previous):
-                nodes[path] = previous
-                pending.remove(path)
-        in_flight = [node for node in nodes.values() if not node.is_terminated]
-        while pending and len(in_flight) < parallel:
-            path = pending.pop(0)
-            node = submit(material_builder(path, codes, 'screening', options))
-            register_material(node, group, cif_md5(path), 'screening', path)
-            nodes[path] = node
-            in_flight.append(node)
-        done = sum(node.is_finished_ok for node in nodes.values())
-        failed = sum(node.is_terminated and not node.is_finished_ok for node in nodes.values())
-        state = (done, failed, len(in_flight))
-        if state != last:
-            print(f'{time.strftime("%H:%M:%S")}  {done} done, {failed} failed, {len(in_flight)} running, '
-                  f'{len(pending)} waiting', flush=True)
-            last = state
-        if not pending and not in_flight:
-            return
-        time.sleep(10)
+    existing = materials_by_key(group)
+    nodes, pending = {}, []
+    for path in paths:  # finished (or running) materials are not run again: re-running resumes
+        previous = existing.get((cif_md5(path), 'screening'))
+        if needs_running(previous):
+            pending.append(path)
+        else:
+            nodes[path] = previous
+
+    def submit_one(path):
+        node = submit(material_builder(path, codes, 'screening', options))
+        register_material(node, group, cif_md5(path), 'screening', path)
+        return path, node
+
+    submit_throttled(pending, submit_one, nodes, parallel, poll=10)
 
 
 def main(arguments) -> int:
