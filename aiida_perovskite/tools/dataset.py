@@ -58,8 +58,7 @@ def _parameter_set_of(topology) -> str | None:
     builder.append(orm.Node, filters={'id': topology.pk}, tag='topology')
     builder.append(orm.CalcFunctionNode, with_outgoing='topology', tag='writer')
     builder.append(ParameterSetData, with_outgoing='writer', project='uuid')
-    found = builder.first(flat=True)
-    return found
+    return builder.first(flat=True)
 
 
 def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None):
