@@ -1,9 +1,8 @@
 """Hypothetical layered perovskites from a spacer SMILES (plain Python, no AiiDA).
 
-The cell is the one of :mod:`.ideal` generalised to any spacer: a flat
-corner-sharing BX6 slab with one octahedron per cell in the plane (``a = 2 d(B-X)``),
-spacers standing with their ammonium head in the pocket between four apical
-halides, the head-to-far-end axis (RP) or the N...N axis (DJ) along the
+The cell is the one of :mod:`.ideal` generalised to any spacer: a corner-sharing
+BX6 slab, spacers standing with their ammonium head in the pocket between four
+apical halides, the head-to-far-end axis (RP) or the N...N axis (DJ) along the
 stacking direction.
 
 - RP (Ruddlesden-Popper, ``A'2 A(n-1) B(n) X(3n+1)``): two monoammonium spacers
@@ -16,19 +15,35 @@ stacking direction.
   octahedron bridging eclipsed slabs; the stacking length follows from the
   N...N distance and the head depth.
 
-Every head sits ``head_distance`` (3.6 A) from the four equatorial halides
-around its pocket. The spacer's rotation about the stacking axis is chosen
-among ``rotations`` angles as the one giving the shortest cell (RP) or the
-widest closest contact (DJ). Contacts: no two atoms of different molecules, or of a
-molecule and a slab, closer than ``contact_factor`` (0.8) times the sum of their
-van der Waals radii (H...H 1.92 A, H...I 2.54 A); halides of facing slabs at
-least 0.9 times theirs (I...I 3.56 A).
+Packing (``packing``) within a sheet:
+
+- ``herringbone`` (default): the sqrt(2) x sqrt(2) cell of most crystals, two
+  octahedra per layer, turned ``octahedral_rotation`` degrees (default 12)
+  about the stacking axis in a checkerboard, so the in-plane B-X-B angle is
+  180 - 2 x 12 = 156 degrees (the published (BA)2PbI4 and (PEA)2PbI4 cells have
+  148.5 and 153.3; the cell edge is ``2 sqrt(2) d(B-X) cos(rotation)``, 8.77 A
+  for Pb-I). The two pockets of a sheet hold a spacer and its mirror image
+  through a vertical plane (along a or along a+b, whichever packs better), as
+  in (PEA)2PbI4, where the rings of neighbouring spacers form a herringbone;
+  a chiral spacer is not mirrored but turned half a turn instead.
+- ``parallel``: one flat octahedron per cell (``a = 2 d(B-X)``), every spacer
+  alike; the smallest cell. Built (PEA)2PbI4 cells of this kind relax at
+  300 K to a layer about 5 % too wide (measured in the docs, "Building
+  structures"), which is why it is not the default.
+
+Every head sits at least ``head_distance`` (3.6 A) from the equatorial
+halides around its pocket. The spacer's rotation about the stacking axis is
+chosen among ``rotations`` angles as the one giving the shortest cell (RP) or
+the widest closest contact (DJ). Contacts: no two atoms of different
+molecules, or of a molecule and a slab, closer than ``contact_factor`` (0.8)
+times the sum of their van der Waals radii (H...H 1.92 A, H...I 2.54 A);
+halides of facing slabs at least 0.9 times theirs (I...I 3.56 A).
 
 "Too large" is a measured rule: the spacer's van der Waals cross-section
 across the stacking axis (convex hull of its atoms projected onto the layer
 plane, widened by the hydrogen van der Waals radius 1.2 A) must not exceed the
-pocket area per spacer, one octahedron face ``(2 d(B-X))^2``, e.g. 40.2 A^2
-for Pb-I. A DJ spacer's heads must be at opposite ends: their distance at
+pocket area per spacer, one flat octahedron face ``(2 d(B-X))^2``, e.g. 40.2
+A^2 for Pb-I. A DJ spacer's heads must be at opposite ends: their distance at
 least ``0.75`` times the molecule's longest heavy-atom distance.
 """
 
@@ -62,7 +77,15 @@ DEFAULTS = {
     'contact_factor': 0.8,
     'rotations': 24,
     'max_cross_section_factor': 1.0,
+    'packing': 'herringbone',
+    'octahedral_rotation': None,  # 12 degrees for herringbone cells; parallel cells are flat
+    'head_torsion': 'auto',
 }
+
+#: Default rotation (degrees) of the octahedra of a herringbone cell about the stacking axis.
+HERRINGBONE_ROTATION = 12.0
+#: Spacer arrangements within a sheet (see the module docstring).
+PACKINGS = ('parallel', 'herringbone')
 
 #: Fraction of the van der Waals sum kept between atoms of facing slabs (I...I 3.56 A, Br...Br 3.33 A).
 HALIDE_CONTACT = 0.9
@@ -158,7 +181,8 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
     """Build a layered perovskite cell for the spacer ``smiles`` (see the module docstring).
 
     :param settings: any of :data:`DEFAULTS` (phase RP|DJ, n, metal, halide, a_cation MA|Cs,
-        head_distance, contact_factor, rotations, max_cross_section_factor).
+        head_distance, contact_factor, rotations, max_cross_section_factor, packing
+        herringbone|parallel, octahedral_rotation in degrees, head_torsion auto or degrees).
     :raises BuildError: with a message naming the problem and the numbers behind it.
     """
     unknown = sorted(set(settings) - set(DEFAULTS))
@@ -173,19 +197,51 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
         raise BuildError(f'n must be at least 1 (octahedral layers per slab), not {n}')
     options.update(phase=phase, n=n)
     bond = bx_bond(options['metal'], options['halide'])
+    packing = str(options['packing']).lower()
+    if packing not in PACKINGS:
+        raise BuildError(f'unknown packing {options["packing"]!r}: choose one of {", ".join(PACKINGS)}')
+    options['packing'] = packing
     if float(options['head_distance']) <= bond:
         raise BuildError(f'head_distance {options["head_distance"]} A must exceed the B-X bond {bond} A')
 
-    spacer = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2)
+    torsion = options['head_torsion']
+    if str(torsion).lower() == 'auto':
+        torsion = None
+    else:
+        try:
+            torsion = float(torsion)
+        except (TypeError, ValueError):
+            raise BuildError(f'head_torsion must be auto or an angle in degrees, not {torsion!r}') from None
+    spacer = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=torsion)
     coords = oriented(spacer)
-    symbols = spacer.symbols
-    a = 2 * bond
-    pocket = a * a
+    if options['octahedral_rotation'] is None:
+        options['octahedral_rotation'] = HERRINGBONE_ROTATION if packing == 'herringbone' else 0.0
+    rotation = np.radians(float(options['octahedral_rotation']))
+    if rotation and packing != 'herringbone':
+        raise BuildError(
+            f'octahedral_rotation {options["octahedral_rotation"]} degrees needs packing herringbone: '
+            'neighbouring octahedra turn opposite ways, which takes the sqrt(2) x sqrt(2) cell'
+        )
+    if not 0.0 <= float(options['octahedral_rotation']) < 30.0:
+        raise BuildError(f'octahedral_rotation must be 0 to 30 degrees, not {options["octahedral_rotation"]}')
+    a = 2 * bond * float(np.cos(rotation))  # metal-metal distance in the plane
+    face = 2 * bond  # edge of a flat octahedron face: the pocket area per spacer is measured on it
+    pocket = face * face
     section = cross_section(coords)
     limit = pocket * float(options['max_cross_section_factor'])
+    head_torsion = options['head_torsion']
+    if section > limit and torsion is None:
+        # the gauche head of an arylethylammonium is wider than the anti one: take anti when only it fits
+        extended = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=180.0)
+        if cross_section(oriented(extended)) <= limit:
+            spacer, head_torsion = extended, 'anti: gauche too wide for the pocket'
+            coords = oriented(spacer)
+            section = cross_section(coords)
+    symbols = spacer.symbols
     heavy = [k for k, element in enumerate(symbols) if element != 'H']
     record = {
         'cross_section': round(section, 2),
+        'head_torsion': head_torsion,
         'pocket_area': round(pocket, 2),
         'bx_bond': bond,
         'a': a,
@@ -211,28 +267,52 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
         )
 
     # Head depth below the apical halide plane that puts N at head_distance from the four equatorial halides.
-    depth = bond - float(np.sqrt(float(options['head_distance']) ** 2 - bond**2))
+    # (rotated octahedra bring two of the four equatorial halides around a pocket closer to its axis:
+    # bond x (cos - sin) of the rotation; the head keeps head_distance from those)
+    nearest = bond * float(np.cos(rotation) - np.sin(rotation))
+    depth = bond - float(np.sqrt(float(options['head_distance']) ** 2 - nearest**2))
     factor = float(options['contact_factor'])
     angles = np.linspace(0.0, 2 * np.pi, int(options['rotations']), endpoint=False)
     top = 2 * bond * n - bond
-    inorganic = slab_sites(np.zeros(3), n, options['metal'], options['halide'], bond, options['a_cation'])
+    # In-plane cell and the octahedra in it: one (parallel), or two on a sqrt(2) x sqrt(2) cell
+    # whose two pockets per sheet hold a spacer and its partner (herringbone): its mirror image
+    # through a vertical plane, or for a chiral spacer (a handedness written in the SMILES, which
+    # canonical SMILES drop) the same molecule turned about the stacking axis.
+    if packing == 'herringbone':
+        plane = np.array([[a, a, 0.0], [-a, a, 0.0]])
+        offsets = [np.zeros(3), np.array([a, 0.0, 0.0])]
+        turns = [rotation, -rotation]
+        if '@' in spacer.input_smiles:
+            partners = [(f'turned {k * 90} degrees' if k else 'alike', _about_z(k * np.pi / 2)) for k in (1, 2, 3, 0)]
+        else:
+            diagonal = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
+            partners = [('mirror a', np.diag([-1.0, 1.0, 1.0])), ('mirror a+b', np.eye(3) - 2 * np.outer(diagonal, diagonal))]
+    else:
+        plane = np.array([[a, 0.0, 0.0], [0.0, a, 0.0]])
+        offsets, partners, turns = [np.zeros(3)], [(None, None)], [0.0]
+    inorganic = [
+        site for offset, turn in zip(offsets, turns)
+        for site in slab_sites(offset, n, options['metal'], options['halide'], bond, options['a_cation'], turn)
+    ]
+    # (rotation about the stacking axis, partner of the spacer in the sheet) pairs to try
+    choices = [(angle, operation) for _, operation in partners for angle in angles]
 
-    def assemble(angle, height, depth):
+    def assemble(choice, height, depth):
         """Structure pieces: species, cartesian, molecule id per site (-1 inorganic), lattice."""
+        angle, operation = choice
         rotated = coords @ _about_z(angle).T
+        sheet = [rotated] if operation is None else [rotated, rotated @ operation.T]
         species = [element for element, _ in inorganic]
         positions = [xyz for _, xyz in inorganic]
         owner = [-1] * len(inorganic)
+        placements = [molecule + offset + [a / 2, a / 2, top - depth] for molecule, offset in zip(sheet, offsets)]
         if phase == 'RP':
-            lattice = np.array([[a, 0, 0], [0, a, 0], [bond, bond, height]])
-            placements = [
-                rotated + [bond, bond, top - depth],
-                # the second spacer: turned upside down by a proper rotation (x, y, z) -> (x, -y, -z)
-                rotated * [1, -1, -1] + [0, 0, height - bond + depth],
-            ]
+            lattice = np.vstack([plane, [a / 2, a / 2, height]])
+            # the facing sheet: turned upside down by a proper rotation (x, y, z) -> (x, -y, -z)
+            placements += [molecule * [1, -1, -1] + offset + [0, 0, height - bond + depth]
+                           for molecule, offset in zip(sheet, offsets)]
         else:
-            lattice = np.array([[a, 0, 0], [0, a, 0], [0, 0, height]])
-            placements = [rotated + [bond, bond, top - depth]]
+            lattice = np.vstack([plane, [0, 0, height]])
         for molecule, placed in enumerate(placements):
             species.extend(symbols)
             positions.extend(placed)
@@ -278,9 +358,9 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
             trial_depth = depth - 0.1 * step
             low = top + bond + max(reach - trial_depth, 0.0) + 0.5  # the chain end just below the facing halides
             high = top + bond + 2 * (float(coords[:, 2].max()) - trial_depth) + 8.0  # sheets apart, tail to tail
-            for angle in angles:
-                def fits(height, angle=angle, trial_depth=trial_depth):
-                    return closest(*assemble(angle, height, trial_depth))[0] >= factor
+            for choice in choices:
+                def fits(height, choice=choice, trial_depth=trial_depth):
+                    return closest(*assemble(choice, height, trial_depth))[0] >= factor
                 ceiling = high if best is None else best[1]
                 if not fits(ceiling):
                     continue
@@ -294,11 +374,11 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
                     mid = (lo + hi) / 2
                     lo, hi = (lo, mid) if fits(mid) else (mid, hi)
                 if best is None or hi < best[1] - 1e-6:
-                    best = (angle, hi, trial_depth)
+                    best = (choice, hi, trial_depth)
             if best is not None:
                 break
         if best is None:
-            worst = closest(*assemble(angles[0], high, depth))
+            worst = closest(*assemble(choices[0], high, depth))
             raise BuildError(
                 f'spacer {spacer.smiles} is too large for phase RP on a {options["metal"]}-{options["halide"]} layer: '
                 f'even with the two spacer sheets apart, neighbouring spacers come within {worst[1]:.2f} A '
@@ -311,11 +391,11 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
         for step in range(0, 31):  # raise the heads out of the pockets 0.1 A at a time if they must
             trial_depth = depth - 0.1 * step
             height = top + bond - 2 * trial_depth + head_to_head
-            scores = [(closest(*assemble(angle, height, trial_depth)), angle) for angle in angles]
-            (ratio, distance, i, j), angle = max(scores, key=lambda item: item[0][0])
+            scores = [(closest(*assemble(choice, height, trial_depth)), choice) for choice in choices]
+            (ratio, distance, i, j), choice = max(scores, key=lambda item: item[0][0])
             tried.append((trial_depth, ratio, distance))
             if ratio >= factor:
-                best = (angle, height, trial_depth)
+                best = (choice, height, trial_depth)
                 break
         if best is None:
             trial_depth, ratio, distance = tried[0]
@@ -327,8 +407,9 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
                 'needed), and raising the heads out of the pockets by up to 3 A does not help'
             )
 
-    angle, height, depth = best
-    species, positions, owner, lattice_matrix = assemble(angle, height, depth)
+    choice, height, depth = best
+    species, positions, owner, lattice_matrix = assemble(choice, height, depth)
+    angle, operation = choice
     structure = Structure(Lattice(lattice_matrix), species, positions, coords_are_cartesian=True)
     ratio, distance, i, j = closest(species, positions, owner, lattice_matrix)
     halide = options['halide']
@@ -339,6 +420,8 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
         n_x.extend(float(nb.nn_distance) for nb in neighbours if nb.specie.symbol == halide)
     record.update({
         'rotation_deg': round(float(np.degrees(angle)), 1),
+        'metals_per_layer': len(offsets),
+        'partner': next(label for label, candidate in partners if candidate is operation),
         'head_depth': round(float(depth), 3),
         'stacking_period': round(float(structure.lattice.d_hkl((0, 0, 1))), 3),
         'closest_contact': round(distance, 3),

@@ -36,8 +36,14 @@ def bx_bond(metal: str, halide: str) -> float:
         raise BuildError(f'no B-X bond length for {metal}-{halide}: known pairs are {known}') from None
 
 
-def slab_sites(origin, n: int, metal: str, halide: str, bond: float, a_cation: str = 'MA'):
-    """Sites ``(element, cartesian)`` of one slab of ``n`` layers whose first metal sits at ``origin``."""
+def slab_sites(origin, n: int, metal: str, halide: str, bond: float, a_cation: str = 'MA', rotation: float = 0.0):
+    """Sites ``(element, cartesian)`` of one slab of ``n`` layers whose first metal sits at ``origin``.
+
+    :param rotation: the octahedra's rotation (radians) about the stacking axis. It moves the two
+        equatorial halides this octahedron owns (its +x and +y corners) and leaves the apical ones
+        on the metal's axis; neighbours turned the opposite way share those corners when the metals
+        are ``2 bond cos(rotation)`` apart (a checkerboard, as in a sqrt(2) x sqrt(2) cell).
+    """
     if a_cation not in A_CATIONS:
         raise BuildError(f'unknown A-site cation {a_cation!r}: choose one of {", ".join(A_CATIONS)}')
     from .ideal import methylammonium  # ideal.py builds its cells with this module
@@ -47,8 +53,9 @@ def slab_sites(origin, n: int, metal: str, halide: str, bond: float, a_cation: s
     for layer in range(n):
         z = 2 * bond * layer
         sites.append((metal, origin + [0, 0, z]))
-        sites.append((halide, origin + [bond, 0, z]))
-        sites.append((halide, origin + [0, bond, z]))
+        c, s = bond * np.cos(rotation), bond * np.sin(rotation)
+        sites.append((halide, origin + [c, s, z]))
+        sites.append((halide, origin + [-s, c, z]))
         sites.append((halide, origin + [0, 0, z - bond]))
     sites.append((halide, origin + [0, 0, 2 * bond * n - bond]))
     for layer in range(n - 1):  # A-site cations in the cages between metal planes

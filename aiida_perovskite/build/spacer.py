@@ -13,6 +13,10 @@ from the first head to the far end (the other head, or the heavy atom
 furthest along the bonds) is turned to its extended torsion (anti for sp3-sp3,
 perpendicular next to an aromatic ring) and the geometry is relaxed briefly
 with MMFF94 under those torsion constraints, so chains come out all-trans.
+One exception, taken from crystals: an ammonium-CH2-CH2-aryl head (phenethyl-,
+thienylethylammonium...) is gauche at N-C-C-C(aryl), which tilts the ring
+and lets neighbouring rings pack in a herringbone; alkyl chains stay anti, as
+in (BA)2PbI4.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ import numpy as np
 
 from .errors import BuildError
 
-__all__ = ('Spacer', 'protonate', 'spacer_from_smiles')
+__all__ = ('GAUCHE', 'Spacer', 'protonate', 'spacer_from_smiles')
+
+#: The N-C-C-C(aryl) torsion of an arylethylammonium head (degrees): gauche, as in (PEA)2PbI4, where
+#: the four spacers of the cell have |N-C-C-C| of 60 to 68 degrees (Du et al., Inorg. Chem. 56, 9291 (2017)).
+GAUCHE = 65.0
 
 
 @dataclasses.dataclass
@@ -114,10 +122,14 @@ def _protonate(molecule) -> list[int]:
     return protonated
 
 
-def spacer_from_smiles(smiles: str, heads: int | None = None, relax_steps: int = 250) -> Spacer:
+def spacer_from_smiles(
+    smiles: str, heads: int | None = None, relax_steps: int = 250, head_torsion: float | None = None
+) -> Spacer:
     """Read, protonate and embed a spacer; check it has ``heads`` ammonium heads (1 or 2) when given.
 
     :param relax_steps: MMFF94 conjugate-gradient steps with the extended torsions held.
+    :param head_torsion: the torsion (degrees) of the first bond out of the head, N-C-C-X; by default
+        gauche (:data:`GAUCHE`) when X is an aromatic ring atom, else anti (see the module docstring).
 
     :raises BuildError: invalid SMILES, no ammonium group, another number of heads than ``heads``,
         a net charge other than the number of heads, or elements a spacer cannot hold.
@@ -179,7 +191,7 @@ def spacer_from_smiles(smiles: str, heads: int | None = None, relax_steps: int =
     while path[-1] != first:
         path.append(parents[path[-1]])
     path.reverse()
-    _extend(molecule, path, relax_steps)
+    _extend(molecule, path, relax_steps, head_torsion)
     coords = np.array([[a.GetX(), a.GetY(), a.GetZ()] for a in openbabel.OBMolAtomIter(molecule)])
     return Spacer(
         input_smiles=smiles, smiles=cation, symbols=symbols, coords=coords, heads=head_atoms, tail=tail,
@@ -299,8 +311,11 @@ def _bfs(neighbours: dict[int, list[int]], start: int):
     return distances, parents
 
 
-def _extend(molecule, path: list[int], steps: int) -> None:
-    """Extended torsions along ``path`` (0-based indices), then a constrained MMFF94 relaxation."""
+def _extend(molecule, path: list[int], steps: int, head_torsion: float | None = None) -> None:
+    """Extended torsions along ``path`` (0-based indices), then a constrained MMFF94 relaxation.
+
+    ``head_torsion`` sets the first one, N-C-C-X (default: :data:`GAUCHE` when X is aromatic).
+    """
     from openbabel import openbabel
 
     constraints = openbabel.OBFFConstraints()
@@ -315,6 +330,10 @@ def _extend(molecule, path: list[int], steps: int) -> None:
         if a.IsAromatic() and b.IsAromatic() or c.IsAromatic() and d.IsAromatic():
             # a ring atom at the end of the torsion: perpendicular ring (as in phenethylammonium crystals)
             angle = 90.0
+        elif k == 1 and head_torsion is not None:
+            angle = float(head_torsion)
+        elif k == 1 and d.IsAromatic():
+            angle = GAUCHE  # ammonium-CH2-CH2-aryl
         molecule.SetTorsion(a, b, c, d, math.radians(angle))
         constraints.AddTorsionConstraint(a.GetIdx(), b.GetIdx(), c.GetIdx(), d.GetIdx(), angle)
     forcefield = openbabel.OBForceField.FindForceField('mmff94')

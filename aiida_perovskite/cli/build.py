@@ -24,6 +24,15 @@ from .common import load_profile_and_codes
               help='Octahedral layers per slab (n > 1 puts A-site cations in the cages).')
 @click.option('--a-cation', type=click.Choice(['MA', 'Cs']), default='MA', show_default=True,
               help='A-site cation of n > 1 slabs.')
+@click.option('--packing', type=click.Choice(['herringbone', 'parallel']), default='herringbone', show_default=True,
+              help='herringbone: a sqrt(2) x sqrt(2) cell, two octahedra per layer turned opposite ways, each spacer '
+                   'beside its mirror image; parallel: one flat octahedron per cell, every spacer alike.')
+@click.option('--octahedral-rotation', type=click.FloatRange(0, 30, max_open=True),
+              help='Rotation (degrees) of the octahedra about the stacking axis, alternating in a checkerboard; the '
+                   'B-X-B angle is 180 minus twice this [default: 12 for herringbone; parallel cells are flat].')
+@click.option('--head-torsion', default='auto', show_default=True, metavar='auto|DEGREES',
+              help='Torsion N-C-C-X of the first bond out of the ammonium head: auto is gauche (65) before an '
+                   'aromatic ring, as in (PEA)2PbI4, and anti (180) otherwise.')
 @click.option('-o', '--output', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='CIF to write [default: e.g. ba_pbi_rp_n1.cif in the current folder].')
 @click.option('--profile', 'profile_name',
@@ -38,8 +47,8 @@ from .common import load_profile_and_codes
 @click.option('--relax-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='Spacer partial charges for --relax: AM1-BCC (sqm) or Gasteiger.')
 @click.option('--list', 'list_only', is_flag=True, help='List the bundled spacers and exit.')
-def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, output, profile_name, relax, relax_steps,
-              relax_charges, list_only):
+def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing, octahedral_rotation, head_torsion, output,
+              profile_name, relax, relax_steps, relax_charges, list_only):
     """Build a 2D perovskite cell for a spacer and check it with the project's own validation.
 
     The spacer is protonated (aliphatic amines), embedded in 3D and placed
@@ -69,7 +78,8 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, output,
             smiles, label = entry['smiles'], entry['abbreviation']
             phase = phase or entry['phase']
         settings = {'phase': (phase or 'RP').upper(), 'n': n_layers, 'metal': metal, 'halide': halide,
-                    'a_cation': a_cation}
+                    'a_cation': a_cation, 'packing': packing,
+                    'head_torsion': head_torsion, 'octahedral_rotation': octahedral_rotation}
         if profile_name:
             node, cif_text, filename = _build_with_provenance(profile_name, smiles, settings, label)
         else:
@@ -138,22 +148,24 @@ def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
     if not node.is_finished_ok:
         click.echo(f'  relaxation failed: [{node.exit_status}] {node.exit_message}', err=True)
         sys.exit(1)
-    figures = relaxed_lattice(node.outputs.ladder.summaries['T300'], node.outputs.parametrise.topology)
+    per_layer = build_node.outputs.record['measured'].get('metals_per_layer', 1)
+    figures = relaxed_lattice(node.outputs.ladder.summaries['T300'], node.outputs.parametrise.topology, per_layer)
     relaxed = output.with_name(output.stem + '_relaxed.cif')
     node.outputs.ladder.structure.get_pymatgen().to(filename=str(relaxed))
     click.echo(f'  wrote {relaxed} (the final {figures["replication"]} supercell); MaterialWorkChain<{node.pk}>')
     click.echo('  per cell at 300 K (mean after the cut): a = {a:.2f} A, b = {b:.2f} A, stacking period '
-               '{period:.2f} A; sqrt(2) x sqrt(2) cell edges |a+b| = {diag1:.2f} A, |a-b| = {diag2:.2f} A; '
+               '{period:.2f} A; sqrt(2) x sqrt(2) cell edges {diag1:.2f} A, {diag2:.2f} A; '
                'two-layer period {two_layers:.2f} A'.format(**figures))
 
 
-def relaxed_lattice(summary_node, topology) -> dict:
+def relaxed_lattice(summary_node, topology, metals_per_layer: int = 1) -> dict:
     """Per-cell lattice figures from a 300 K summary of the ladder (means over the samples) and its topology.
 
     The LAMMPS box (lx, ly, lz, xy, xz, yz) is the supercell; the cell's a and b lie in the layer
     plane, so lz / stacking replication is the stacking period and the in-plane vectors divide by
-    the in-plane replication. The sqrt(2) x sqrt(2) edges |a+b|, |a-b| are the figures comparable
-    with the usual experimental cells, which hold two octahedra per layer.
+    the in-plane replication. The sqrt(2) x sqrt(2) cell edges are the figures comparable with the
+    usual experimental cells, which hold two octahedra per layer: |a+b| and |a-b| of a one-octahedron
+    cell (``metals_per_layer`` 1), a and b themselves of a herringbone cell (2).
     """
     import numpy as np
 
@@ -166,6 +178,7 @@ def relaxed_lattice(summary_node, topology) -> dict:
     return {
         'replication': 'x'.join(str(k) for k in replication),
         'a': float(np.linalg.norm(a)), 'b': float(np.linalg.norm(b)), 'period': float(period),
-        'diag1': float(np.linalg.norm(a + b)), 'diag2': float(np.linalg.norm(a - b)),
+        'diag1': float(np.linalg.norm(a + b if metals_per_layer == 1 else a)),
+        'diag2': float(np.linalg.norm(a - b if metals_per_layer == 1 else b)),
         'two_layers': float(2 * period), 'gamma': float(math.degrees(math.acos(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))),
     }

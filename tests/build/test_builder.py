@@ -31,14 +31,28 @@ def test_bundled_list_is_complete():
 @pytest.mark.parametrize('entry', SPACERS, ids=[s['abbreviation'] for s in SPACERS])
 def test_round_trip(entry, tmp_path):
     """build -> CIF -> inspect gives the protonated input's canonical SMILES and charge, and validates."""
-    result = build_perovskite(entry['smiles'], phase=entry['phase'])
+    _check_round_trip(entry, 'herringbone', tmp_path)
+
+
+@pytest.mark.parametrize('abbreviation', ['EA', 'PEA', 'iBA', 'BDA', 'PDMA'])
+def test_round_trip_parallel(abbreviation, tmp_path):
+    """The one-octahedron cell (every spacer alike) round-trips too."""
+    _check_round_trip(find_spacer(abbreviation), 'parallel', tmp_path)
+
+
+def _check_round_trip(entry, packing, tmp_path):
+    result = build_perovskite(entry['smiles'], phase=entry['phase'], packing=packing)
     expected_smiles = canonicalise(protonate(entry['smiles'])[0])
     heads = 1 if entry['phase'] == 'RP' else 2
+    octahedra = 2 if packing == 'herringbone' else 1
 
     path = tmp_path / 'built.cif'
     CifWriter(result.structure).write_file(path)
     decomposition = inspect_cif(path)  # raises a StructureError if the cell does not validate
-    assert [(s.smiles, s.charge, s.count) for s in decomposition.spacers] == [(expected_smiles, heads, 3 - heads)]
+    assert [(s.smiles, s.charge, s.count) for s in decomposition.spacers] == [
+        (expected_smiles, heads, octahedra * (3 - heads))
+    ]
+    assert result.record['metals_per_layer'] == octahedra
     assert result.spacer.smiles == expected_smiles
     assert decomposition.n_layers == 1 and decomposition.stacking_axis == 'c'
     assert decomposition.oxidation_states == {'Pb': 2}
@@ -96,8 +110,101 @@ def test_other_metals_halides_and_n(metal, halide, phase, n, tmp_path):
     assert decomposition.n_layers == n
     assert decomposition.oxidation_states == {metal: 2}
     assert [s.smiles for s in decomposition.spacers] == [result.spacer.smiles]
-    assert [(s.smiles, s.count) for s in decomposition.a_site_molecules] == ([('C[NH3+]', n - 1)] if n > 1 else [])
-    assert result.structure.lattice.a == pytest.approx(2 * result.record['bx_bond'])
+    # two octahedra per layer in the (default) herringbone cell
+    assert [(s.smiles, s.count) for s in decomposition.a_site_molecules] == ([('C[NH3+]', 2 * (n - 1))] if n > 1 else [])
+    assert result.record['head_torsion'] == ('anti: gauche too wide for the pocket' if halide == 'Cl' and phase == 'RP'
+                                             else 'auto')
+    rotation = np.radians(result.settings['octahedral_rotation'])
+    assert result.settings['octahedral_rotation'] == 12.0
+    assert result.structure.lattice.a == pytest.approx(2 * np.sqrt(2) * result.record['bx_bond'] * np.cos(rotation))
+    _check_octahedra(result.structure, result.record['bx_bond'], 180 - 2 * 12.0)
+
+
+def _check_octahedra(structure, bond, angle):
+    """Every metal has six halides at ``bond``; every in-plane bridge B-X-B is ``angle`` degrees."""
+    bridges = []
+    for site in structure:
+        if site.specie.symbol in ('Pb', 'Sn'):
+            halides = [n for n in structure.get_neighbors(site, bond + 0.3) if n.specie.symbol in ('I', 'Br', 'Cl')]
+            assert len(halides) == 6 and all(n.nn_distance == pytest.approx(bond, abs=1e-3) for n in halides)
+        if site.specie.symbol in ('I', 'Br', 'Cl'):
+            metals = [n for n in structure.get_neighbors(site, bond + 0.3) if n.specie.symbol in ('Pb', 'Sn')]
+            if len(metals) == 2 and abs(metals[0].coords[2] - metals[1].coords[2]) < 0.1:
+                u, v = metals[0].coords - site.coords, metals[1].coords - site.coords
+                bridges.append(np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))
+    assert bridges and np.allclose(bridges, angle, atol=0.05)
+
+
+def _torsion(p0, p1, p2, p3):
+    b1 = (p2 - p1) / np.linalg.norm(p2 - p1)
+    v, w = (p0 - p1) - (p0 - p1) @ b1 * b1, (p3 - p2) - (p3 - p2) @ b1 * b1
+    return float(np.degrees(np.arctan2(np.cross(b1, v) @ w, v @ w)))
+
+
+def _head_torsions(structure, heavy_path):
+    """N-C-C-X torsion of every spacer: ``heavy_path`` gives the elements N, C, C, X to follow from each N."""
+    torsions = []
+    for site in structure:
+        if site.specie.symbol != 'N':
+            continue
+        path = [site]
+        for element in heavy_path[1:]:
+            seen = [p.coords for p in path]
+            step = [n for n in structure.get_neighbors(path[-1], 1.65) if n.specie.symbol == element
+                    and not any(np.allclose(n.coords, c) for c in seen)]
+            path.append(step[0])
+        torsions.append(_torsion(*(p.coords for p in path)))
+    return torsions
+
+
+def test_herringbone_cell_of_phenethylammonium():
+    """Gauche heads, mirror-image partners in each sheet, 156 degree bridges, an 8.77 A sqrt(2) cell."""
+    result = build_perovskite('NCCc1ccccc1')
+    structure = result.structure
+    assert result.settings['packing'] == 'herringbone' and result.record['partner'].startswith('mirror')
+    assert structure.lattice.a == structure.lattice.b == pytest.approx(8.77, abs=0.01)
+    _check_octahedra(structure, 3.17, 156.0)
+    torsions = _head_torsions(structure, ['N', 'C', 'C', 'C'])
+    assert len(torsions) == 4
+    # gauche, two of each hand: a spacer and its mirror image in each sheet
+    assert sorted(np.sign(torsions)) == [-1, -1, 1, 1]
+    assert np.allclose(np.abs(torsions), 65, atol=8)
+    _check_contacts(structure)
+
+
+def test_head_torsion_rule_and_override():
+    alkyl = build_perovskite('CCCCN')
+    assert np.allclose(np.abs(_head_torsions(alkyl.structure, ['N', 'C', 'C', 'C'])), 180, atol=8)  # anti
+    forced = build_perovskite('NCCc1ccccc1', head_torsion=180)
+    assert np.allclose(np.abs(_head_torsions(forced.structure, ['N', 'C', 'C', 'C'])), 180, atol=8)
+    with pytest.raises(BuildError, match='head_torsion must be auto or an angle'):
+        build_perovskite('CCCCN', head_torsion='gauche')
+
+
+def test_chiral_spacer_is_not_mirrored(tmp_path):
+    """(R)-methylbenzylammonium: the partner is the same hand turned, never its enantiomer."""
+    from openbabel import pybel
+
+    result = build_perovskite('C[C@@H](N)c1ccccc1')
+    assert result.record['partner'] == 'alike' or result.record['partner'].startswith('turned')
+    path = tmp_path / 'mba.cif'
+    CifWriter(result.structure).write_file(path)
+    decomposition = inspect_cif(path)
+    hands = set()
+    for molecule in decomposition.molecules:
+        xyz = f'{len(molecule.symbols)}\n\n' + '\n'.join(
+            f'{e} {x:.4f} {y:.4f} {z:.4f}' for e, (x, y, z) in zip(molecule.symbols, molecule.cartesian))
+        smiles = pybel.readstring('xyz', xyz).write('can').split()[0]
+        hands.add(smiles.replace('@@', 'R').replace('@', 'S'))
+    assert len(decomposition.molecules) == 4 and len(hands) == 1
+
+
+def test_parallel_cell_is_flat():
+    result = build_perovskite('NCCc1ccccc1', packing='parallel')
+    assert result.settings['octahedral_rotation'] == 0.0 and result.record['metals_per_layer'] == 1
+    assert result.structure.lattice.a == pytest.approx(6.34)
+    with pytest.raises(BuildError, match='octahedral_rotation 10 degrees needs packing herringbone'):
+        build_perovskite('CCCCN', packing='parallel', octahedral_rotation=10)
 
 
 def test_builds_are_reproducible():
@@ -189,3 +296,7 @@ def test_bad_settings():
         build_perovskite('CCCCN', metal='Ge')
     with pytest.raises(BuildError, match=r'n must be at least 1'):
         build_perovskite('CCCCN', n=0)
+    with pytest.raises(BuildError, match=r'unknown packing'):
+        build_perovskite('CCCCN', packing='zigzag')
+    with pytest.raises(BuildError, match=r'octahedral_rotation must be 0 to 30 degrees'):
+        build_perovskite('CCCCN', octahedral_rotation=45)

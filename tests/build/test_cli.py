@@ -10,8 +10,28 @@ def test_build_bundled_spacer(tmp_path):
     output = tmp_path / 'out' / 'bda.cif'
     result = CliRunner().invoke(cmd_root, ['build', '--name', 'BDA', '-o', str(output)])
     assert result.exit_code == 0, result.output
-    assert f'wrote {output}: C4H14I4N2Pb, [NH3+]CCCC[NH3+] (+2) x1' in result.output
+    # the default herringbone cell: two octahedra per layer, so two diammonium spacers
+    assert f'wrote {output}: C4H14I4N2Pb, [NH3+]CCCC[NH3+] (+2) x2, a = 8.77 A' in result.output
     assert inspect_cif(output).spacers[0].smiles == '[NH3+]CCCC[NH3+]'
+
+
+def test_packing_rotation_and_torsion_options(tmp_path):
+    runner = CliRunner()
+    flat = tmp_path / 'flat.cif'
+    result = runner.invoke(cmd_root, ['build', '--name', 'PEA', '--packing', 'parallel', '-o', str(flat)])
+    assert result.exit_code == 0, result.output
+    assert '(+1) x2, a = 6.34 A' in result.output  # one flat octahedron per cell
+    turned = tmp_path / 'turned.cif'
+    result = runner.invoke(cmd_root, ['build', '--name', 'PEA', '--octahedral-rotation', '20', '--head-torsion', '180',
+                                      '-o', str(turned)])
+    assert result.exit_code == 0, result.output
+    assert '(+1) x4, a = 8.43 A' in result.output  # 2 sqrt(2) x 3.17 A x cos(20 degrees)
+    result = runner.invoke(cmd_root, ['build', '--name', 'PEA', '--packing', 'parallel', '--octahedral-rotation', '5',
+                                      '-o', str(tmp_path / 'x.cif')])
+    assert result.exit_code == 1 and 'needs packing herringbone' in result.output
+    result = runner.invoke(cmd_root, ['build', '--name', 'PEA', '--head-torsion', 'twisted', '-o', str(tmp_path / 'x.cif')])
+    assert result.exit_code == 1 and "head_torsion must be auto or an angle in degrees, not 'twisted'" in result.output
+    assert not (tmp_path / 'x.cif').exists()
 
 
 def test_build_smiles_default_file_name(tmp_path, monkeypatch):
@@ -75,4 +95,4 @@ def test_relax_runs_parametrisation_and_300_k(tmp_path, aiida_profile, aiida_loc
     assert result.exit_code == 0, result.output
     assert 'per cell at 300 K' in result.output and 'two-layer period' in result.output
     relaxed = inspect_cif(tmp_path / 'ba_relaxed.cif')
-    assert [(s.smiles, s.count) for s in relaxed.spacers] == [('CCCC[NH3+]', 16)]  # 2 x 2 x 2 cells
+    assert [(s.smiles, s.count) for s in relaxed.spacers] == [('CCCC[NH3+]', 32)]  # 2 x 2 x 2 herringbone cells
