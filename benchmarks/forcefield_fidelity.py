@@ -5,7 +5,7 @@ Runs ``ValidationWorkChain`` (what ``aiida-perovskite validate`` runs) on
 * (BA)2PbI4 and (PEA)2PbI4 built by the project's builder, against their experimental cells
   (BA2PbI4 8.42 x 9.00 x 26.08 A, low-temperature phase, simulated at 223 K below its 274 K
   transition; PEA2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg, room temperature, 293 K).
-  The built cell holds one octahedron per layer and the experimental ones four metals in two
+  The built cell holds one or two octahedra per layer and the experimental ones four metals in two
   layers, so only per-metal figures are compared: volume per Pb, in-plane area per Pb (and the
   sqrt(2) cell edge it implies) and the layer spacing;
 * ``--dj-count`` DFT-relaxed Dion-Jacobson cells of ``../shared/data/cifs/dj-dft`` against their

@@ -32,7 +32,8 @@ from .errors import BuildError
 __all__ = ('GAUCHE', 'Spacer', 'protonate', 'spacer_from_smiles')
 
 #: The N-C-C-C(aryl) torsion of an arylethylammonium head (degrees): gauche, as in (PEA)2PbI4, where
-#: the four spacers of the cell have |N-C-C-C| of 60 to 68 degrees (Du et al., Inorg. Chem. 56, 9291 (2017)).
+#: the four spacers of the cell have N-C-C-C torsions of 60 to 68 degrees, of either sign
+#: (Du et al., Inorg. Chem. 56, 9291 (2017)).
 GAUCHE = 65.0
 
 
