@@ -23,7 +23,8 @@ Packing (``packing``) within a sheet:
   180 - 2 x 12 = 156 degrees (the published (BA)2PbI4 and (PEA)2PbI4 cells have
   148.5 and 153.3; the cell edge is ``2 sqrt(2) d(B-X) cos(rotation)``, 8.77 A
   for Pb-I). The two pockets of a sheet hold a spacer and its mirror image
-  through a vertical plane (along a or along a+b, whichever packs better), as
+  through a vertical plane (across the cell edge a or across a B-X-B row,
+  whichever packs better), as
   in (PEA)2PbI4, where the rings of neighbouring spacers form a herringbone;
   a chiral spacer is not mirrored but turned half a turn instead.
 - ``parallel``: one flat octahedron per cell (``a = 2 d(B-X)``), every spacer
@@ -204,16 +205,6 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
     if float(options['head_distance']) <= bond:
         raise BuildError(f'head_distance {options["head_distance"]} A must exceed the B-X bond {bond} A')
 
-    torsion = options['head_torsion']
-    if str(torsion).lower() == 'auto':
-        torsion = None
-    else:
-        try:
-            torsion = float(torsion)
-        except (TypeError, ValueError):
-            raise BuildError(f'head_torsion must be auto or an angle in degrees, not {torsion!r}') from None
-    spacer = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=torsion)
-    coords = oriented(spacer)
     if options['octahedral_rotation'] is None:
         options['octahedral_rotation'] = HERRINGBONE_ROTATION if packing == 'herringbone' else 0.0
     rotation = np.radians(float(options['octahedral_rotation']))
@@ -224,6 +215,17 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
         )
     if not 0.0 <= float(options['octahedral_rotation']) < 30.0:
         raise BuildError(f'octahedral_rotation must be 0 to 30 degrees, not {options["octahedral_rotation"]}')
+
+    torsion = options['head_torsion']
+    if str(torsion).lower() == 'auto':
+        torsion = None
+    else:
+        try:
+            torsion = float(torsion)
+        except (TypeError, ValueError):
+            raise BuildError(f'head_torsion must be auto or an angle in degrees, not {torsion!r}') from None
+    spacer = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=torsion)
+    coords = oriented(spacer)
     a = 2 * bond * float(np.cos(rotation))  # metal-metal distance in the plane
     face = 2 * bond  # edge of a flat octahedron face: the pocket area per spacer is measured on it
     pocket = face * face
@@ -286,7 +288,8 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
             partners = [(f'turned {k * 90} degrees' if k else 'alike', _about_z(k * np.pi / 2)) for k in (1, 2, 3, 0)]
         else:
             diagonal = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
-            partners = [('mirror a', np.diag([-1.0, 1.0, 1.0])), ('mirror a+b', np.eye(3) - 2 * np.outer(diagonal, diagonal))]
+            partners = [('mirror, plane across the cell edge a', np.eye(3) - 2 * np.outer(diagonal, diagonal)),
+                        ('mirror, plane across a B-X-B row', np.diag([-1.0, 1.0, 1.0]))]
     else:
         plane = np.array([[a, 0.0, 0.0], [0.0, a, 0.0]])
         offsets, partners, turns = [np.zeros(3)], [(None, None)], [0.0]
