@@ -24,9 +24,9 @@ Packing (``packing``) within a sheet:
   148.5 and 153.3; the cell edge is ``2 sqrt(2) d(B-X) cos(rotation)``, 8.77 A
   for Pb-I). The two pockets of a sheet hold a spacer and its mirror image
   through a vertical plane (across the cell edge a or across a B-X-B row,
-  whichever packs better), as
-  in (PEA)2PbI4, where the rings of neighbouring spacers form a herringbone;
-  a chiral spacer is not mirrored but turned half a turn instead.
+  whichever packs better), as in (PEA)2PbI4, where the rings of neighbouring
+  spacers form a herringbone; a spacer whose SMILES fixes its handedness is
+  not mirrored but turned by 0, 90, 180 or 270 degrees instead.
 - ``parallel``: one flat octahedron per cell (``a = 2 d(B-X)``), every spacer
   alike; the smallest cell. Built (PEA)2PbI4 cells of this kind relax at
   300 K to a layer about 5 % too wide (measured in the docs, "Building
@@ -207,14 +207,15 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
 
     if options['octahedral_rotation'] is None:
         options['octahedral_rotation'] = HERRINGBONE_ROTATION if packing == 'herringbone' else 0.0
-    rotation = np.radians(float(options['octahedral_rotation']))
-    if rotation and packing != 'herringbone':
+    degrees = float(options['octahedral_rotation'])
+    if degrees and packing != 'herringbone':
         raise BuildError(
             f'octahedral_rotation {options["octahedral_rotation"]} degrees needs packing herringbone: '
             'neighbouring octahedra turn opposite ways, which takes the sqrt(2) x sqrt(2) cell'
         )
-    if not 0.0 <= float(options['octahedral_rotation']) < 30.0:
+    if not 0.0 <= degrees < 30.0:
         raise BuildError(f'octahedral_rotation must be 0 to 30 degrees, not {options["octahedral_rotation"]}')
+    rotation = np.radians(degrees)
 
     torsion = options['head_torsion']
     if str(torsion).lower() == 'auto':
@@ -224,7 +225,8 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
             torsion = float(torsion)
         except (TypeError, ValueError):
             raise BuildError(f'head_torsion must be auto or an angle in degrees, not {torsion!r}') from None
-    spacer = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=torsion)
+    heads = 1 if phase == 'RP' else 2
+    spacer = spacer_from_smiles(smiles, heads=heads, head_torsion=torsion)
     coords = oriented(spacer)
     a = 2 * bond * float(np.cos(rotation))  # metal-metal distance in the plane
     face = 2 * bond  # edge of a flat octahedron face: the pocket area per spacer is measured on it
@@ -234,11 +236,12 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
     head_torsion = options['head_torsion']
     if section > limit and torsion is None:
         # the gauche head of an arylethylammonium is wider than the anti one: take anti when only it fits
-        extended = spacer_from_smiles(smiles, heads=1 if phase == 'RP' else 2, head_torsion=180.0)
-        if cross_section(oriented(extended)) <= limit:
-            spacer, head_torsion = extended, 'anti: gauche too wide for the pocket'
-            coords = oriented(spacer)
-            section = cross_section(coords)
+        extended = spacer_from_smiles(smiles, heads=heads, head_torsion=180.0)
+        extended_coords = oriented(extended)
+        extended_section = cross_section(extended_coords)
+        if extended_section <= limit:
+            spacer, coords, section = extended, extended_coords, extended_section
+            head_torsion = 'anti: gauche too wide for the pocket'
     symbols = spacer.symbols
     heavy = [k for k, element in enumerate(symbols) if element != 'H']
     record = {
@@ -292,17 +295,17 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
                         ('mirror, plane across a B-X-B row', np.diag([-1.0, 1.0, 1.0]))]
     else:
         plane = np.array([[a, 0.0, 0.0], [0.0, a, 0.0]])
-        offsets, partners, turns = [np.zeros(3)], [(None, None)], [0.0]
+        offsets, partners, turns = [np.zeros(3)], [(None, None)], [0.0]  # no partner: every spacer alike
     inorganic = [
         site for offset, turn in zip(offsets, turns)
         for site in slab_sites(offset, n, options['metal'], options['halide'], bond, options['a_cation'], turn)
     ]
-    # (rotation about the stacking axis, partner of the spacer in the sheet) pairs to try
-    choices = [(angle, operation) for _, operation in partners for angle in angles]
+    # (rotation about the stacking axis, partner of the spacer in the sheet, its operation) to try
+    choices = [(angle, label, operation) for label, operation in partners for angle in angles]
 
     def assemble(choice, height, depth):
         """Structure pieces: species, cartesian, molecule id per site (-1 inorganic), lattice."""
-        angle, operation = choice
+        angle, _, operation = choice
         rotated = coords @ _about_z(angle).T
         sheet = [rotated] if operation is None else [rotated, rotated @ operation.T]
         species = [element for element, _ in inorganic]
@@ -412,7 +415,7 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
 
     choice, height, depth = best
     species, positions, owner, lattice_matrix = assemble(choice, height, depth)
-    angle, operation = choice
+    angle, partner, _ = choice
     structure = Structure(Lattice(lattice_matrix), species, positions, coords_are_cartesian=True)
     ratio, distance, i, j = closest(species, positions, owner, lattice_matrix)
     halide = options['halide']
@@ -424,7 +427,7 @@ def build_perovskite(smiles: str, **settings) -> BuildResult:
     record.update({
         'rotation_deg': round(float(np.degrees(angle)), 1),
         'metals_per_layer': len(offsets),
-        'partner': next(label for label, candidate in partners if candidate is operation),
+        'partner': partner,
         'head_depth': round(float(depth), 3),
         'stacking_period': round(float(structure.lattice.d_hkl((0, 0, 1))), 3),
         'closest_contact': round(distance, 3),

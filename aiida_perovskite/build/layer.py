@@ -50,10 +50,10 @@ def slab_sites(origin, n: int, metal: str, halide: str, bond: float, a_cation: s
 
     origin = np.asarray(origin, dtype=float)
     sites = []
+    c, s = bond * np.cos(rotation), bond * np.sin(rotation)
     for layer in range(n):
         z = 2 * bond * layer
         sites.append((metal, origin + [0, 0, z]))
-        c, s = bond * np.cos(rotation), bond * np.sin(rotation)
         sites.append((halide, origin + [c, s, z]))
         sites.append((halide, origin + [-s, c, z]))
         sites.append((halide, origin + [0, 0, z - bond]))
