@@ -1,7 +1,7 @@
 """Write the example structures to a folder: cells the project builds itself from bundled spacers.
 
-Each cell comes from :func:`aiida_perovskite.build.build_perovskite` (what ``aiida-perovskite build``
-does) for a spacer of the bundled list (``aiida_perovskite/build/spacers.yaml``); they are hypothetical,
+Each cell comes from :func:`aiida_perovskite.builder.build_perovskite` (what ``aiida-perovskite build``
+does) for a spacer of the bundled list (``aiida_perovskite/builder/spacers.yaml``); they are hypothetical,
 unrelaxed cells, sound enough to validate, decompose, parametrise and simulate, not experimental ones.
 
 Usage: ``python examples/make_example_structures.py [FOLDER]`` (default: examples/structures).
@@ -12,7 +12,7 @@ import sys
 
 from pymatgen.io.cif import CifWriter
 
-from aiida_perovskite.build import build_perovskite, find_spacer
+from aiida_perovskite.builder import build_perovskite, find_spacer
 
 EXAMPLES = {
     # file name: (bundled spacer, phase, n, metal, halide)

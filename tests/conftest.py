@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 

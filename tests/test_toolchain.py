@@ -14,7 +14,7 @@ import parmed
 import pytest
 
 from aiida_perovskite import toolchain
-from aiida_perovskite.build import alkylammonium
+from aiida_perovskite.builder import alkylammonium
 
 
 def run(tool: str, *arguments: str, cwd, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -2,7 +2,7 @@
 
 Plain Python (no AiiDA). The simulated cell is the mean LAMMPS box of an NPT run divided by the
 replication; the reference is the CIF's own cell or one given by hand (an experimental cell of a
-structure built by :mod:`aiida_perovskite.build`, whose cell choice may differ).
+structure built by :mod:`aiida_perovskite.builder`, whose cell choice may differ).
 
 Two kinds of figure:
 

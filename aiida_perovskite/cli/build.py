@@ -56,7 +56,7 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
     layer; RP needs one head, DJ two. The CIF is read back and decomposed:
     the row printed is what `aiida-perovskite inspect` says about it.
     """
-    from aiida_perovskite.build import BuildError, build_perovskite, find_spacer, load_spacers
+    from aiida_perovskite.builder import BuildError, build_perovskite, find_spacer, load_spacers
     from aiida_perovskite.calculations.functions.build import cif_name
     from aiida_perovskite.structure import StructureError, inspect_cif
 
@@ -110,7 +110,7 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
 def _build_with_provenance(profile_name, smiles, settings, label):
     from aiida import load_profile, orm
 
-    from aiida_perovskite.build import BuildError
+    from aiida_perovskite.builder import BuildError
     from aiida_perovskite.calculations.functions.build import build_perovskite as build_node
 
     load_profile(profile_name, allow_switch=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from aiida_perovskite.analysis import FEATURE_FAMILIES, structure_features
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 from aiida_perovskite.structure import decompose
 
 

@@ -116,7 +116,7 @@ def test_ctrl_c_stops_waiting_not_the_work(aiida_profile, monkeypatch):
 def test_unreadable_cif_is_one_line_and_not_run(aiida_profile, aiida_localhost, tmp_path):
     from click.testing import CliRunner
 
-    from aiida_perovskite.build import alkylammonium, layered_perovskite
+    from aiida_perovskite.builder import alkylammonium, layered_perovskite
     from aiida_perovskite.cli import cmd_root
     from aiida_perovskite.tools.codes import register_local_codes
 

@@ -7,7 +7,7 @@ import pytest
 from aiida import orm
 from click.testing import CliRunner
 
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 from aiida_perovskite.cli import cmd_root
 
 

@@ -128,7 +128,7 @@ def test_fast_ladder_through_ssh_and_slurm_with_postgres_and_rabbitmq(production
     assert 'all 6 tests succeeded' in tested, tested + services.diagnostics()
 
     # The fast protocol on one material, submitted to the daemon.
-    from aiida_perovskite.build import alkylammonium, layered_perovskite
+    from aiida_perovskite.builder import alkylammonium, layered_perovskite
 
     cif = tmp_path / 'ba2pbi4.cif'
     layered_perovskite(alkylammonium(4), phase='RP').to(filename=str(cif))

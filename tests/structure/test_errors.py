@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from aiida_perovskite.build import alkylammonium, methylammonium
+from aiida_perovskite.builder import alkylammonium, methylammonium
 from aiida_perovskite.structure import (
     AtomsTooCloseError,
     BondingError,

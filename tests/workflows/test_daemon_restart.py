@@ -19,7 +19,7 @@ SUBMIT = '''
 from aiida import orm, load_profile
 load_profile('restart')
 from aiida.engine import submit
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 from aiida_perovskite.tools.codes import load_codes
 from aiida_perovskite.workflows.material import MaterialWorkChain
 import io

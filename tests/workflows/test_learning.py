@@ -15,7 +15,7 @@ import pytest
 from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 
 #: Spacers of the test materials: H3N+-(CH2)n-NH3+ for these n.
 CHAINS = (3, 4, 5, 6, 7, 8)

@@ -6,7 +6,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 from pymatgen.core import Lattice
 
-from aiida_perovskite.build import alkylammonium, layered_perovskite
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
 from aiida_perovskite.data import LammpsTopologyData, ParameterSetData
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 from tests.referee import lammps_energies, openmm_energies

@@ -7,7 +7,7 @@ import io
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
-from aiida_perovskite.build import BuildError, build_perovskite as build_structure
+from aiida_perovskite.builder import BuildError, build_perovskite as build_structure
 from aiida_perovskite.structure import StructureError, decompose
 
 #: Exit status of a spacer or settings the builder refuses (3xx: unrecoverable input problem).
@@ -24,7 +24,7 @@ def cif_name(abbreviation: str, settings: dict) -> str:
 
 @calcfunction
 def build_perovskite(smiles: orm.Str, settings: orm.Dict | None = None):
-    """Build a layered perovskite cell for the spacer ``smiles`` (see :mod:`aiida_perovskite.build.builder`).
+    """Build a layered perovskite cell for the spacer ``smiles`` (see :mod:`aiida_perovskite.builder.builder`).
 
     :param smiles: the spacer as given (neutral amine or cation).
     :param settings: any of ``phase`` (RP|DJ), ``n``, ``metal``, ``halide``, ``a_cation``, ``head_distance``,

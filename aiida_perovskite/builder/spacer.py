@@ -220,7 +220,7 @@ def _embed(molecule):
     key = text.split('\n', 2)[2]  # without the title and the time-stamped program line
     if key not in _EMBEDDED:
         result = subprocess.run(
-            [sys.executable, '-c', 'import sys; from aiida_perovskite.build.spacer import _embed_text; '
+            [sys.executable, '-c', 'import sys; from aiida_perovskite.builder.spacer import _embed_text; '
              'sys.stdout.write(_embed_text(sys.stdin.read()))'],
             input=text, capture_output=True, text=True, check=False, timeout=300,
         )

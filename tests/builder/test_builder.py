@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pymatgen.io.cif import CifWriter
 
-from aiida_perovskite.build import (
+from aiida_perovskite.builder import (
     BuildError,
     alkylammonium,
     build_perovskite,
