@@ -22,6 +22,11 @@ def _conversion(in_format: str | None = None):
     return conversion
 
 
+def canonical_of(molecule) -> str:
+    """Canonical SMILES (no stereo) of an OpenBabel ``OBMol``."""
+    return _conversion().WriteString(molecule).split()[0]
+
+
 def _molecule(symbols, orders: dict[tuple[int, int], int], charges):
     from openbabel import openbabel
 
@@ -37,7 +42,7 @@ def _molecule(symbols, orders: dict[tuple[int, int], int], charges):
 
 def canonical_smiles(symbols: list[str], orders: dict[tuple[int, int], int], charges: list[int]) -> str:
     """Canonical SMILES (no stereochemistry) of a molecule given atoms, bond orders and charges."""
-    return _conversion().WriteString(_molecule(symbols, orders, charges)).split()[0]
+    return canonical_of(_molecule(symbols, orders, charges))
 
 
 def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, list[int]]:
