@@ -197,7 +197,8 @@ def inspect_cif(path: str | pathlib.Path, **kwargs) -> Decomposition:
     try:
         return decompose(read_cif(path), name=name, **kwargs)
     except StructureError as error:
-        raise error.with_path(name)
+        error.with_path(name)
+        raise
 
 
 def decompose(
@@ -234,7 +235,8 @@ def decompose(
         slabs.sort(key=lambda slab: slab.centre)
         _assign_roles(molecules, slabs, normal, period)
     except StructureError as error:
-        raise error.with_path(name)
+        error.with_path(name)
+        raise
 
     return Decomposition(
         structure=structure,

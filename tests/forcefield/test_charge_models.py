@@ -19,11 +19,11 @@ def ammonium_pair():
     structure = parmed.Structure()
     bond_type = parmed.BondType(400.0, 1.03)
     structure.bond_types.append(bond_type)
-    for molecule, origin in enumerate(([1.0, 1.0, 1.0], [4.0, 4.0, 4.0])):
+    for molecule in range(2):  # coordinates are set below, after the topology
         nitrogen = parmed.Atom(name='N', type='n4', charge=-0.2, mass=14.007, atomic_number=7,
                                epsilon=0.17, rmin=1.824)
         structure.add_atom(nitrogen, 'AMM', molecule + 1)
-        for offset in ([0.6, 0.6, 0.6], [-0.6, -0.6, 0.6], [0.6, -0.6, -0.6], [-0.6, 0.6, -0.6]):
+        for _ in range(4):
             hydrogen = parmed.Atom(name='H', type='hn', charge=0.3, mass=1.008, atomic_number=1,
                                    epsilon=0.0157, rmin=0.6)
             structure.add_atom(hydrogen, 'AMM', molecule + 1)
