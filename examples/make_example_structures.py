@@ -3,6 +3,8 @@
 Each cell comes from :func:`aiida_perovskite.builder.build_perovskite` (what ``aiida-perovskite build``
 does) for a spacer of the bundled list (``aiida_perovskite/builder/spacers.yaml``); they are hypothetical,
 unrelaxed cells, sound enough to validate, decompose, parametrise and simulate, not experimental ones.
+The files are written the same on every machine (:func:`aiida_perovskite.structure.format_cif`), so
+running this script (as ``make demo`` does) over the committed ones leaves them unchanged.
 
 Usage: ``python examples/make_example_structures.py [FOLDER]`` (default: examples/structures).
 """
@@ -10,9 +12,8 @@ Usage: ``python examples/make_example_structures.py [FOLDER]`` (default: example
 import pathlib
 import sys
 
-from pymatgen.io.cif import CifWriter
-
 from aiida_perovskite.builder import build_perovskite, find_spacer
+from aiida_perovskite.structure import format_cif
 
 EXAMPLES = {
     # file name: (bundled spacer, phase, n, metal, halide)
@@ -31,7 +32,7 @@ def main(folder: pathlib.Path) -> None:
         spacer = find_spacer(abbreviation)
         result = build_perovskite(spacer['smiles'], phase=phase, n=n, metal=metal, halide=halide)
         structure = result.structure
-        CifWriter(structure).write_file(folder / name)
+        (folder / name).write_text(format_cif(structure))
         print(f'wrote {folder / name} ({structure.composition.reduced_formula}, {len(structure)} atoms, '
               f'{spacer["name"]} {result.spacer.smiles})')
 

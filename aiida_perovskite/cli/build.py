@@ -83,10 +83,10 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
         if profile_name:
             node, cif_text, filename = _build_with_provenance(profile_name, smiles, settings, label)
         else:
-            from pymatgen.io.cif import CifWriter
+            from aiida_perovskite.structure import format_cif
 
             result = build_perovskite(smiles, **settings)
-            cif_text, filename, node = str(CifWriter(result.structure)), cif_name(label, result.settings), None
+            cif_text, filename, node = format_cif(result.structure), cif_name(label, result.settings), None
     except BuildError as error:
         raise click.ClickException(str(error)) from None
 

@@ -29,6 +29,10 @@ class AntechamberParser(AmberToolParser):
         with molecule.open(mode='r') as handle:
             text = handle.read()
         charges = read_mol2_charges(text)
+        if not charges:
+            # An input it cannot read makes antechamber (with Gasteiger charges) write a mol2 without
+            # atoms and exit 0; the net charge it then misses by is a whole number, not a shortfall.
+            return self.exit_codes.ERROR_OUTPUT_MISSING.format(message=f'the mol2 has no atoms; {messages}')
         types = sorted({line.split()[5] for line in _atom_lines(text)})
         shortfall = settings['net_charge'] - sum(charges)
         # antechamber's Gasteiger charges do not see the + of an aromatic cation (azolium,

@@ -3,7 +3,7 @@
 Plain Python on top of pymatgen and OpenBabel: nothing here imports AiiDA.
 """
 
-from .cif import read_cif, read_cif_text
+from .cif import format_cif, read_cif, read_cif_text
 from .decompose import Decomposition, Molecule, Slab, UniqueMolecule, decompose, inspect_cif
 from .errors import (
     AtomsTooCloseError,
@@ -36,6 +36,7 @@ __all__ = (
     'canonical_smiles',
     'canonicalise',
     'decompose',
+    'format_cif',
     'fragment_counts',
     'inspect_cif',
     'read_cif',

@@ -1,4 +1,4 @@
-"""Read a CIF into an ordered pymatgen ``Structure``, refusing what cannot be used."""
+"""Read a CIF into an ordered pymatgen ``Structure``, refusing what cannot be used; write one reproducibly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pymatgen.core import Structure
 from .elements import SUPPORTED_ELEMENTS
 from .errors import DisorderError, MissingHydrogenError, UnreadableCifError, UnsupportedElementError
 
-__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'measurement_temperature')
+__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'format_cif', 'measurement_temperature')
 
 _DISORDER_TAG = re.compile(r'^\s*_atom_site_disorder_(group|assembly)\b', re.MULTILINE | re.IGNORECASE)
 _TEMPERATURE_TAGS = ('_diffrn_ambient_temperature', '_cell_measurement_temperature')
@@ -65,6 +65,24 @@ def read_cif_text(text: str, name: str | None = None) -> Structure:
     check_elements(structure, name)
     _check_formula_sum(structure, text, name)
     return structure
+
+
+def format_cif(structure: Structure, significant_figures: int = 8) -> str:
+    """The CIF text of ``structure`` (pymatgen's ``CifWriter``), the same on every machine.
+
+    A coordinate that should be zero comes out of the floating-point arithmetic as +-1e-17, its sign
+    depending on the machine's numerical libraries, and would be written ``0.00000000`` on one
+    machine and ``-0.00000000`` on another: every coordinate that rounds to zero at the written
+    precision is written as zero.
+    """
+    import numpy as np
+    from pymatgen.io.cif import CifWriter
+
+    frac_coords = np.array(structure.frac_coords, dtype=float)
+    frac_coords[np.abs(frac_coords) < 0.5 * 10.0**-significant_figures] = 0.0
+    written = Structure(structure.lattice, structure.species_and_occu, frac_coords,
+                        site_properties=structure.site_properties, labels=structure.labels)
+    return str(CifWriter(written, significant_figures=significant_figures))
 
 
 def measurement_temperature(text: str) -> tuple[float, str] | None:

@@ -8,7 +8,7 @@ from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from aiida_perovskite.builder import BuildError, build_perovskite as build_structure
-from aiida_perovskite.structure import StructureError, decompose
+from aiida_perovskite.structure import StructureError, decompose, format_cif
 
 #: Exit status of a spacer or settings the builder refuses (3xx: unrecoverable input problem).
 ERROR_INVALID_SPACER = 320
@@ -34,8 +34,6 @@ def build_perovskite(smiles: orm.Str, settings: orm.Dict | None = None):
         settings used with their defaults, the cation's canonical SMILES and charge, and what was
         measured while building). A refused spacer finishes with exit status 320 and the builder's message.
     """
-    from pymatgen.io.cif import CifWriter
-
     options = settings.get_dict() if settings is not None else {}
     label = str(options.pop('label', 'spacer'))
     try:
@@ -48,7 +46,7 @@ def build_perovskite(smiles: orm.Str, settings: orm.Dict | None = None):
         return ExitCode(ERROR_BUILT_STRUCTURE_INVALID, f'{type(error).__name__}: {error}')
     spacer = decomposition.spacers[0]
     filename = cif_name(label, result.settings)
-    cif = orm.CifData(file=io.BytesIO(str(CifWriter(result.structure)).encode()), filename=filename)
+    cif = orm.CifData(file=io.BytesIO(format_cif(result.structure).encode()), filename=filename)
     record = {
         'input_smiles': smiles.value,
         'smiles': result.spacer.smiles,
