@@ -135,3 +135,14 @@ def test_interrupted_segment_resumes_with_the_same_step(generate_workchain, plan
     assert parameters['timestep'] == 1.0 and parameters['create_velocities'] is False
     assert process.ctx.inputs.parent_folder.uuid == child.outputs.remote_folder.uuid
     assert 'resuming' in reports(process)
+
+
+@pytest.mark.parametrize('label', sorted(label for label, code in LammpsSegmentCalculation.spec().exit_codes.items()
+                                         if code.status >= 200))
+def test_every_failure_of_the_calculation_has_its_handler(generate_workchain, plant_child, label):
+    """No exit code of the calculation falls through to the generic unhandled-failure path."""
+    process = generate_workchain(NPT)
+    plant_child(process, CALC[label], message='m', end=700, last=700, target=2000)
+    result = process.inspect_process()
+    assert result.status != CHAIN.ERROR_UNHANDLED_FAILURE.status
+    assert 'unhandled failure' not in reports(process)
