@@ -38,7 +38,7 @@ def problems(cls) -> list[str]:
     codes = {label: code.status for label, code in cls.spec().exit_codes.items()}
     owned = {label: code.status for label, code in aiida_base(cls).spec().exit_codes.items()}
     statuses = list(codes.values())
-    found += [f'status {s} used by {sorted(l for l, c in codes.items() if c == s)}'
+    found += [f'status {s} used by {sorted(label for label, c in codes.items() if c == s)}'
               for s in sorted(set(statuses)) if statuses.count(s) > 1]
     for label, status in codes.items():
         if label in owned:

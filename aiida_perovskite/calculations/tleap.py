@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiida import orm
 
-from aiida_perovskite.forcefield.amber import tleap_script
-
 from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.forcefield.amber import tleap_script
 
 from .base import AmberToolCalculation, merged
 

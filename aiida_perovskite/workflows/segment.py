@@ -141,7 +141,8 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
         Its folder holds its own periodic restarts and links those it started from; a run from
         scratch that wrote none starts again from the topology.
         """
-        wrote = node.outputs.output_parameters.get('wrote_restart', False) if 'output_parameters' in node.outputs else False
+        parameters = node.outputs.output_parameters if 'output_parameters' in node.outputs else None
+        wrote = parameters.get('wrote_restart', False) if parameters is not None else False
         if not wrote and 'parent_folder' not in self.ctx.inputs:
             return 'the initial configuration'
         self.ctx.inputs.parent_folder = node.outputs.remote_folder

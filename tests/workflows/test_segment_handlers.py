@@ -29,7 +29,8 @@ def generate_workchain(aiida_code_installed):
     from pymatgen.core import Lattice, Structure
 
     code = aiida_code_installed(default_calc_job_plugin='perovskite.lammps', filepath_executable='/bin/true')
-    pbi2 = Structure(Lattice.hexagonal(4.56, 6.98), ['Pb', 'I', 'I'], [[0, 0, 0], [1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+    pbi2 = Structure(Lattice.hexagonal(4.56, 6.98), ['Pb', 'I', 'I'],
+                     [[0, 0, 0], [1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
     system = build_system(None, [(s.specie.symbol, s.coords) for s in pbi2], pbi2.lattice.matrix,
                           load_parameter_set('myp-pbi'))
     topology = LammpsTopologyData.from_system(system, cutoff=10.0, kspace_accuracy=1e-4).store()
@@ -87,7 +88,7 @@ def test_unrecoverable_failure_stops_at_once(generate_workchain, plant_child, la
 
 def test_lost_atoms_retry_from_the_restart_with_half_the_step(generate_workchain, plant_child):
     process = generate_workchain(NPT)
-    child = plant_child(process, CALC.ERROR_LOST_ATOMS, wrote_restart=True, message='Lost atoms: original 54 current 51')
+    child = plant_child(process, CALC.ERROR_LOST_ATOMS, wrote_restart=True, message='Lost atoms: original 54 now 51')
     assert process.inspect_process().status == 0  # handled: 0 means run again
     parameters = process.ctx.inputs.parameters.get_dict()
     assert parameters['timestep'] == 0.5 and parameters['create_velocities'] is False
