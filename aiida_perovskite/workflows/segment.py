@@ -8,7 +8,7 @@ from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, calcfunctio
 from aiida.plugins import CalculationFactory
 
 from aiida_perovskite.common.exit_codes import declare
-from aiida_perovskite.simulation.script import SEGMENT_DEFAULTS
+from aiida_perovskite.simulation.script import validate
 from aiida_perovskite.simulation.summary import THERMO_COLUMNS, merge_series
 
 LammpsSegmentCalculation = CalculationFactory('perovskite.lammps')
@@ -104,7 +104,7 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
         if settings.get('stage') == 'minimise' or self.ctx.get('halved_timestep'):
             self._report_failure(node, 'the dynamics broke again, aborting')
             return ProcessHandlerReport(True, self.exit_codes.ERROR_UNSTABLE_DYNAMICS.format(message=message))
-        timestep = float(settings.get('timestep', SEGMENT_DEFAULTS['timestep'])) / 2
+        timestep = float(validate(settings)['timestep']) / 2
         settings['timestep'] = timestep
         self.ctx.halved_timestep = True
         source = self._resume_from(node, settings)
@@ -128,10 +128,10 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
             # A minimisation writes its restart only at the end: start it again from the same input.
             self.report(f'{node.process_label}<{node.pk}> stopped [{node.exit_status}]; minimising again')
             return ProcessHandlerReport(do_break=True)
-        self.ctx.inputs.parent_folder = node.outputs.remote_folder
         if settings.get('create_velocities'):
             # The restart carries the velocities; drawing new ones would break the trajectory.
             self.ctx.inputs.parameters = orm.Dict({**settings, 'create_velocities': False})
+        self.ctx.inputs.parent_folder = node.outputs.remote_folder
         self.report(f'{node.process_label}<{node.pk}> stopped [{node.exit_status}]: {node.exit_message}; resuming')
         return ProcessHandlerReport(do_break=True)
 
