@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiida import orm
 
+from aiida_perovskite.common.exit_codes import declare
+
 from .base import AmberToolCalculation, merged
 
 
@@ -27,10 +29,7 @@ class AntechamberCalculation(AmberToolCalculation):
         spec.output('molecule', valid_type=orm.SinglefileData, help='mol2 with GAFF atom types and charges.')
         spec.output('output_parameters', valid_type=orm.Dict, help='Atom types, charge sum, warnings.')
         spec.default_output_node = 'output_parameters'
-        spec.exit_code(320, 'ERROR_ATOM_TYPING', message='antechamber could not assign atom types: {message}')
-        spec.exit_code(321, 'ERROR_CHARGES', message='the charge calculation failed: {message}')
-        spec.exit_code(322, 'ERROR_CHARGE_SUM',
-                       message='the partial charges sum to {total:.4f}, not the net charge {expected}')
+        declare(spec, 'ERROR_ATOM_TYPING', 'ERROR_CHARGES', 'ERROR_CHARGE_SUM')
 
     def settings(self) -> dict:
         settings = merged(self.inputs.get('parameters'), self.DEFAULTS,

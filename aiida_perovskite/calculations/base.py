@@ -6,6 +6,8 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_perovskite.common.exit_codes import declare
+
 
 class AmberToolCalculation(CalcJob):
     """A single-process run of one AmberTools program in its working directory.
@@ -22,8 +24,8 @@ class AmberToolCalculation(CalcJob):
         spec.input('parameters', valid_type=orm.Dict, required=False, help='Settings of the run.')
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.')
-        spec.exit_code(301, 'ERROR_OUTPUT_MISSING', message='The program wrote no output file: {message}')
+        # ERROR_NO_RETRIEVED_FOLDER (100) is CalcJob's own.
+        declare(spec, 'ERROR_OUTPUT_MISSING')
 
     def settings(self) -> dict:
         """The ``parameters`` merged over the defaults, validated."""

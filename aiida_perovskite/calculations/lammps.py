@@ -6,6 +6,7 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data import LammpsTopologyData
 from aiida_perovskite.simulation.script import FINAL_DATA, RESTART_PATTERN, segment_script, validate
 
@@ -41,18 +42,10 @@ class LammpsSegmentCalculation(CalcJob):
         spec.output('final_data', valid_type=orm.SinglefileData, required=False,
                     help='The last configuration as a LAMMPS data file (when asked for).')
         spec.default_output_node = 'output_parameters'
-        spec.exit_code(300, 'ERROR_NO_RETRIEVED_FOLDER', message='The retrieved folder is missing.')
-        spec.exit_code(301, 'ERROR_LOG_MISSING', message='LAMMPS wrote no log file: {message}')
-        spec.exit_code(302, 'ERROR_THERMO_PARSING', message='The thermo output could not be read: {message}')
-        spec.exit_code(350, 'ERROR_LAMMPS', message='LAMMPS stopped with an error: {message}')
-        spec.exit_code(400, 'ERROR_TIMEOUT_WITH_RESTART',
-                       message='Stopped before the wall-time at step {end} of {target}; restart file written.')
-        spec.exit_code(401, 'ERROR_KILLED_WITH_RESTART',
-                       message='Killed at or after step {last} of {target}; periodic restart files remain.')
-        spec.exit_code(402, 'ERROR_KILLED_WITHOUT_RESTART',
-                       message='Killed before writing any restart file of its own (last thermo step {last}).')
-        spec.exit_code(500, 'ERROR_LOST_ATOMS', message='Atoms were lost (unstable dynamics): {message}')
-        spec.exit_code(501, 'ERROR_UNSTABLE', message='The dynamics became unstable: {message}')
+        # ERROR_NO_RETRIEVED_FOLDER (100) is CalcJob's own.
+        declare(spec, 'ERROR_LOG_MISSING', 'ERROR_THERMO_PARSING', 'ERROR_LAMMPS',
+                'ERROR_TIMEOUT_WITH_RESTART', 'ERROR_KILLED_WITH_RESTART', 'ERROR_KILLED_WITHOUT_RESTART',
+                'ERROR_LOST_ATOMS', 'ERROR_UNSTABLE')
 
     def prepare_for_submission(self, folder):
         settings = validate(self.inputs.parameters.get_dict())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiida import orm
 
+from aiida_perovskite.common.exit_codes import declare
+
 from .base import AmberToolCalculation, merged
 
 
@@ -22,8 +24,7 @@ class Parmchk2Calculation(AmberToolCalculation):
         spec.output('frcmod', valid_type=orm.SinglefileData, help='The missing parameters (frcmod).')
         spec.output('output_parameters', valid_type=orm.Dict, help='Counts of estimated parameters.')
         spec.default_output_node = 'output_parameters'
-        spec.exit_code(330, 'ERROR_PARAMETERS_NOT_FOUND',
-                       message='parmchk2 found no parameters for: {message}')
+        declare(spec, 'ERROR_PARAMETERS_NOT_FOUND')
 
     def settings(self) -> dict:
         return merged(self.inputs.get('parameters'), self.DEFAULTS, {'atom_types': ('gaff', 'gaff2')})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiida import orm
 
+from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.forcefield.amber import tleap_script
 
 from .base import AmberToolCalculation, merged
@@ -36,9 +37,7 @@ class TleapCalculation(AmberToolCalculation):
         spec.output('inpcrd', valid_type=orm.SinglefileData, help='Its coordinates.')
         spec.output('output_parameters', valid_type=orm.Dict, help='Atom count, errors and warnings.')
         spec.default_output_node = 'output_parameters'
-        spec.exit_code(340, 'ERROR_TLEAP', message='tleap reported {errors} error(s): {message}')
-        spec.exit_code(341, 'ERROR_ATOM_COUNT',
-                       message='the prmtop has {found} atoms but the PDB {expected}: tleap added or lost atoms')
+        declare(spec, 'ERROR_TLEAP', 'ERROR_ATOM_COUNT')
 
     def settings(self) -> dict:
         settings = merged(self.inputs.get('parameters'), self.DEFAULTS, {'atom_types': ('gaff', 'gaff2')})

@@ -82,7 +82,8 @@ def parse_log(text: str) -> LogSummary:
         kind = 'lost_atoms' if _LOST.search(error) else 'unstable' if _UNSTABLE.search(error) else 'lammps'
     return LogSummary(
         columns=columns,
-        rows=np.array(rows, dtype=float).reshape(-1, len(columns) if columns else 0),
+        # A log that stops before its first run (an input error) has no thermo columns at all.
+        rows=np.array(rows, dtype=float).reshape(len(rows), len(columns)),
         completed='Total wall time' in text,
         error=error,
         error_kind=kind,

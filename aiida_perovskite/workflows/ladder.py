@@ -9,6 +9,7 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from aiida_perovskite.calculations.functions.ladder import final_structure, ladder_series, summarise_segment
+from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data import LammpsTopologyData
 from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
 
@@ -86,7 +87,7 @@ class TemperatureLadderWorkChain(WorkChain):
                               help='Per temperature (T200, T210...): means and standard deviations after the cut.')
         spec.output('thermo', valid_type=orm.ArrayData, help='Thinned thermo series of all temperatures.')
         spec.output('structure', valid_type=orm.StructureData, help='The final configuration.')
-        spec.exit_code(410, 'ERROR_SEGMENT_FAILED', message='The {stage} segment failed: {message}')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_SEGMENT')
 
     @classmethod
     def get_builder_from_protocol(cls, code, topology, protocol=None, overrides=None, options=None):
@@ -147,7 +148,7 @@ class TemperatureLadderWorkChain(WorkChain):
     def inspect_segment(self):
         node = self.ctx.segment
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_SEGMENT_FAILED.format(
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_SEGMENT.format(
                 stage=self.ctx.stage, message=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
             )
         self.ctx.parent = node.outputs.remote_folder

@@ -8,6 +8,7 @@ from aiida.engine import ToContext, WorkChain
 
 from aiida_perovskite.analysis import TargetSettings
 from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
+from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, _update, load_protocol
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
@@ -29,8 +30,7 @@ class MaterialWorkChain(WorkChain):
         spec.expose_outputs(TemperatureLadderWorkChain, namespace='ladder')
         spec.output('targets', valid_type=orm.Dict, help='Cp(U), V_atom per temperature and quality flags.')
         spec.output('features', valid_type=orm.Dict, help='Structure features of the CIF (family:name).')
-        spec.exit_code(401, 'ERROR_PARAMETRISATION', message='Parametrisation failed: {message}')
-        spec.exit_code(402, 'ERROR_LADDER', message='The temperature ladder failed: {message}')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_PARAMETRISE', 'ERROR_SUB_PROCESS_FAILED_LADDER')
 
     @classmethod
     def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, protocol=None, overrides=None, options=None):
@@ -67,7 +67,7 @@ class MaterialWorkChain(WorkChain):
         node = self.ctx.parametrisation
         self.out_many(self.exposed_outputs(node, ParametriseWorkChain, namespace='parametrise'))
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_PARAMETRISATION.format(message=f'[{node.exit_status}] {node.exit_message}')
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_PARAMETRISE.format(message=f'[{node.exit_status}] {node.exit_message}')
         return None
 
     def run_ladder(self):
@@ -80,7 +80,7 @@ class MaterialWorkChain(WorkChain):
         node = self.ctx.ladder
         self.out_many(self.exposed_outputs(node, TemperatureLadderWorkChain, namespace='ladder'))
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_LADDER.format(message=f'[{node.exit_status}] {node.exit_message}')
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_LADDER.format(message=f'[{node.exit_status}] {node.exit_message}')
         return None
 
     def analyse(self):

@@ -13,7 +13,7 @@ from aiida_perovskite.calculations.functions.topology import (
     unique_molecules,
     write_lammps_topology,
 )
-from aiida_perovskite.common.exit_codes import STRUCTURE_EXIT_CODES
+from aiida_perovskite.common.exit_codes import STRUCTURE_EXIT_CODES, declare
 from aiida_perovskite.data import ParameterSetData
 from aiida_perovskite.forcefield import (
     ForceFieldError,
@@ -84,13 +84,10 @@ class ParametriseWorkChain(WorkChain):
         spec.output('decomposition', valid_type=orm.Dict, help='Spacers, charges, copies, layers.')
         spec.output('prmtop', valid_type=orm.SinglefileData, help='AMBER topology of the organic part (tleap).')
         spec.output('topology', help='The LAMMPS system (LammpsTopologyData).')
-        for _, (status, label) in STRUCTURE_EXIT_CODES.items():
-            spec.exit_code(status, label, message='{message}')
-        spec.exit_code(320, 'ERROR_MISSING_PARAMETERS', message='{message}')
-        spec.exit_code(330, 'ERROR_ANTECHAMBER', message='{message}')
-        spec.exit_code(340, 'ERROR_PARMCHK2', message='{message}')
-        spec.exit_code(350, 'ERROR_TLEAP', message='{message}')
-        spec.exit_code(360, 'ERROR_TOPOLOGY', message='{message}')
+        # A bad structure finishes with decompose_cif's own 2xx code, forwarded by label.
+        declare(spec, *(label for _, label in STRUCTURE_EXIT_CODES.values()), 'ERROR_MISSING_PARAMETERS',
+                'ERROR_SUB_PROCESS_FAILED_ANTECHAMBER', 'ERROR_SUB_PROCESS_FAILED_PARMCHK2',
+                'ERROR_SUB_PROCESS_FAILED_TLEAP', 'ERROR_SUB_PROCESS_FAILED_TOPOLOGY')
 
     def decompose(self):
         inputs = {'cif': self.inputs.cif}
@@ -153,7 +150,7 @@ class ParametriseWorkChain(WorkChain):
         return ToContext(**calculations)
 
     def inspect_antechamber(self):
-        failed = self._inspect('antechamber', self.exit_codes.ERROR_ANTECHAMBER)
+        failed = self._inspect('antechamber', self.exit_codes.ERROR_SUB_PROCESS_FAILED_ANTECHAMBER)
         if failed:
             return failed
         for name, molecule in self.ctx.molecules.items():
@@ -176,7 +173,7 @@ class ParametriseWorkChain(WorkChain):
         return ToContext(**calculations)
 
     def inspect_parmchk2(self):
-        return self._inspect('parmchk2', self.exit_codes.ERROR_PARMCHK2)
+        return self._inspect('parmchk2', self.exit_codes.ERROR_SUB_PROCESS_FAILED_PARMCHK2)
 
     def run_tleap(self):
         typed = {name: self.ctx[f'antechamber_{name}'].outputs.molecule for name in self.ctx.molecules}
@@ -195,7 +192,7 @@ class ParametriseWorkChain(WorkChain):
     def inspect_tleap(self):
         node = self.ctx.tleap
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_TLEAP.format(
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_TLEAP.format(
                 message=f'tleap<{node.pk}> failed [{node.exit_status}]: {node.exit_message}'
             )
         self.out('prmtop', node.outputs.prmtop)
@@ -214,7 +211,7 @@ class ParametriseWorkChain(WorkChain):
             self.ctx.tleap.outputs.inpcrd, self.ctx.parameter_set, orm.Dict(settings),
         )
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_TOPOLOGY.format(message=node.exit_message)
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_TOPOLOGY.format(message=node.exit_message)
         self.out('topology', results['topology'])
         topology = results['topology']
         self.report(f'topology<{topology.pk}>: {topology.base.attributes.get("n_atoms")} atoms, '

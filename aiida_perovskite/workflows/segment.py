@@ -7,6 +7,8 @@ from aiida.common import AttributeDict
 from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, calcfunction, process_handler, while_
 from aiida.plugins import CalculationFactory
 
+from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.simulation.script import validate
 from aiida_perovskite.simulation.summary import THERMO_COLUMNS, merge_series
 
 LammpsSegmentCalculation = CalculationFactory('perovskite.lammps')
@@ -42,6 +44,9 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
     Every attempt continues the step count from the restart it reads, so the
     steps of the segment are run once (after a hard kill, the steps since the
     last periodic restart are run again and their thermo rows replaced).
+    Lost atoms or unstable dynamics get one retry with half the time step, then
+    ``ERROR_UNSTABLE_DYNAMICS``; a LAMMPS error, a missing log or unreadable
+    thermo rows stop the chain at once (``ERROR_SUB_PROCESS_FAILED_LAMMPS``).
     """
 
     _process_class = LammpsSegmentCalculation
@@ -61,13 +66,53 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
                     help='Thermo rows of all attempts, each step once.')
         spec.output('summary', valid_type=orm.Dict, required=False,
                     help='Attempts and MD steps run by each and in all.')
-        spec.exit_code(310, 'ERROR_SEGMENT_FAILED', message='The segment failed: {message}')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_LAMMPS', 'ERROR_UNSTABLE_DYNAMICS')
 
     def setup(self):
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(LammpsSegmentCalculation, 'lammps'))
 
+    def _report_failure(self, node, action: str) -> None:
+        self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}]: {node.exit_message}; {action}')
+
+    @process_handler(priority=700, exit_codes=[
+        LammpsSegmentCalculation.exit_codes.ERROR_LOG_MISSING,
+        LammpsSegmentCalculation.exit_codes.ERROR_THERMO_PARSING,
+        LammpsSegmentCalculation.exit_codes.ERROR_LAMMPS,
+    ])
+    def handle_unrecoverable(self, node):
+        """Stop at once: a LAMMPS error, a missing log or unreadable thermo rows come back on every
+        retry with the same inputs, so the generic restart would only spend another run."""
+        self._report_failure(node, 'not recoverable, stopping')
+        message = f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+        return ProcessHandlerReport(True, self.exit_codes.ERROR_SUB_PROCESS_FAILED_LAMMPS.format(message=message))
+
     @process_handler(priority=600, exit_codes=[
+        LammpsSegmentCalculation.exit_codes.ERROR_LOST_ATOMS,
+        LammpsSegmentCalculation.exit_codes.ERROR_UNSTABLE,
+    ])
+    def handle_unstable_dynamics(self, node):
+        """Retry once from the newest restart with half the time step; abort if it breaks again.
+
+        Lost or out-of-range atoms usually mean a step too long for the fastest motion
+        (an X-H stretch, a hot start). A second failure with the shorter step is the model,
+        not the integration: ``ERROR_UNSTABLE_DYNAMICS``. A minimisation has no time step
+        to shorten and aborts at once.
+        """
+        settings = self.ctx.inputs.parameters.get_dict()
+        message = f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}'
+        if settings.get('stage') == 'minimise' or self.ctx.get('halved_timestep'):
+            self._report_failure(node, 'the dynamics broke again, aborting')
+            return ProcessHandlerReport(True, self.exit_codes.ERROR_UNSTABLE_DYNAMICS.format(message=message))
+        timestep = float(validate(settings)['timestep']) / 2
+        settings['timestep'] = timestep
+        self.ctx.halved_timestep = True
+        source = self._resume_from(node, settings)
+        self.ctx.inputs.parameters = orm.Dict(settings)
+        self._report_failure(node, f'retrying from {source} with the time step halved to {timestep:g} fs')
+        return ProcessHandlerReport(do_break=True)
+
+    @process_handler(priority=500, exit_codes=[
         LammpsSegmentCalculation.exit_codes.ERROR_TIMEOUT_WITH_RESTART,
         LammpsSegmentCalculation.exit_codes.ERROR_KILLED_WITH_RESTART,
         LammpsSegmentCalculation.exit_codes.ERROR_KILLED_WITHOUT_RESTART,
@@ -89,6 +134,20 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
         self.ctx.inputs.parent_folder = node.outputs.remote_folder
         self.report(f'{node.process_label}<{node.pk}> stopped [{node.exit_status}]: {node.exit_message}; resuming')
         return ProcessHandlerReport(do_break=True)
+
+    def _resume_from(self, node, settings: dict) -> str:
+        """Point the next attempt at the newest restart ``node`` can offer; edits ``settings`` in place.
+
+        Its folder holds its own periodic restarts and links those it started from; a run from
+        scratch that wrote none starts again from the topology.
+        """
+        parameters = node.outputs.output_parameters if 'output_parameters' in node.outputs else None
+        wrote = parameters.get('wrote_restart', False) if parameters is not None else False
+        if not wrote and 'parent_folder' not in self.ctx.inputs:
+            return 'the initial configuration'
+        self.ctx.inputs.parent_folder = node.outputs.remote_folder
+        settings['create_velocities'] = False  # the restart carries the velocities
+        return f'the newest restart in RemoteData<{node.outputs.remote_folder.pk}>'
 
     def results(self):
         result = super().results()

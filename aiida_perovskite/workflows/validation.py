@@ -7,6 +7,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
 from aiida_perovskite.calculations.functions.validation import compare_with_reference
+from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.workflows.material import MaterialWorkChain
 
 #: The run behind a validation: the ``screening`` protocol's settings with one temperature.
@@ -34,7 +35,7 @@ class ValidationWorkChain(WorkChain):
         spec.outline(cls.run_material, cls.inspect_material, cls.compare)
         spec.output('validation', valid_type=orm.Dict, help='Deviations from the reference and the octahedra check.')
         spec.output('structure', valid_type=orm.StructureData, help='The final simulated configuration.')
-        spec.exit_code(410, 'ERROR_MATERIAL', message='The simulation failed: {message}')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_MATERIAL')
 
     @classmethod
     def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, temperature: float, temperature_source: str,
@@ -69,7 +70,7 @@ class ValidationWorkChain(WorkChain):
     def inspect_material(self):
         node = self.ctx.material
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_MATERIAL.format(message=f'[{node.exit_status}] {node.exit_message}')
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_MATERIAL.format(message=f'[{node.exit_status}] {node.exit_message}')
         return None
 
     def compare(self):

@@ -42,7 +42,7 @@ def finish(node, ladder, status=0):
     node.set_process_state(ProcessState.FINISHED)
     node.set_exit_status(status)
     if status:
-        node.set_exit_message('The temperature ladder failed: [300] boom')
+        node.set_exit_message('The temperature ladder failed: [375] boom')
 
 
 def test_wait_prints_progress_until_the_materials_end(aiida_profile, monkeypatch):
@@ -57,7 +57,7 @@ def test_wait_prints_progress_until_the_materials_end(aiida_profile, monkeypatch
     polls = iter([
         lambda: first_ladder.base.extras.set_many({'temperatures_done': 1, 'current_temperature': 300.0}),
         lambda: finish(first, first_ladder),
-        lambda: finish(second, second_ladder, status=402),
+        lambda: finish(second, second_ladder, status=377),
     ])
     monkeypatch.setattr('time.sleep', lambda seconds: next(polls)())
     failures = run_module.wait_for_materials(group, [('a.cif', first), ('b.cif', second)], [], None, echo=echo)
@@ -68,7 +68,7 @@ def test_wait_prints_progress_until_the_materials_end(aiida_profile, monkeypatch
     assert 'temperatures 1/4' in progress[1] and 'a.cif at 300 K' in progress[1]
     assert 'materials 1/2 done, 0 failed, 1 running; temperatures 2/4' in progress[2]
     assert 'materials 1/2 done, 1 failed, 0 running' in progress[-1]
-    assert 'a.cif: done' in '\n'.join(lines) and 'b.cif: failed [402]' in '\n'.join(lines)
+    assert 'a.cif: done' in '\n'.join(lines) and 'b.cif: failed [377]' in '\n'.join(lines)
 
 
 def test_wait_submits_at_most_max_running_at_a_time(aiida_profile, monkeypatch):
@@ -140,7 +140,7 @@ def test_a_finished_attempt_wins_over_a_later_failed_one(aiida_profile):
     finished, finished_ladder = material(group, 'a.cif')
     finish(finished, finished_ladder)
     failed, failed_ladder = material(group, 'a.cif')  # e.g. added later by another script
-    finish(failed, failed_ladder, status=402)
+    finish(failed, failed_ladder, status=377)
     for node in (finished, failed):
         node.base.extras.set('cif_md5', 'same')
     chosen = materials_by_key(group)[('same', 'fast')]

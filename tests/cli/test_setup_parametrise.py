@@ -55,4 +55,4 @@ def test_parametrise_reports_failure(aiida_profile, amber_codes, aiida_localhost
     result = CliRunner().invoke(cmd_root, ['parametrise', str(cif), '--computer', aiida_localhost.label,
                                            '--profile', aiida_profile.name])
     assert result.exit_code == 1
-    assert 'failed [310]' in result.output and 'broken.cif' in result.output
+    assert 'failed [210]' in result.output and 'broken.cif' in result.output

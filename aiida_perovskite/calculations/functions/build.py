@@ -8,12 +8,13 @@ from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
 from aiida_perovskite.builder import BuildError, build_perovskite as build_structure
+from aiida_perovskite.common.exit_codes import EXIT_CODES
 from aiida_perovskite.structure import StructureError, decompose, format_cif
 
-#: Exit status of a spacer or settings the builder refuses (3xx: unrecoverable input problem).
-ERROR_INVALID_SPACER = 320
-#: Exit status of a built cell that fails the project's own validation (a builder bug; never seen).
-ERROR_BUILT_STRUCTURE_INVALID = 321
+#: Exit status of a spacer or settings the builder refuses (2xx: bad input).
+ERROR_INVALID_SPACER = EXIT_CODES['ERROR_INVALID_SPACER'].status
+#: Exit status of a built cell that fails the project's own validation (3xx: a builder bug; never seen).
+ERROR_BUILT_STRUCTURE_INVALID = EXIT_CODES['ERROR_BUILT_STRUCTURE_INVALID'].status
 
 
 def cif_name(abbreviation: str, settings: dict) -> str:
@@ -32,7 +33,7 @@ def build_perovskite(smiles: orm.Str, settings: orm.Dict | None = None):
         for the file name; the rest take their defaults.
     :returns: ``cif`` (``CifData``), ``structure`` (``StructureData``) and ``record`` (``Dict``: the
         settings used with their defaults, the cation's canonical SMILES and charge, and what was
-        measured while building). A refused spacer finishes with exit status 320 and the builder's message.
+        measured while building). A refused spacer finishes with exit status 220 (``ERROR_INVALID_SPACER``) and the builder's message.
     """
     options = settings.get_dict() if settings is not None else {}
     label = str(options.pop('label', 'spacer'))

@@ -21,7 +21,7 @@ def decompose_cif(cif: orm.CifData, parameters: orm.Dict | None = None):
         (see :func:`aiida_perovskite.structure.decompose`).
     :returns: ``structure``, the cell with every molecule whole (``StructureData``), and
         ``decomposition``, the record of spacers, charges, copies, layers and fragment counts (``Dict``).
-        A bad structure finishes with the 3xx exit code of its problem and a message naming the file.
+        A bad structure finishes with the 2xx exit code of its problem and a message naming the file.
     """
     settings = parameters.get_dict() if parameters is not None else {}
     unknown = sorted(set(settings) - set(PARAMETERS))

@@ -10,8 +10,9 @@ import io
 
 import numpy as np
 from aiida import orm
-from aiida.engine import ExitCode, calcfunction
+from aiida.engine import calcfunction
 
+from aiida_perovskite.common.exit_codes import exit_code
 from aiida_perovskite.data import LammpsTopologyData, ParameterSetData
 from aiida_perovskite.forcefield import ForceFieldError
 from aiida_perovskite.forcefield.amber import atom_names, cell_pdb, renormalise_mol2_charges, residue_name, spacer_mol2
@@ -90,7 +91,7 @@ def write_lammps_topology(
         replication = resolve_replication(options.get('replication', [3, 3, 3]), lattice, options['cutoff'],
                                           record.get('miller_index'))
     except ValueError as error:
-        return ExitCode(350, f'replication: {error}')
+        return exit_code('ERROR_INVALID_REPLICATION', f'replication: {error}')
     with tempfile.TemporaryDirectory() as folder:
         paths = []
         for node, name in ((prmtop, 'cell.prmtop'), (inpcrd, 'cell.inpcrd')):
@@ -108,7 +109,7 @@ def write_lammps_topology(
             charge_model=options.get('charge_model', 'formal'),
         )
     except ForceFieldError as error:
-        return ExitCode(350, f'{type(error).__name__}: {error}')
+        return exit_code('ERROR_FORCEFIELD', f'{type(error).__name__}: {error}')
     topology = LammpsTopologyData.from_system(
         system, cutoff=options['cutoff'], kspace_accuracy=options['kspace_accuracy'],
         charge_method=options.get('charge_method'), atom_types=options.get('atom_types'),
