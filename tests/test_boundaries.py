@@ -20,9 +20,10 @@ PACKAGE = ROOT / 'aiida_perovskite'
 BIN = pathlib.Path(sys.executable).parent
 
 #: The layers, bottom to top. Cores are plain Python; the plugin layer wraps them in AiiDA processes
-#: and data types; the interface (node helpers and the command line) drives the plugin layer.
-CORE = {'analysis', 'builder', 'common', 'forcefield', 'ml', 'simulation', 'structure', 'toolchain'}
-PLUGIN = {'calculations', 'data', 'parsers', 'workflows'}
+#: and data types (``common`` holds what its processes share, e.g. the exit-code table); the interface
+#: (node helpers and the command line) drives the plugin layer.
+CORE = {'analysis', 'builder', 'forcefield', 'ml', 'simulation', 'structure', 'toolchain'}
+PLUGIN = {'calculations', 'common', 'data', 'parsers', 'workflows'}
 INTERFACE = {'tools', 'cli'}
 
 
