@@ -17,7 +17,7 @@ import yaml
 PROTOCOLS = pathlib.Path(__file__).parent
 
 #: Settings whose dict value is one choice, replaced whole by an override rather than merged key by key
-#: (``{'in_plane': 2, 'stacking': 1}`` overridden by ``{'min_width': 12}`` must not keep ``in_plane``).
+#: (``{'in_plane': 2, 'stacking': 1}`` overridden by ``{'min_width': L}`` must not keep ``in_plane``).
 WHOLE_VALUES = ('replication',)
 
 
