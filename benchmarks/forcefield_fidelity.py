@@ -90,7 +90,7 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
 
     from aiida_perovskite.cli.run import _ensure_daemon
     from aiida_perovskite.tools.codes import load_codes
-    from aiida_perovskite.tools.validation import prepare_validation, run_validation
+    from aiida_perovskite.tools.validation import prepare_validation, run_validation, validation_overrides
     from _throttle import submit_throttled
 
     codes = load_codes(None)
@@ -106,7 +106,9 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
         key, path, model, settings, cell, temperature = job
         parameter_set, charge_model = model.split('/')
         prepared = prepare_validation(path, temperature, charge_model, parameter_set, cell, label=f'{path.stem} {model}')
-        node = run_validation(prepared, codes, settings, daemon=True)
+        overrides = validation_overrides(settings['steps'], settings['equilibration_steps'],
+                                         settings['replication']['min_width'], settings['charge_method'])
+        node = run_validation(prepared, codes, overrides, daemon=True)
         node.base.extras.set('key', key)
         group.add_nodes(node)
         return key, node

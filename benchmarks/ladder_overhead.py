@@ -49,8 +49,15 @@ DEFAULT = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
 PROFILE = 'ladder-overhead'
 RANKS = 2
 OPTIONS = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': RANKS}}
-NPT = {'stage': 'npt', 'temperature': 300.0, 'timestep': 1.0, 'thermo_every': 500, 'restart_every': 5000,
-       'barostat': 'tri', 'kspace_accuracy': 1e-5, 'create_velocities': True}
+#: The thesis protocol's ladder with sparser output and the triclinic barostat.
+LADDER = {'thermo_every': 500, 'restart_every': 5000, 'barostat': 'tri'}
+
+
+def segment(topology, stage: str, **settings) -> dict:
+    """A complete segment of the thesis ladder (``LADDER`` changes) on ``topology`` (its PPPM accuracy)."""
+    from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, segment_settings
+
+    return segment_settings(TemperatureLadderWorkChain.get_protocol_inputs('thesis', LADDER), topology, stage, **settings)
 
 
 def loop_seconds(log: str) -> float:
@@ -76,7 +83,9 @@ def through_aiida(code, topology, parent, steps: int) -> dict:
 
     tick, cpu = time.perf_counter(), cpu_seconds()
     _, node = run_get_node(LammpsSegmentCalculation, code=code, topology=topology, parent_folder=parent,
-                           parameters=orm.Dict({**NPT, 'target_step': steps}), metadata={'options': OPTIONS})
+                           parameters=orm.Dict(segment(topology, 'npt', temperature=300.0, create_velocities=True,
+                                                       target_step=steps)),
+                           metadata={'options': OPTIONS})
     wall, cpu = time.perf_counter() - tick, cpu_seconds() - cpu
     if not node.is_finished_ok:
         raise RuntimeError(f'segment {node.pk} failed [{node.exit_status}]: {node.exit_message}')
@@ -178,18 +187,16 @@ def main(cif: pathlib.Path, short: int, long_seconds: float, login_shell: bool) 
         if not login_shell:
             orm.load_computer('localhost').configure(use_login_shell=False)
         codes = load_codes()
-        results, node = run_get_node(
-            ParametriseWorkChain, cif=orm.CifData(file=str(cif), filename=cif.name), charge_method=orm.Str('gas'),
-            codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
-            lammps=orm.Dict({'replication': [3, 3, 3], 'cutoff': 12.0, 'kspace_accuracy': 1e-5}),
-        )
+        cif_node = orm.CifData(file=str(cif), filename=cif.name)  # thesis: 3x3x3, 12 A, PPPM 1e-5
+        results, node = run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif_node, 'thesis',
+                                                                                    {'charge_method': 'gas'}))
         if not node.is_finished_ok:
             print(f'parametrisation failed [{node.exit_status}]: {node.exit_message}')
             return 1
         topology, atoms = results['topology'], results['topology'].base.attributes.get('n_atoms')
         _, minimised = run_get_node(
             LammpsSegmentCalculation, code=codes['lammps'], topology=topology, metadata={'options': OPTIONS},
-            parameters=orm.Dict({'stage': 'minimise', 'target_step': 0, 'kspace_accuracy': 1e-5}),
+            parameters=orm.Dict(segment(topology, 'minimise', target_step=0)),
         )
         if not minimised.is_finished_ok:
             print(f'minimisation failed [{minimised.exit_status}]: {minimised.exit_message}')

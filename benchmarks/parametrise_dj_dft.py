@@ -43,10 +43,9 @@ def parametrise(path: pathlib.Path, charges: str, codes) -> tuple[float, str | N
     tick = time.perf_counter()
     stages = dict.fromkeys([*STAGES.values(), 'engine'], 0.0)
     try:
-        _, node = run_get_node(
-            ParametriseWorkChain, cif=orm.CifData(file=str(path), filename=path.name), codes=codes,
-            charge_method=orm.Str(charges),
-        )
+        cif = orm.CifData(file=str(path), filename=path.name)  # the method's force field and 3x3x3 cells
+        _, node = run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif, 'thesis',
+                                                                              {'charge_method': charges}))
         failure = None if node.is_finished_ok else f'[{node.exit_status}] {node.exit_message}'
         for child in node.called_descendants:
             stage = STAGES.get(child.process_label, 'engine')

@@ -87,12 +87,10 @@ def run_setting(cif: pathlib.Path, charges: str, codes, setting: dict) -> dict:
     from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
     tick = time.perf_counter()
-    results, node = run_get_node(
-        ParametriseWorkChain, cif=orm.CifData(file=str(cif), filename=cif.name), charge_method=orm.Str(charges),
-        codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
-        lammps=orm.Dict({'replication': [3, 3, 3], 'cutoff': setting['cutoff'],
-                         'kspace_accuracy': setting['kspace_accuracy']}),
-    )
+    overrides = {'charge_method': charges, 'lammps': {'replication': [3, 3, 3], 'cutoff': setting['cutoff'],
+                                                      'kspace_accuracy': setting['kspace_accuracy']}}
+    cif_node = orm.CifData(file=str(cif), filename=cif.name)
+    results, node = run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif_node, 'thesis', overrides))
     if not node.is_finished_ok:
         raise RuntimeError(f'parametrisation failed [{node.exit_status}]: {node.exit_message}')
     topology = results['topology']

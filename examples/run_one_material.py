@@ -23,7 +23,7 @@ path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / 'structures' /
 group_label = sys.argv[2] if len(sys.argv) > 2 else None
 
 cif = orm.CifData(file=str(path.resolve()), filename=path.name)
-# Overrides change single settings of a protocol (see aiida_perovskite/workflows/protocols/ladder.yaml):
+# Overrides change single settings of a protocol (aiida_perovskite/workflows/protocols/parametrise.yaml, ladder.yaml):
 # here the fast protocol's two temperatures are kept and its Gasteiger charges named explicitly.
 overrides = {'parametrise': {'charge_method': 'gas'}, 'ladder': {'temperatures': [250, 300]}}
 builder = MaterialWorkChain.get_builder_from_protocol(load_codes(), cif, 'fast', overrides=overrides)

@@ -10,6 +10,7 @@ import click
 
 from . import cmd_root
 from .common import load_profile_and_codes
+from aiida_perovskite.workflows.protocols.utils import default_force_field
 
 
 @cmd_root.command('build')
@@ -41,11 +42,12 @@ from .common import load_profile_and_codes
 @click.option('--relax', is_flag=True,
               help='Then relax the cell with the project\'s force field: parametrisation and a short NPT run at '
                    '300 K (a one-temperature MaterialWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
-                   'the final supercell beside the CIF (*_relaxed.cif) and prints its lattice per cell.')
+                   'the final supercell beside the CIF (*_relaxed.cif) and prints its lattice per cell. Force field: '
+                   f'{default_force_field()["summary"]}.')
 @click.option('--relax-steps', type=click.IntRange(min=100), default=10000, show_default=True,
               help='NPT steps (1 fs) at 300 K for --relax, after half as many equilibration steps.')
-@click.option('--relax-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
-              help='Spacer partial charges for --relax: AM1-BCC (sqm) or Gasteiger.')
+@click.option('--relax-charges', type=click.Choice(['bcc', 'gas']),
+              help='Spacer partial charges for --relax: AM1-BCC (sqm) or Gasteiger [default: the protocol\'s].')
 @click.option('--list', 'list_only', is_flag=True, help='List the bundled spacers and exit.')
 def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing, octahedral_rotation, head_torsion, output,
               profile_name, relax, relax_steps, relax_charges, list_only):
@@ -125,7 +127,7 @@ def _build_with_provenance(profile_name, smiles, settings, label):
 def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
     """Parametrise the built cell and run it briefly at 300 K; print the lattice per cell.
 
-    A ``MaterialWorkChain`` on the ``screening`` protocol with one temperature and a 2x2x2
+    A ``MaterialWorkChain`` on the default protocol (``run``'s) with one temperature and a 2x2x2
     supercell, started from the built CIF node, so the provenance runs from the SMILES to the
     relaxed cell (its Cp(U) is None: one temperature has no slope).
     """
@@ -136,14 +138,16 @@ def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
     codes = load_profile_and_codes(None)  # the profile cmd_build loaded
     equilibration = max(steps // 2, 100)
     overrides = {
-        'parametrise': {'charge_method': charges,
-                        'lammps': {'replication': {'in_plane': 2, 'stacking': 2}, 'cutoff': 12.0,
-                                   'kspace_accuracy': 1.0e-5}},
+        'parametrise': {'lammps': {'replication': {'in_plane': 2, 'stacking': 2}}},
         'ladder': {'temperatures': [300], 'steps_per_temperature': steps, 'equilibration_steps': equilibration,
                    'equilibration_cut': steps // 5, 'thermo_every': 100, 'restart_every': max(steps // 2, 100)},
     }
-    click.echo(f'  relaxing: parametrisation ({charges}) and {equilibration} + {steps} NPT steps at 300 K ...')
-    builder = MaterialWorkChain.get_builder_from_protocol(codes, build_node.outputs.cif, 'screening', overrides)
+    if charges:
+        overrides['parametrise']['charge_method'] = charges
+    builder = MaterialWorkChain.get_builder_from_protocol(codes, build_node.outputs.cif, None, overrides)
+    click.echo(f'  relaxing: parametrisation ({builder.parametrise.parameter_set.value}, {builder.parametrise.charge_model.value} '
+               f'ion charges, {builder.parametrise.charge_method.value} spacer charges) and {equilibration} + {steps} NPT '
+               'steps at 300 K ...')
     _, node = run_get_node(builder)
     if not node.is_finished_ok:
         click.echo(f'  relaxation failed: [{node.exit_status}] {node.exit_message}', err=True)

@@ -9,29 +9,37 @@ import click
 
 from . import cmd_root
 from .common import load_profile_and_codes
+from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file
+
+FORCE_FIELD = default_force_field()
 
 
 @cmd_root.command('parametrise')
 @click.argument('cif', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
-@click.option('--charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
-              help='AM1-BCC (sqm) or Gasteiger (fast) partial charges for the organic molecules.')
-@click.option('--charge-model', default='formal', show_default=True,
-              help='Ion charges and the organic factor: formal, myp or scaled:F (see `validate`).')
-@click.option('--atom-types', type=click.Choice(['gaff', 'gaff2']), default='gaff', show_default=True)
-@click.option('--parameter-set', default='auto', show_default=True,
-              help='Ion and cross-term parameter set (auto: the one covering the structure).')
-@click.option('--heteroatom-policy', type=click.Choice(['heavy-as-cn', 'refuse']), default='heavy-as-cn',
-              show_default=True, help='Spacer atoms without their own cross terms: borrow ion-(C,N), or refuse.')
-@click.option('--supercell', nargs=3, type=click.IntRange(min=1), default=(3, 3, 3), show_default=True,
-              help='Replication of the cell along a, b, c.')
+@click.option('--protocol', type=click.Choice(list(load_protocol_file('parametrise.yaml')['protocols'])),
+              help='Protocol whose settings the options below change [default: as `run`; default force field: '
+                   f'{FORCE_FIELD["summary"]}].')
+@click.option('--charges', type=click.Choice(['bcc', 'gas']),
+              help='AM1-BCC (sqm) or Gasteiger (fast) partial charges for the organic molecules [default: the '
+                   'protocol\'s].')
+@click.option('--charge-model', help='Ion charges and the organic factor: formal, myp or scaled:F (see `validate`) '
+                                     '[default: the protocol\'s].')
+@click.option('--atom-types', type=click.Choice(['gaff', 'gaff2']), help='[default: the protocol\'s]')
+@click.option('--parameter-set',
+              help='Ion and cross-term parameter set (auto: the one covering the structure) [default: the '
+                   'protocol\'s].')
+@click.option('--heteroatom-policy', type=click.Choice(['heavy-as-cn', 'refuse']),
+              help='Spacer atoms without their own cross terms: borrow ion-(C,N), or refuse [default: the protocol\'s].')
+@click.option('--supercell', nargs=3, type=click.IntRange(min=1),
+              help='Replication of the cell along a, b, c [default: the protocol\'s].')
 @click.option('--auto-supercell', is_flag=True, help='Smallest replication at least twice the cut-off wide.')
-@click.option('--cutoff', type=float, default=12.0, show_default=True, help='Pair cut-off (Angstrom).')
+@click.option('--cutoff', type=float, help='Pair cut-off (Angstrom) [default: the protocol\'s].')
 @click.option('--write-dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Write data.lmp and forcefield.lmp here.')
 @click.option('--computer', help='Computer whose codes to use (default: the first registered).')
 @click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
-def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell, auto_supercell, cutoff,
-                    write_dir, computer, profile_name):
+def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell,
+                    auto_supercell, cutoff, write_dir, computer, profile_name):
     """Parametrise CIF (GAFF spacers + literature ion parameters) into a LAMMPS system.
 
     Runs the ParametriseWorkChain (decomposition, antechamber, parmchk2,
@@ -46,23 +54,20 @@ def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heter
     from aiida_perovskite.forcefield import ForceFieldError, parse_charge_model
 
     try:
-        charge_model = parse_charge_model(charge_model).spec
+        charge_model = charge_model and parse_charge_model(charge_model).spec
     except ForceFieldError as error:
         raise click.BadParameter(str(error), param_hint='--charge-model') from None
     codes = load_profile_and_codes(profile_name, computer, ('antechamber', 'parmchk2', 'tleap'))
 
-    lammps = {'replication': 'auto' if auto_supercell else list(supercell), 'cutoff': cutoff, 'kspace_accuracy': 1e-5}
-    results, node = run_get_node(
-        ParametriseWorkChain,
-        cif=orm.CifData(file=str(cif.resolve()), filename=cif.name),
-        codes=codes,
-        charge_method=orm.Str(charges),
-        charge_model=orm.Str(charge_model),
-        atom_types=orm.Str(atom_types),
-        parameter_set=orm.Str(parameter_set),
-        heteroatom_policy=orm.Str(heteroatom_policy),
-        lammps=orm.Dict(lammps),
-    )
+    # Options not given (None) keep the protocol's value.
+    chosen = {'charge_method': charges, 'charge_model': charge_model, 'atom_types': atom_types,
+              'parameter_set': parameter_set, 'heteroatom_policy': heteroatom_policy}
+    overrides = {key: value for key, value in chosen.items() if value is not None}
+    lammps = {'replication': 'auto' if auto_supercell else supercell and list(supercell), 'cutoff': cutoff}
+    overrides['lammps'] = {key: value for key, value in lammps.items() if value}
+    cif_data = orm.CifData(file=str(cif.resolve()), filename=cif.name)
+    results, node = run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif_data, protocol, overrides))
+    charges = node.inputs.charge_method.value
     if not node.is_finished_ok:
         click.echo(f'{cif}: failed [{node.exit_status}] {node.exit_message}', err=True)
         sys.exit(1)

@@ -9,11 +9,15 @@ import click
 from . import cmd_root
 from .common import load_profile_and_codes
 from .inspect import _expand
+from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file
+
+MATERIAL = load_protocol_file('material.yaml')  # the protocols of MaterialWorkChain
 
 
 @cmd_root.command('run')
 @click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
+@click.option('--protocol', type=click.Choice(list(MATERIAL['protocols'])), default=MATERIAL['default_protocol'],
+              show_default=True, help=f'Default force field: {default_force_field()["summary"]}.')
 @click.option('--group', 'group_label', default='perovskite', show_default=True, help='Group the materials go in.')
 @click.option('--daemon', is_flag=True, help='Submit to the daemon (started if needed) instead of running here one by one.')
 @click.option('--wait/--no-wait', default=True, show_default=True,

@@ -11,17 +11,12 @@ import click
 from . import cmd_root
 from .common import load_profile_and_codes
 from .inspect import _expand
+from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file, protocol_inputs
 
 
-def _screening_force_field() -> dict:
-    """The screening protocol's charge model and parameter set: what validate checks unless told otherwise."""
-    import yaml  # the protocol file itself: importing the work chains would make --help slow
-
-    data = yaml.safe_load((pathlib.Path(__file__).parents[1] / 'workflows' / 'protocols' / 'ladder.yaml').read_text())
-    return {**data['default_inputs']['parametrise'], **data['protocols']['screening'].get('parametrise', {})}
-
-
-SCREENING = _screening_force_field()
+#: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
+VALIDATION = protocol_inputs('validation.yaml')
+FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default_protocol'])
 
 
 @cmd_root.command('validate')
@@ -29,18 +24,18 @@ SCREENING = _screening_force_field()
 @click.option('--temperature', type=click.FloatRange(min=1), default=300.0, show_default=True,
               help='Reference temperature (K) for CIFs that do not state theirs '
                    '(_diffrn_ambient_temperature or _cell_measurement_temperature).')
-@click.option('--charges', 'charge_models', multiple=True, default=(SCREENING['charge_model'],), show_default=True,
-              help='Charge model: formal, myp or scaled:F (repeat to compare several). Default: the screening '
-                   'protocol\'s.')
-@click.option('--params', 'parameter_sets', multiple=True, default=(SCREENING['parameter_set'],), show_default=True,
-              help='Parameter set by name, auto, or a preference list "A, auto" (repeat to compare several). '
-                   'Default: the screening protocol\'s.')
-@click.option('--partial-charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
-              help='How the spacers\' partial charges are computed (AM1-BCC or Gasteiger).')
-@click.option('--steps', type=click.IntRange(min=100), default=10000, show_default=True,
-              help='Sampled NPT steps (1 fs) after as many equilibration steps.')
-@click.option('--min-width', type=click.FloatRange(min=1), default=12.0, show_default=True,
-              help='Replicate the cell until it is at least this wide (Angstrom) in every direction.')
+@click.option('--charges', 'charge_models', multiple=True,
+              help='Charge model: formal, myp or scaled:F (repeat to compare several) [default: the protocol\'s].')
+@click.option('--params', 'parameter_sets', multiple=True,
+              help='Parameter set by name, auto, or a preference list "A, auto" (repeat to compare several) '
+                   f'[default: the protocol\'s; default force field: {FORCE_FIELD["summary"]}].')
+@click.option('--partial-charges', type=click.Choice(['bcc', 'gas']),
+              help='How the spacers\' partial charges are computed (AM1-BCC or Gasteiger) [default: the protocol\'s].')
+@click.option('--steps', type=click.IntRange(min=100),
+              help=f'Sampled NPT steps after as many equilibration steps [default: the protocol\'s, {VALIDATION["steps"]}].')
+@click.option('--min-width', type=click.FloatRange(min=1),
+              help='Replicate the cell until it is at least this wide (Angstrom) in every direction [default: the '
+                   f'protocol\'s, {VALIDATION["material"]["parametrise"]["lammps"]["replication"]["min_width"]:g}].')
 @click.option('--group', 'group_label', default='validation', show_default=True,
               help='Group the ValidationWorkChain nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
@@ -59,6 +54,9 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     """
     from aiida_perovskite.forcefield import ForceFieldError, load_parameter_set, parse_charge_model
 
+    charge_models = charge_models or (FORCE_FIELD['charge_model'],)
+    parameter_sets = parameter_sets or (FORCE_FIELD['parameter_set'],)
+
     try:
         models = [parse_charge_model(spec).spec for spec in charge_models]
         for spec in parameter_sets:  # a name, auto, or a preference list "myp-pbi-uffi, auto"
@@ -70,7 +68,12 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
 
     from aiida import orm
 
-    from aiida_perovskite.tools.validation import prepare_validations, run_validation, validation_table
+    from aiida_perovskite.tools.validation import (
+        prepare_validations,
+        run_validation,
+        validation_overrides,
+        validation_table,
+    )
 
     codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
@@ -86,9 +89,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
         for job in jobs:
             click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at {job.temperature:g} K '
                        f'({job.temperature_source}) ...', err=True)
-            node = run_validation(job, codes, {'steps': steps, 'equilibration_steps': steps,
-                                               'replication': {'min_width': min_width},
-                                               'charge_method': partial_charges})
+            node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges))
             group.add_nodes(node)
             if not node.is_finished_ok:
                 reason = job.error or f'[{node.exit_status}] {node.exit_message}'

@@ -153,19 +153,23 @@ class LammpsSystem:
     def forcefield_script(
         self,
         data_file: str = 'data.lmp',
-        cutoff: float = 12.0,
+        *,
+        cutoff: float,
         coulomb: str = 'long',
-        kspace_accuracy: float = 1e-5,
+        kspace_accuracy: float | None = None,
         coefficients_file: str | None = None,
     ) -> str:
         """LAMMPS commands that define the system: styles, ``read_data``, pair coefficients, k-space.
 
         An input script sets up the whole system with ``include`` of this text. With
         ``coefficients_file`` the pair coefficients are included from that file (written from
-        :meth:`coefficients_script`) instead of written inline.
+        :meth:`coefficients_script`) instead of written inline. ``cutoff`` (Angstrom) and, for
+        ``coulomb='long'``, the PPPM ``kspace_accuracy`` come from the caller (the protocol's).
         """
         if coulomb not in ('long', 'cut'):
             raise ValueError(f'coulomb must be long or cut, not {coulomb!r}')
+        if coulomb == 'long' and kspace_accuracy is None:
+            raise ValueError('long-range Coulomb needs a kspace_accuracy')
         pairs = self.pair_coefficients(coulomb)
         styles = sorted({style for _, _, style, _ in pairs})
         pair_style = (

@@ -11,23 +11,29 @@ wall-time, and the final ``write_restart`` still runs.
 
 from __future__ import annotations
 
-#: Every setting a segment understands, with the method's values.
+#: Settings every segment must be given: the run's own (a ladder passes its protocol's, see
+#: ``workflows/protocols/ladder.yaml``; the PPPM accuracy is the topology's).
+REQUIRED_SETTINGS = (
+    'target_step',  # absolute step the segment runs up to
+    'timestep',  # fs
+    'thermo_every',
+    'restart_every',
+    'barostat',  # iso, aniso or tri
+    'pressure',  # atm
+    'tdamp',  # fs
+    'pdamp',  # fs
+    'seed',
+    'kspace_accuracy',
+    'shake',  # constrain X-H bonds (with a 2 fs step: the speed setting)
+)
+#: Settings one stage needs besides: the NPT temperature (K), the minimiser's etol, ftol, maxiter, maxeval.
+STAGE_SETTINGS = {'npt': ('temperature',), 'minimise': ('minimise',)}
+MINIMISE_SETTINGS = ('etol', 'ftol', 'maxiter', 'maxeval')
+
+#: Settings that describe where a segment sits in a ladder, with their values when not given.
 SEGMENT_DEFAULTS = {
     'stage': 'npt',  # 'minimise' or 'npt'
-    'temperature': 300.0,  # K
-    'target_step': 1000,  # absolute step the segment runs up to
-    'timestep': 1.0,  # fs
-    'thermo_every': 1000,
-    'restart_every': 10000,
-    'barostat': 'aniso',  # iso, aniso or tri
-    'pressure': 1.0,  # atm
-    'tdamp': 100.0,  # fs
-    'pdamp': 1000.0,  # fs
     'create_velocities': False,
-    'seed': 4928459,
-    'kspace_accuracy': 1e-5,
-    'shake': False,  # constrain X-H bonds (with a 2 fs step: the speed setting)
-    'minimise': {'etol': 1e-6, 'ftol': 1e-8, 'maxiter': 1000, 'maxeval': 10000},
     'write_data': False,  # also write the final configuration as a data file
     'timeout': None,  # seconds before the segment stops itself (None: no limit)
 }
@@ -38,14 +44,23 @@ FINAL_DATA = 'final.data'
 
 
 def validate(settings: dict) -> dict:
-    """``settings`` over :data:`SEGMENT_DEFAULTS`; unknown keys or impossible values raise ``ValueError``."""
-    unknown = sorted(set(settings) - set(SEGMENT_DEFAULTS))
+    """``settings`` over :data:`SEGMENT_DEFAULTS`; unknown, missing or impossible settings raise ``ValueError``.
+
+    The run's settings (:data:`REQUIRED_SETTINGS`, :data:`STAGE_SETTINGS`) have no defaults here:
+    a segment is always given them complete (by the ladder, from its protocol).
+    """
+    known = {*REQUIRED_SETTINGS, *SEGMENT_DEFAULTS, *(key for keys in STAGE_SETTINGS.values() for key in keys)}
+    unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f'unknown segment setting(s) {unknown}; known: {sorted(SEGMENT_DEFAULTS)}')
+        raise ValueError(f'unknown segment setting(s) {unknown}; known: {sorted(known)}')
     merged = {**SEGMENT_DEFAULTS, **settings}
-    merged['minimise'] = {**SEGMENT_DEFAULTS['minimise'], **settings.get('minimise', {})}
-    if merged['stage'] not in ('minimise', 'npt'):
+    if merged['stage'] not in STAGE_SETTINGS:
         raise ValueError(f'stage must be minimise or npt, not {merged["stage"]!r}')
+    missing = [key for key in (*REQUIRED_SETTINGS, *STAGE_SETTINGS[merged['stage']]) if key not in merged]
+    missing += [f'minimise.{key}' for key in MINIMISE_SETTINGS
+                if merged['stage'] == 'minimise' and 'minimise' in merged and key not in merged['minimise']]
+    if missing:
+        raise ValueError(f'missing segment setting(s) {missing}')
     if merged['barostat'] not in ('iso', 'aniso', 'tri'):
         raise ValueError(f'barostat must be iso, aniso or tri, not {merged["barostat"]!r}')
     for key in ('target_step', 'thermo_every', 'restart_every'):

@@ -61,18 +61,43 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
     return prepare_validations(path, temperature, [(charge_model, parameter_set)], cell, label)[0]
 
 
-def run_validation(job: ValidationJob, codes: dict, settings: dict | None = None, daemon: bool = False,
-                   options: dict | None = None):
-    """Run (or with ``daemon`` submit) the ``ValidationWorkChain`` of a job; return its node."""
+def validation_overrides(steps: int | None = None, equilibration_steps: int | None = None,
+                         min_width: float | None = None, charge_method: str | None = None) -> dict:
+    """``ValidationWorkChain`` overrides for the settings given (None: the protocol's, ``validation.yaml``)."""
+    overrides, parametrise = {}, {}
+    if steps is not None:
+        overrides['steps'] = int(steps)
+    if equilibration_steps is not None:
+        overrides['equilibration_steps'] = int(equilibration_steps)
+    if min_width is not None:
+        parametrise['lammps'] = {'replication': {'min_width': float(min_width)}}
+    if charge_method is not None:
+        parametrise['charge_method'] = charge_method
+    if parametrise:
+        overrides['material'] = {'parametrise': parametrise}
+    return overrides
+
+
+def run_validation(job: ValidationJob, codes: dict, overrides: dict | None = None, daemon: bool = False,
+                   options: dict | None = None, protocol: str | None = None):
+    """Run (or with ``daemon`` submit) the ``ValidationWorkChain`` of a job; return its node.
+
+    :param overrides: overrides of the validation protocol (see :func:`validation_overrides`); the job's
+        charge model and parameter set are added to them.
+    """
     from aiida.engine import submit
     from aiida.manage import get_manager
 
+    from aiida_perovskite.workflows.protocols.utils import recursive_merge
     from aiida_perovskite.workflows.validation import ValidationWorkChain
 
     cif = orm.CifData(file=str(job.path.resolve()), filename=job.path.name)
+    reference = {'temperature': job.temperature, 'temperature_source': job.temperature_source}
+    if job.cell:
+        reference['cell'] = job.cell
+    chosen = {'material': {'parametrise': {'charge_model': job.charge_model, 'parameter_set': job.parameter_set}}}
     builder = ValidationWorkChain.get_builder_from_protocol(
-        codes, cif, job.temperature, job.temperature_source, job.charge_model, job.parameter_set, job.cell,
-        settings, options,
+        codes, cif, reference, protocol, recursive_merge(overrides or {}, chosen), options,
     )
     builder.metadata.label = job.label or f'{job.path.name} {job.charge_model} {job.parameter_set}'
     if daemon:

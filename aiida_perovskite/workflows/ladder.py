@@ -2,52 +2,41 @@
 
 from __future__ import annotations
 
-import pathlib
-
-import yaml
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, while_
 
 from aiida_perovskite.calculations.functions.ladder import final_structure, ladder_series, summarise_segment
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data import LammpsTopologyData
+from aiida_perovskite.workflows.protocols.utils import ProtocolMixin
 from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
 
-PROTOCOLS = pathlib.Path(__file__).parent / 'protocols' / 'ladder.yaml'
-
 #: Settings of the ladder that are passed on to every segment unchanged.
-_SEGMENT_KEYS = ('timestep', 'thermo_every', 'restart_every', 'barostat', 'pressure', 'tdamp', 'pdamp',
-                 'kspace_accuracy', 'shake', 'seed', 'timeout')
+SEGMENT_KEYS = ('timestep', 'thermo_every', 'restart_every', 'barostat', 'pressure', 'tdamp', 'pdamp',
+                'kspace_accuracy', 'shake', 'seed', 'timeout')
 
 
-def load_protocol(protocol: str | None = None) -> dict:
-    """The inputs of a named protocol: ``default_inputs`` updated (recursively) by the protocol's own."""
-    data = yaml.safe_load(PROTOCOLS.read_text())
-    protocol = protocol or data['default_protocol']
-    if protocol not in data['protocols']:
-        raise ValueError(f'unknown protocol {protocol!r}; choose one of {", ".join(data["protocols"])}')
-    changes = {key: value for key, value in data['protocols'][protocol].items() if key != 'description'}
-    return _update(data['default_inputs'], changes)
+def segment_settings(ladder: dict, topology=None, stage: str = 'npt', **settings) -> dict:
+    """The complete settings of one segment of a ladder with settings ``ladder`` (``parameters``).
 
-
-#: Settings whose dict value is one choice, replaced whole by an override rather than merged key by key
-#: (``{'in_plane': 2, 'stacking': 1}`` overridden by ``{'min_width': 12}`` must not keep ``in_plane``).
-_WHOLE_VALUES = ('replication',)
-
-
-def _update(base: dict, changes: dict) -> dict:
-    merged = dict(base)
-    for key, value in changes.items():
-        nested = isinstance(value, dict) and isinstance(base.get(key), dict) and key not in _WHOLE_VALUES
-        merged[key] = _update(base[key], value) if nested else value
-    return merged
+    The PPPM accuracy is the ladder's ``kspace_accuracy`` if it sets one, else the topology's (the one
+    its ``forcefield.lmp`` was written with); a minimisation also gets the ladder's ``minimise``.
+    ``settings`` are the segment's own (``target_step``, ``temperature``, ``create_velocities``...).
+    """
+    segment = {key: ladder[key] for key in SEGMENT_KEYS if key in ladder}
+    if 'kspace_accuracy' not in segment and topology is not None:
+        segment['kspace_accuracy'] = topology.base.attributes.get('kspace_accuracy')
+    segment.update(stage=stage, **settings)
+    if stage == 'minimise':
+        segment['minimise'] = ladder['minimise']
+    return segment
 
 
 def _temperature_label(temperature: float) -> str:
     return f'T{temperature:g}'.replace('.', 'p')
 
 
-class TemperatureLadderWorkChain(WorkChain):
+class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
     """NPT temperature ladder on a LAMMPS topology.
 
     The step count runs on across the whole ladder: the equilibration ends at
@@ -57,6 +46,8 @@ class TemperatureLadderWorkChain(WorkChain):
     and a summary node is attached as soon as a temperature is done, so an
     interrupted ladder resumed by the daemon never repeats one.
     """
+
+    _protocol_file = 'ladder.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -93,10 +84,11 @@ class TemperatureLadderWorkChain(WorkChain):
     def get_builder_from_protocol(cls, code, topology, protocol=None, overrides=None, options=None):
         """A builder with the ladder settings of ``protocol`` (``thesis``, ``screening`` or ``fast``).
 
+        :param topology: the system, or None when a parent sets it later (``MaterialWorkChain``).
         :param overrides: ladder settings that replace the protocol's (e.g. ``{'temperatures': [300]}``).
         :param options: ``metadata.options`` for every LAMMPS run (MPI ranks, threads, wall-time).
         """
-        settings = _update(load_protocol(protocol)['ladder'], overrides or {})
+        settings = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
         builder.code = code
         if topology is not None:
@@ -114,10 +106,7 @@ class TemperatureLadderWorkChain(WorkChain):
         self.ctx.thermos = []
 
     def _submit_segment(self, stage: str, label: str, **settings):
-        segment = {key: self.ctx.settings[key] for key in _SEGMENT_KEYS if key in self.ctx.settings}
-        segment.update(stage=stage, **settings)
-        if stage == 'minimise':
-            segment['minimise'] = self.ctx.settings['minimise']
+        segment = segment_settings(self.ctx.settings, self.inputs.topology, stage, **settings)
         inputs = {
             'lammps': {
                 'code': self.inputs.code,

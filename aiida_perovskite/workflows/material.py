@@ -9,13 +9,16 @@ from aiida.engine import ToContext, WorkChain
 from aiida_perovskite.analysis import TargetSettings
 from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
 from aiida_perovskite.common.exit_codes import declare
-from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, _update, load_protocol
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
+from aiida_perovskite.workflows.protocols.utils import ProtocolMixin
 
 
-class MaterialWorkChain(WorkChain):
+class MaterialWorkChain(ProtocolMixin, WorkChain):
     """Parametrise the CIF (:class:`ParametriseWorkChain`), run the temperature ladder on it, then compute
     the learning targets from the ladder and the structure features from the decomposition."""
+
+    _protocol_file = 'material.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -34,27 +37,27 @@ class MaterialWorkChain(WorkChain):
 
     @classmethod
     def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, protocol=None, overrides=None, options=None):
-        """A builder for ``protocol``; ``overrides`` may hold ``parametrise`` and ``ladder`` sections."""
-        inputs = load_protocol(protocol)
-        overrides = overrides or {}
-        # Merged key by key like the ladder's overrides: {'lammps': {'replication': ...}} keeps the protocol's cut-off.
-        parametrise = _update(inputs['parametrise'], overrides.get('parametrise', {}))
+        """A builder for ``protocol``: the parametrisation and the ladder are built by their own
+        :meth:`get_builder_from_protocol` with the protocol of the same name.
+
+        :param codes: the AmberTools codes and ``lammps``, by tool name.
+        :param overrides: a ``parametrise`` and a ``ladder`` section, passed on as those builders'
+            overrides (merged key by key: ``{'lammps': {'replication': ...}}`` keeps the protocol's cut-off).
+        :param options: ``metadata.options`` of every LAMMPS run.
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        protocol = protocol or cls.get_default_protocol()
+        parametrise = ParametriseWorkChain.get_builder_from_protocol(codes, cif, protocol, inputs.get('parametrise'))
+        parametrise.pop('cif')  # the material's own input
+        ladder = TemperatureLadderWorkChain.get_builder_from_protocol(
+            codes['lammps'], None, protocol, inputs.get('ladder'), options
+        )
         builder = cls.get_builder()
         builder.cif = cif
-        builder.parametrise.codes = {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}
-        builder.parametrise.charge_method = orm.Str(parametrise['charge_method'])
-        builder.parametrise.charge_model = orm.Str(parametrise.get('charge_model', 'formal'))
-        builder.parametrise.atom_types = orm.Str(parametrise['atom_types'])
-        builder.parametrise.parameter_set = orm.Str(parametrise['parameter_set'])
-        builder.parametrise.heteroatom_policy = orm.Str(parametrise['heteroatom_policy'])
-        builder.parametrise.lammps = orm.Dict(parametrise['lammps'])
-        ladder = TemperatureLadderWorkChain.get_builder_from_protocol(
-            codes['lammps'], None, protocol, overrides.get('ladder'), options
-        )
-        builder.ladder.code = ladder.code
-        builder.ladder.parameters = ladder.parameters
-        if options:
-            builder.ladder.options = options
+        builder.parametrise = parametrise
+        builder.ladder = ladder
+        if 'target_settings' in inputs:
+            builder.target_settings = orm.Dict(inputs['target_settings'])
         return builder
 
     def parametrise(self):

@@ -22,15 +22,17 @@ from aiida_perovskite.forcefield import (
     resolve_parameter_set,
 )
 from aiida_perovskite.forcefield.amber import residue_name
+from aiida_perovskite.workflows.protocols.utils import ProtocolMixin
 
 AntechamberCalculation = CalculationFactory('perovskite.antechamber')
 Parmchk2Calculation = CalculationFactory('perovskite.parmchk2')
 TleapCalculation = CalculationFactory('perovskite.tleap')
 
-LAMMPS_DEFAULTS = {'replication': [3, 3, 3], 'cutoff': 12.0, 'kspace_accuracy': 1e-5}
+#: What the ``lammps`` input must hold (a protocol's ``lammps`` section always does).
+LAMMPS_SETTINGS = ('replication', 'cutoff', 'kspace_accuracy')
 
 
-class ParametriseWorkChain(WorkChain):
+class ParametriseWorkChain(ProtocolMixin, WorkChain):
     """Parametrise a layered perovskite from its CIF into a LAMMPS system.
 
     Each unique organic molecule is typed and charged once (antechamber), its
@@ -38,7 +40,12 @@ class ParametriseWorkChain(WorkChain):
     built from that template (tleap). Ions and organic-ion cross terms come
     from a versioned parameter set node; the topology records the set, the
     charge method, the atom types and every assumption the heteroatom policy made.
+
+    The inputs have no defaults of their own: :meth:`get_builder_from_protocol` fills them from
+    ``protocols/parametrise.yaml``.
     """
+
+    _protocol_file = 'parametrise.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -48,22 +55,19 @@ class ParametriseWorkChain(WorkChain):
         spec.input('codes.antechamber', valid_type=orm.AbstractCode)
         spec.input('codes.parmchk2', valid_type=orm.AbstractCode)
         spec.input('codes.tleap', valid_type=orm.AbstractCode)
-        spec.input('charge_method', valid_type=orm.Str, default=lambda: orm.Str('bcc'),
+        spec.input('charge_method', valid_type=orm.Str,
                    validator=_choice('bcc', 'gas'), help='AM1-BCC (bcc) or Gasteiger (gas) partial charges.')
-        spec.input('charge_model', valid_type=orm.Str, default=lambda: orm.Str('formal'),
-                   validator=_charge_model,
+        spec.input('charge_model', valid_type=orm.Str, validator=_charge_model,
                    help='Ion charges and the organic factor: formal (Pb +2, X -1; the method), myp (Pb +2.03, '
                         'I -1.13, spacers scaled to neutrality) or scaled:F (every charge times F).')
-        spec.input('atom_types', valid_type=orm.Str, default=lambda: orm.Str('gaff'),
-                   validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
-        spec.input('parameter_set', valid_type=orm.Str, default=lambda: orm.Str('auto'),
+        spec.input('atom_types', valid_type=orm.Str, validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
+        spec.input('parameter_set', valid_type=orm.Str,
                    help='Name of the shipped ion/cross-term parameter set, auto (the one covering the '
                         'structure\'s inorganic elements, verified sets first) or a comma-separated preference '
                         'list such as "myp-pbi-uffi, auto" (the first that covers the structure).')
-        spec.input('heteroatom_policy', valid_type=orm.Str, default=lambda: orm.Str('heavy-as-cn'),
-                   validator=_choice('heavy-as-cn', 'refuse'),
+        spec.input('heteroatom_policy', valid_type=orm.Str, validator=_choice('heavy-as-cn', 'refuse'),
                    help='What to do with spacer atoms the parameter set has no cross terms for.')
-        spec.input('lammps', valid_type=orm.Dict, default=lambda: orm.Dict(LAMMPS_DEFAULTS),
+        spec.input('lammps', valid_type=orm.Dict, validator=_lammps_settings,
                    help='replication ([a, b, c], "auto" or {in_plane: N, stacking: M}), cutoff (A), kspace_accuracy.')
         spec.input('decompose_parameters', valid_type=orm.Dict, required=False,
                    help='Bond tolerances of the decomposition.')
@@ -88,6 +92,28 @@ class ParametriseWorkChain(WorkChain):
         declare(spec, *(label for _, label in STRUCTURE_EXIT_CODES.values()), 'ERROR_MISSING_PARAMETERS',
                 'ERROR_SUB_PROCESS_FAILED_ANTECHAMBER', 'ERROR_SUB_PROCESS_FAILED_PARMCHK2',
                 'ERROR_SUB_PROCESS_FAILED_TLEAP', 'ERROR_SUB_PROCESS_FAILED_TOPOLOGY')
+
+    @classmethod
+    def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, protocol=None, overrides=None, options=None):
+        """A builder with the force field and LAMMPS settings of ``protocol`` (``thesis``, ``screening``, ``fast``).
+
+        :param codes: the AmberTools codes by tool name (others, such as ``lammps``, are ignored).
+        :param overrides: inputs that replace the protocol's, e.g. ``{'charge_method': 'gas',
+            'lammps': {'replication': [1, 1, 1]}}`` (merged key by key; a ``replication`` is replaced whole).
+        :param options: ``metadata.options`` of every calculation (resources, wall-time, queue...).
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        builder.cif = cif
+        builder.codes = {tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')}
+        for key in ('charge_method', 'charge_model', 'atom_types', 'parameter_set', 'heteroatom_policy'):
+            builder[key] = orm.Str(inputs[key])
+        builder.lammps = orm.Dict(inputs['lammps'])
+        if 'decompose_parameters' in inputs:
+            builder.decompose_parameters = orm.Dict(inputs['decompose_parameters'])
+        if options:
+            builder.options = options
+        return builder
 
     def decompose(self):
         inputs = {'cif': self.inputs.cif}
@@ -199,7 +225,6 @@ class ParametriseWorkChain(WorkChain):
 
     def write_topology(self):
         settings = {
-            **LAMMPS_DEFAULTS,
             **self.inputs.lammps.get_dict(),
             'heteroatom_policy': self.inputs.heteroatom_policy.value,
             'charge_method': self.inputs.charge_method.value,
@@ -241,6 +266,11 @@ def _choice(*allowed):
         return None
 
     return validate
+
+
+def _lammps_settings(value, _):
+    missing = [key for key in LAMMPS_SETTINGS if key not in value.get_dict()]
+    return f'missing LAMMPS setting(s) {missing}' if missing else None
 
 
 def _charge_model(value, _):

@@ -9,21 +9,16 @@ from aiida.engine import ToContext, WorkChain
 from aiida_perovskite.calculations.functions.validation import compare_with_reference
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.workflows.material import MaterialWorkChain
-
-#: The run behind a validation: the ``screening`` protocol's settings with one temperature.
-VALIDATION_DEFAULTS = {
-    'steps': 10000,            # production steps (1 fs) sampled for the mean cell
-    'equilibration_steps': 10000,
-    'replication': {'min_width': 12.0},
-    'charge_method': 'bcc',
-}
+from aiida_perovskite.workflows.protocols.utils import ProtocolMixin, recursive_merge
 
 
-class ValidationWorkChain(WorkChain):
+class ValidationWorkChain(ProtocolMixin, WorkChain):
     """Parametrise a CIF with a chosen charge model and parameter set, run NPT at the reference
     temperature (:class:`MaterialWorkChain` with a one-temperature ladder), and compare the mean
     simulated cell with the reference cell (``compare_with_reference``): lattice deviations named
     in-plane or stacking, volume per metal, layer spacing and the share of intact octahedra."""
+
+    _protocol_file = 'validation.yaml'
 
     @classmethod
     def define(cls, spec):
@@ -38,28 +33,30 @@ class ValidationWorkChain(WorkChain):
         declare(spec, 'ERROR_SUB_PROCESS_FAILED_MATERIAL')
 
     @classmethod
-    def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, temperature: float, temperature_source: str,
-                                  charge_model: str = 'formal', parameter_set: str = 'auto', cell: dict | None = None,
-                                  settings: dict | None = None, options: dict | None = None):
-        """A builder: the ``screening`` protocol at one temperature, ``settings`` overriding
-        :data:`VALIDATION_DEFAULTS` (``steps``, ``equilibration_steps``, ``replication``, ``charge_method``)."""
-        s = {**VALIDATION_DEFAULTS, **(settings or {})}
-        steps, equilibration = int(s['steps']), int(s['equilibration_steps'])
-        overrides = {
-            'parametrise': {'charge_method': s['charge_method'], 'charge_model': charge_model,
-                            'parameter_set': parameter_set,
-                            'lammps': {'replication': s['replication'], 'cutoff': 12.0, 'kspace_accuracy': 1.0e-5}},
-            'ladder': {'temperatures': [float(temperature)], 'steps_per_temperature': steps,
-                       'equilibration_steps': equilibration, 'equilibration_cut': 0, 'thermo_every': 100,
-                       'restart_every': max(steps // 2, 100)},
-        }
-        material = MaterialWorkChain.get_builder_from_protocol(codes, cif, 'screening', overrides, options)
+    def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, reference: dict, protocol=None, overrides=None,
+                                  options=None):
+        """A builder: the material run of ``protocol`` at the reference temperature, with the settings
+        of ``protocols/validation.yaml``.
+
+        :param reference: ``temperature`` (K), ``temperature_source`` and optionally ``cell`` (see
+            ``compare_with_reference``); it becomes the ``reference`` input.
+        :param overrides: ``steps``, ``equilibration_steps`` and a ``material`` section (passed on to
+            :meth:`MaterialWorkChain.get_builder_from_protocol` as its overrides), e.g.
+            ``{'material': {'parametrise': {'charge_model': 'myp', 'parameter_set': 'myp-pbi'}}}``.
+        :param options: ``metadata.options`` of every LAMMPS run.
+        """
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        steps, equilibration = int(inputs['steps']), int(inputs['equilibration_steps'])
+        run = {'ladder': {'steps_per_temperature': steps, 'equilibration_steps': equilibration,
+                          'restart_every': max(steps // 2, 100)}}
+        material_overrides = recursive_merge(run, inputs.get('material', {}))
+        material_overrides['ladder']['temperatures'] = [float(reference['temperature'])]  # the one compared
+        material = MaterialWorkChain.get_builder_from_protocol(
+            codes, cif, protocol or cls.get_default_protocol(), material_overrides, options
+        )
         builder = cls.get_builder()
-        builder.material = material._inputs(prune=True)  # noqa: SLF001 (the nested builder's inputs)
-        reference = {'temperature': float(temperature), 'temperature_source': temperature_source}
-        if cell:
-            reference['cell'] = cell
-        builder.reference = orm.Dict(reference)
+        builder.material = material
+        builder.reference = orm.Dict({**reference, 'temperature': float(reference['temperature'])})
         return builder
 
     def run_material(self):

@@ -94,5 +94,7 @@ def test_relax_runs_parametrisation_and_300_k(tmp_path, aiida_profile, aiida_loc
     ])
     assert result.exit_code == 0, result.output
     assert 'per cell at 300 K' in result.output and 'two-layer period' in result.output
+    # The default protocol's force field, as `run`'s, with the spacer charges asked for.
+    assert 'parametrisation (myp-pbi-uffi, auto, formal ion charges, gas spacer charges)' in result.output
     relaxed = inspect_cif(tmp_path / 'ba_relaxed.cif')
     assert [(s.smiles, s.count) for s in relaxed.spacers] == [('CCCC[NH3+]', 32)]  # 2 x 2 x 2 herringbone cells

@@ -11,6 +11,7 @@ from aiida_perovskite.calculations.lammps import LammpsSegmentCalculation
 from aiida_perovskite.data import LammpsTopologyData
 from aiida_perovskite.forcefield import load_parameter_set
 from aiida_perovskite.forcefield.lammps import build_system
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, segment_settings
 
 
 def topology_node():
@@ -20,6 +21,12 @@ def topology_node():
     system = build_system(None, [(s.specie.symbol, s.coords) for s in pbi2], pbi2.lattice.matrix,
                           load_parameter_set('myp-pbi'))
     return LammpsTopologyData.from_system(system, cutoff=10.0, kspace_accuracy=1e-4).store()
+
+
+def npt_segment(**settings) -> orm.Dict:
+    """An NPT segment of the fast ladder at 300 K (the topology's PPPM accuracy given: there is no topology yet)."""
+    ladder = {**TemperatureLadderWorkChain.get_protocol_inputs('fast'), 'kspace_accuracy': 1e-4}
+    return orm.Dict(segment_settings(ladder, None, 'npt', temperature=300.0, **settings))
 
 
 def dry_run(code, **inputs):
@@ -38,7 +45,7 @@ def test_ranks_threads_and_walltime(aiida_code_installed):
     code = aiida_code_installed(default_calc_job_plugin='perovskite.lammps', filepath_executable='/bin/true')
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 2, 'num_cores_per_mpiproc': 3},
                'max_wallclock_seconds': 3600}
-    folder = dry_run(code, parameters=orm.Dict({'target_step': 100}), metadata={'options': options})
+    folder = dry_run(code, parameters=npt_segment(target_step=100), metadata={'options': options})
     script = (folder / '_aiidasubmit.sh').read_text()
     assert "'-np' '2'" in script and "'-sf' 'omp' '-pk' 'omp' '3'" in script
     assert 'export OMP_NUM_THREADS=3' in script
@@ -51,7 +58,7 @@ def test_ranks_threads_and_walltime(aiida_code_installed):
 def test_continuation_links_the_parent_restarts(aiida_code_installed, aiida_localhost, tmp_path):
     code = aiida_code_installed(default_calc_job_plugin='perovskite.lammps', filepath_executable='/bin/true')
     parent = orm.RemoteData(computer=aiida_localhost, remote_path=str(tmp_path / 'parent')).store()
-    folder = dry_run(code, parameters=orm.Dict({'target_step': 100}), parent_folder=parent)
+    folder = dry_run(code, parameters=npt_segment(target_step=100), parent_folder=parent)
     lammps_input = (folder / 'in.lammps').read_text()
     assert 'read_restart restart.*' in lammps_input and 'include coefficients.lmp' in lammps_input
     assert not (folder / 'data.lmp').exists()  # the restart carries the system

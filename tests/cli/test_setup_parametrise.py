@@ -44,6 +44,10 @@ def test_parametrise_writes_the_lammps_files(aiida_profile, amber_codes, aiida_l
     ])
     assert result.exit_code == 0, result.output
     assert 'CCCC[NH3+] x2' in result.output and 'replication [2, 1, 1]' in result.output
+    # The options not given are the default protocol's, run's: its force field, cut-off and PPPM accuracy.
+    assert 'myp-pbi-uffi (heavy-as-cn), charges gas, charge model formal' in result.output
+    forcefield = (tmp_path / 'out' / 'forcefield.lmp').read_text()
+    assert 'lj/cut/coul/long 12.0' in forcefield and 'kspace_style pppm 1e-05' in forcefield
     data = (tmp_path / 'out' / 'data.lmp').read_text()
     assert f'{2 * len(butylammonium_rp)} atoms' in data
     assert 'read_data data.lmp' in (tmp_path / 'out' / 'forcefield.lmp').read_text()

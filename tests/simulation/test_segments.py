@@ -6,23 +6,41 @@ import numpy as np
 import pytest
 
 from aiida_perovskite.simulation.log import parse_log
-from aiida_perovskite.simulation.script import segment_script
+from aiida_perovskite.simulation.script import REQUIRED_SETTINGS, segment_script
 from aiida_perovskite.simulation.summary import THERMO_COLUMNS, as_columns, merge_series, summarise_temperature
+from aiida_perovskite.workflows.protocols.utils import protocol_inputs
 
 LOGS = pathlib.Path(__file__).parent / 'logs'
 
 
+def npt(**changes) -> dict:
+    """A complete NPT segment at 300 K as the thesis protocol's ladder writes it, with ``changes``."""
+    ladder = protocol_inputs('ladder.yaml', 'thesis')
+    run = {key: ladder[key] for key in REQUIRED_SETTINGS if key in ladder}
+    run['kspace_accuracy'] = protocol_inputs('parametrise.yaml', 'thesis')['lammps']['kspace_accuracy']  # the topology's
+    return {**run, 'stage': 'npt', 'temperature': 300.0, **changes}
+
+
 def test_scripts_continue_from_the_newest_restart():
-    first = segment_script({'stage': 'npt', 'target_step': 3000, 'create_velocities': True, 'timeout': 100}, False)
+    first = segment_script(npt(target_step=3000, create_velocities=True, timeout=100), False)
     assert 'include forcefield.lmp' in first and 'velocity all create 300.0' in first
     assert 'timer timeout 100 every 10' in first and 'run 3000 upto' in first
+    assert 'timestep 1.0\n' in first and 'kspace_style pppm 1e-05\n' in first  # the method's, from the protocol
+    assert 'fix integrate all npt temp 300.0 300.0 100.0 aniso 1.0 1.0 1000.0' in first
     assert first.index('kspace_style') > first.index('include forcefield.lmp')  # after read_data (triclinic)
-    later = segment_script({'stage': 'npt', 'target_step': 3000, 'shake': True}, True)
+    later = segment_script(npt(target_step=3000, shake=True), True)
     assert later.startswith('# One segment') and 'read_restart restart.*' in later
     assert 'include coefficients.lmp' in later  # restart files do not keep hybrid pair coefficients
     assert later.index('fix constrain all shake') < later.index('fix integrate all npt')  # LAMMPS 2025 order
     with pytest.raises(ValueError, match='unknown segment setting'):
         segment_script({'temprature': 300}, False)
+    # The run's settings have no defaults of their own: a segment without them is refused, not guessed.
+    for key in ('timestep', 'kspace_accuracy', 'temperature'):
+        incomplete = {k: v for k, v in npt(target_step=100).items() if k != key}
+        with pytest.raises(ValueError, match=f"missing segment setting.*'{key}'"):
+            segment_script(incomplete, False)
+    with pytest.raises(ValueError, match="missing segment setting.*'minimise'"):
+        segment_script(npt(target_step=0, stage='minimise'), False)
 
 
 def test_timed_out_segment():

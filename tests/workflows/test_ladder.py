@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-from aiida import orm
 from aiida.engine import run_get_node
 
-from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, load_protocol
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
 
@@ -17,12 +16,9 @@ def codes(aiida_localhost):
 
 
 def topology_of(structure, codes, cif_node, replication):
-    results, node = run_get_node(
-        ParametriseWorkChain, cif=cif_node(structure, 'ba2pbi4.cif'),
-        codes={tool: codes[tool] for tool in ('antechamber', 'parmchk2', 'tleap')},
-        charge_method=orm.Str('gas'),
-        lammps=orm.Dict({'replication': replication, 'cutoff': 12.0, 'kspace_accuracy': 1e-4}),
-    )
+    builder = ParametriseWorkChain.get_builder_from_protocol(
+        codes, cif_node(structure, 'ba2pbi4.cif'), 'fast', {'lammps': {'replication': replication}})
+    results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     return results['topology']
 
@@ -34,13 +30,13 @@ def segments(ladder):
 
 
 def test_protocols():
-    thesis, fast = load_protocol('thesis'), load_protocol('fast')
-    assert thesis['ladder']['temperatures'] == list(range(200, 351, 10))
-    assert (thesis['ladder']['steps_per_temperature'], thesis['ladder']['thermo_every']) == (40000, 1000)
-    assert fast['ladder']['equilibration_cut'] < fast['ladder']['steps_per_temperature']
-    assert fast['ladder']['thermo_every'] == 50 and fast['ladder']['minimise']['etol'] == 1e-6  # merged, not replaced
+    thesis, fast = (TemperatureLadderWorkChain.get_protocol_inputs(name) for name in ('thesis', 'fast'))
+    assert thesis['temperatures'] == list(range(200, 351, 10))
+    assert (thesis['steps_per_temperature'], thesis['thermo_every'], thesis['timestep']) == (40000, 1000, 1.0)
+    assert fast['equilibration_cut'] < fast['steps_per_temperature']
+    assert fast['thermo_every'] == 50 and fast['minimise']['etol'] == 1e-6  # merged, not replaced
     with pytest.raises(ValueError, match='unknown protocol'):
-        load_protocol('slow')
+        TemperatureLadderWorkChain.get_protocol_inputs('slow')
 
 
 def test_fast_ladder_summarises_every_temperature(codes, cif_node, butylammonium_rp):
@@ -60,6 +56,10 @@ def test_fast_ladder_summarises_every_temperature(codes, cif_node, butylammonium
     series = results['thermo']
     assert set(series.get_array('setpoint')) == {250.0, 300.0}
     assert len(results['structure'].sites) == topology.base.attributes.get('n_atoms')
+    # The ladder sets no PPPM accuracy: every segment runs with the one its topology was written with.
+    assert 'kspace_accuracy' not in settings
+    for segment in segments(node).values():
+        assert segment.inputs.lammps.parameters['kspace_accuracy'] == topology.base.attributes.get('kspace_accuracy') == 1e-4
 
 
 def test_interrupted_ladder_runs_every_step_once(codes, cif_node, butylammonium_rp):

@@ -11,11 +11,12 @@ from aiida_perovskite.data import LammpsTopologyData, ParameterSetData
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 from tests.referee import lammps_energies, openmm_energies
 
-ONE_CELL = {'replication': [1, 1, 1], 'cutoff': 12.0, 'kspace_accuracy': 1e-5}
+ONE_CELL = {'replication': [1, 1, 1]}  # the protocol's cut-off and PPPM accuracy
 
 
-def parametrise(cif, codes, **inputs):
-    return run_get_node(ParametriseWorkChain, cif=cif, codes=codes, **inputs)
+def parametrise(cif, codes, **overrides):
+    """The work chain on the thesis protocol (the method's choices: AM1-BCC, formal charges, auto set, 3x3x3)."""
+    return run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif, 'thesis', overrides))
 
 
 def ancestors(node, node_class, **filters):
@@ -32,12 +33,13 @@ def antechamber_calls(topology):
 def test_provenance_from_topology_back_to_the_cif(amber_codes, cif_node, butylammonium_rp):
     """AM1-BCC (the default) on (BA)2PbI4: one antechamber run for the two copies, all steps traceable."""
     cif = cif_node(butylammonium_rp, 'ba2pbi4.cif')
-    results, node = parametrise(cif, amber_codes, lammps=orm.Dict(ONE_CELL))
+    results, node = parametrise(cif, amber_codes, lammps=ONE_CELL)
     assert node.is_finished_ok, node.exit_message
     topology = results['topology']
     assert isinstance(topology, LammpsTopologyData)
     assert topology.base.attributes.get('n_atoms') == len(butylammonium_rp)
     assert topology.base.attributes.get('charge_method') == 'bcc'
+    assert (topology.base.attributes.get('cutoff'), topology.base.attributes.get('kspace_accuracy')) == (12.0, 1e-5)
     assert abs(topology.base.attributes.get('net_charge')) < 1e-6
 
     assert [n.uuid for n in ancestors(topology, orm.CifData)] == [cif.uuid]
@@ -50,8 +52,8 @@ def test_provenance_from_topology_back_to_the_cif(amber_codes, cif_node, butylam
     assert any('doi:10.1021/acs.jpcc.5b04283' in c for c in parameter_set.get_dict()['citations'])
 
     # A second material reuses the same parameter-set node.
-    _, second = parametrise(cif_node(butylammonium_rp, 'again.cif'), amber_codes, lammps=orm.Dict(ONE_CELL),
-                            charge_method=orm.Str('gas'))
+    _, second = parametrise(cif_node(butylammonium_rp, 'again.cif'), amber_codes, lammps=ONE_CELL,
+                            charge_method='gas')
     assert ancestors(second.outputs.topology, ParameterSetData)[0].uuid == parameter_set.uuid
 
 
@@ -63,7 +65,7 @@ REFEREE = ['dj-dft/00001.cif', 'dj-dft/00004.cif', 'dj-dft/00008.cif', 'dj-dft/0
 def test_lammps_agrees_with_openmm(name, shared_data, amber_codes, cif_node, tmp_path):
     """Bonded terms within 1e-3 kcal/mol and non-bonded within 1e-4 relative, on the tleap prmtop."""
     results, node = parametrise(cif_node(shared_data / 'cifs' / name), amber_codes,
-                                charge_method=orm.Str('gas'), lammps=orm.Dict(ONE_CELL))
+                                charge_method='gas', lammps=ONE_CELL)
     assert node.is_finished_ok, node.exit_message
     prmtop, inpcrd = tmp_path / 'cell.prmtop', tmp_path / 'cell.inpcrd'
     prmtop.write_bytes(results['prmtop'].get_content(mode='rb'))
@@ -82,7 +84,7 @@ def _tleap(workchain):
 def test_triclinic_cell_kept_in_data_file(shared_data, amber_codes, cif_node, tmp_path):
     """00001.cif is triclinic (91.2, 88.9, 88.9 degrees): the 3x3x3 box is the CIF lattice times three."""
     path = shared_data / 'cifs' / 'dj-dft' / '00001.cif'
-    results, node = parametrise(cif_node(path), amber_codes, charge_method=orm.Str('gas'))
+    results, node = parametrise(cif_node(path), amber_codes, charge_method='gas')
     assert node.is_finished_ok, node.exit_message
     topology = results['topology']
     data = topology.base.repository.get_object_content('data.lmp', mode='r').splitlines()
@@ -116,7 +118,7 @@ def silyl_perovskite():
 
 def test_spacer_the_parameter_set_cannot_describe(amber_codes, cif_node):
     """Hydrogens on Si have no ion-H term under any policy: refused before antechamber runs."""
-    _, node = parametrise(cif_node(silyl_perovskite(), 'silyl.cif'), amber_codes, charge_method=orm.Str('gas'))
+    _, node = parametrise(cif_node(silyl_perovskite(), 'silyl.cif'), amber_codes, charge_method='gas')
     assert node.exit_status == ParametriseWorkChain.exit_codes.ERROR_MISSING_PARAMETERS.status
     assert 'hydrogen bonded to Si' in node.exit_message
     assert not [n for n in node.called if n.process_type.endswith('antechamber')]

@@ -88,7 +88,7 @@ def write_lammps_topology(
     lattice = np.array(structure.cell)
     record = decomposition.get_dict()
     try:
-        replication = resolve_replication(options.get('replication', [3, 3, 3]), lattice, options['cutoff'],
+        replication = resolve_replication(options['replication'], lattice, options['cutoff'],
                                           record.get('miller_index'))
     except ValueError as error:
         return exit_code('ERROR_INVALID_REPLICATION', f'replication: {error}')
@@ -105,8 +105,8 @@ def write_lammps_topology(
     try:
         system = build_system(
             organic, ions, lattice, parameter_set.parameter_set,
-            policy=options.get('heteroatom_policy', 'heavy-as-cn'), replication=tuple(replication),
-            charge_model=options.get('charge_model', 'formal'),
+            policy=options['heteroatom_policy'], replication=tuple(replication),
+            charge_model=options['charge_model'],
         )
     except ForceFieldError as error:
         return exit_code('ERROR_FORCEFIELD', f'{type(error).__name__}: {error}')
