@@ -13,7 +13,6 @@ import dataclasses
 import numpy as np
 
 from aiida_perovskite.simulation.log import LogSummary
-from aiida_perovskite.simulation.script import validate
 
 #: Every outcome, in the order they are decided (the first that applies wins).
 OUTCOMES = (
@@ -81,12 +80,22 @@ def thermo_samples(rows: np.ndarray, settings: dict) -> np.ndarray:
     return (steps % int(settings['thermo_every']) == 0) | (steps == int(settings['target_step']))
 
 
+#: The settings a segment's outcome depends on (an NPT segment's also on where it samples and restarts).
+OUTCOME_SETTINGS = ('stage', 'target_step')
+NPT_OUTCOME_SETTINGS = ('thermo_every', 'restart_every')
+
+
 def segment_outcome(log: LogSummary, settings: dict) -> SegmentOutcome:
-    """Decide how the segment of ``settings`` (see ``simulation.script.SEGMENT_DEFAULTS``) ended.
+    """Decide how the segment of ``settings`` ended.
 
     :param log: the parsed ``log.lammps`` (:func:`~aiida_perovskite.simulation.log.parse_log`).
+    :param settings: the segment's settings (:func:`~aiida_perovskite.simulation.script.validate`); only
+        ``stage``, ``target_step`` and, for NPT, ``thermo_every`` and ``restart_every`` decide the outcome.
     """
-    settings = validate(settings)
+    needed = OUTCOME_SETTINGS + (NPT_OUTCOME_SETTINGS if settings.get('stage') == 'npt' else ())
+    missing = [key for key in needed if key not in settings]
+    if missing:
+        raise ValueError(f'the segment outcome needs the setting(s) {missing}')
     npt = settings['stage'] == 'npt'
     target = int(settings['target_step'])
     start = log.blocks[0][0] if log.blocks else int(log.rows[0, 0]) if len(log.rows) else None

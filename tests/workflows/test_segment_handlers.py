@@ -17,6 +17,7 @@ from aiida_perovskite.calculations.lammps import LammpsSegmentCalculation
 from aiida_perovskite.data import LammpsTopologyData
 from aiida_perovskite.forcefield import load_parameter_set
 from aiida_perovskite.forcefield.lammps import build_system
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, segment_settings
 from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
 
 CALC = LammpsSegmentCalculation.exit_codes
@@ -35,8 +36,12 @@ def generate_workchain(aiida_code_installed):
                           load_parameter_set('myp-pbi'))
     topology = LammpsTopologyData.from_system(system, cutoff=10.0, kspace_accuracy=1e-4).store()
 
+    ladder = TemperatureLadderWorkChain.get_protocol_inputs('fast')
+
     def generate(parameters: dict, parent_folder: orm.RemoteData | None = None) -> LammpsSegmentWorkChain:
-        lammps = {'code': code, 'topology': topology, 'parameters': orm.Dict(parameters)}
+        # The fast protocol's complete segment, with the test's own settings on top.
+        settings = segment_settings(ladder, topology, parameters.get('stage', 'npt'), temperature=300.0)
+        lammps = {'code': code, 'topology': topology, 'parameters': orm.Dict({**settings, **parameters})}
         if parent_folder is not None:
             lammps['parent_folder'] = parent_folder
         process = instantiate_process(get_manager().get_runner(), LammpsSegmentWorkChain, lammps=lammps)
