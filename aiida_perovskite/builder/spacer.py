@@ -104,11 +104,11 @@ def protonate(smiles: str) -> tuple[str, list[int]]:
     :returns: the canonical SMILES of the cation and the (0-based) indices of the protonated nitrogens.
     :raises BuildError: the SMILES cannot be read.
     """
-    from aiida_perovskite.structure.smiles import _conversion
+    from aiida_perovskite.structure.smiles import openbabel_conversion
 
     molecule = _read(smiles)
     protonated = _protonate(molecule)
-    return _conversion().WriteString(molecule).split()[0], protonated
+    return openbabel_conversion().WriteString(molecule).split()[0], protonated
 
 
 def _protonate(molecule) -> list[int]:
@@ -137,11 +137,11 @@ def spacer_from_smiles(
     """
     from openbabel import openbabel
 
-    from aiida_perovskite.structure.smiles import _conversion
+    from aiida_perovskite.structure.smiles import openbabel_conversion
 
     molecule = _read(smiles)
     protonated = _protonate(molecule)
-    cation = _conversion().WriteString(molecule).split()[0]
+    cation = openbabel_conversion().WriteString(molecule).split()[0]
 
     symbols_2d = [openbabel.GetSymbol(a.GetAtomicNum()) for a in openbabel.OBMolAtomIter(molecule)]
     metals = sorted({s for s in symbols_2d if s in {'Pb', 'Sn', 'Ge', 'Cs', 'Na', 'K', 'Rb'}})

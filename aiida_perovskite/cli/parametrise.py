@@ -7,11 +7,11 @@ import sys
 
 import click
 
-from . import cmd_root
 from .common import load_profile_and_codes
+from .params import COMPUTER, PROFILE
 
 
-@cmd_root.command('parametrise')
+@click.command('parametrise')
 @click.argument('cif', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option('--charges', type=click.Choice(['bcc', 'gas']), default='bcc', show_default=True,
               help='AM1-BCC (sqm) or Gasteiger (fast) partial charges for the organic molecules.')
@@ -28,8 +28,8 @@ from .common import load_profile_and_codes
 @click.option('--cutoff', type=float, default=12.0, show_default=True, help='Pair cut-off (Angstrom).')
 @click.option('--write-dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Write data.lmp and forcefield.lmp here.')
-@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@COMPUTER
+@PROFILE
 def cmd_parametrise(cif, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell, auto_supercell, cutoff,
                     write_dir, computer, profile_name):
     """Parametrise CIF (GAFF spacers + literature ion parameters) into a LAMMPS system.

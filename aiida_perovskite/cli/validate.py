@@ -8,9 +8,8 @@ import sys
 
 import click
 
-from . import cmd_root
 from .common import load_profile_and_codes
-from .inspect import _expand
+from .params import CIF_PATHS, COMPUTER, PROFILE, expand_paths, group_option
 
 
 def _screening_force_field() -> dict:
@@ -24,8 +23,8 @@ def _screening_force_field() -> dict:
 SCREENING = _screening_force_field()
 
 
-@cmd_root.command('validate')
-@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.command('validate')
+@CIF_PATHS
 @click.option('--temperature', type=click.FloatRange(min=1), default=300.0, show_default=True,
               help='Reference temperature (K) for CIFs that do not state theirs '
                    '(_diffrn_ambient_temperature or _cell_measurement_temperature).')
@@ -41,12 +40,11 @@ SCREENING = _screening_force_field()
               help='Sampled NPT steps (1 fs) after as many equilibration steps.')
 @click.option('--min-width', type=click.FloatRange(min=1), default=12.0, show_default=True,
               help='Replicate the cell until it is at least this wide (Angstrom) in every direction.')
-@click.option('--group', 'group_label', default='validation', show_default=True,
-              help='Group the ValidationWorkChain nodes go in.')
+@group_option(default='validation', show_default=True, help='Group the ValidationWorkChain nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Also write every validation record to this JSON file.')
-@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@COMPUTER
+@PROFILE
 def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, group_label,
                  json_file, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
@@ -76,7 +74,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     group, _ = orm.Group.collection.get_or_create(group_label)
 
     records, failed = [], 0
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         try:  # every choice checked before anything runs
             jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models])
         except (ValueError, OSError) as error:  # unreadable CIF, uncovered element, charge model without the ions

@@ -7,10 +7,11 @@ charges from :mod:`.bonding` instead of letting OpenBabel perceive them.
 
 from __future__ import annotations
 
-__all__ = ('canonical_smiles', 'canonicalise', 'skeleton', 'skeleton_of_smiles')
+__all__ = ('canonical_smiles', 'canonicalise', 'openbabel_conversion', 'skeleton', 'skeleton_of_smiles')
 
 
-def _conversion(in_format: str | None = None):
+def openbabel_conversion(in_format: str | None = None):
+    """An OpenBabel conversion writing canonical SMILES, reading ``in_format`` when given (warnings silenced)."""
     from openbabel import openbabel
 
     openbabel.obErrorLog.SetOutputLevel(0)  # silence warnings printed to stderr
@@ -37,7 +38,7 @@ def _molecule(symbols, orders: dict[tuple[int, int], int], charges):
 
 def canonical_smiles(symbols: list[str], orders: dict[tuple[int, int], int], charges: list[int]) -> str:
     """Canonical SMILES (no stereochemistry) of a molecule given atoms, bond orders and charges."""
-    return _conversion().WriteString(_molecule(symbols, orders, charges)).split()[0]
+    return openbabel_conversion().WriteString(_molecule(symbols, orders, charges)).split()[0]
 
 
 def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, list[int]]:
@@ -50,7 +51,7 @@ def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, lis
     canonical SMILES writes them, each hydrogen after the heavy atoms.
     """
     molecule = _molecule(symbols, {tuple(edge): 1 for edge in edges}, [0] * len(symbols))
-    conversion = _conversion()
+    conversion = openbabel_conversion()
     conversion.AddOption('O', conversion.OUTOPTIONS)  # record the output order of the atoms
     key = conversion.WriteString(molecule).split()[0]
     order = molecule.GetData('SMILES Atom Order')
@@ -72,7 +73,7 @@ def canonicalise(smiles: str) -> str:
     """The canonical form of any SMILES string, from the same toolkit as :func:`canonical_smiles`."""
     from openbabel import openbabel
 
-    conversion = _conversion('smi')
+    conversion = openbabel_conversion('smi')
     molecule = openbabel.OBMol()
     if not conversion.ReadString(molecule, smiles):
         raise ValueError(f'invalid SMILES: {smiles!r}')
@@ -87,7 +88,7 @@ def skeleton_of_smiles(smiles: str) -> str:
     from openbabel import openbabel
 
     molecule = openbabel.OBMol()
-    if not _conversion('smi').ReadString(molecule, smiles):
+    if not openbabel_conversion('smi').ReadString(molecule, smiles):
         raise ValueError(f'invalid SMILES: {smiles!r}')
     molecule.AddHydrogens()
     symbols = [openbabel.GetSymbol(atom.GetAtomicNum()) for atom in openbabel.OBMolAtomIter(molecule)]
