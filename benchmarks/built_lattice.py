@@ -1,8 +1,8 @@
 """Built cells relaxed at 300 K against experiment: the lattice check of the builder (issue 6).
 
 Builds each cell as ``aiida-perovskite build --name BA|PEA --profile P --relax`` does, through
-the same functions (:func:`aiida_perovskite.tools.builder.build_with_provenance`, then
-:func:`~aiida_perovskite.tools.builder.relax_built_cell`: a one-temperature ``MaterialWorkChain``
+the same functions (:func:`aiida_perovskite.tools.built_cells.build_with_provenance`, then
+:func:`~aiida_perovskite.tools.built_cells.relax_built_cell`: a one-temperature ``MaterialWorkChain``
 on the screening protocol's force field, 2x2x2 supercell, AM1-BCC spacers, 5 ps + 10 ps of NPT
 at 300 K, and :func:`aiida_perovskite.analysis.lattice.relaxed_lattice` for the figures), and
 prints the sqrt(2) x sqrt(2) cell edges and the two-layer stacking period against the
@@ -41,7 +41,7 @@ EXPERIMENT = {
 def relax(name: str, packing: str, steps: int, codes: dict) -> dict:
     """Build the bundled spacer ``name``'s cell with provenance, relax it at 300 K and return its figures."""
     from aiida_perovskite.builder import find_spacer
-    from aiida_perovskite.tools.builder import build_with_provenance, relax_built_cell, relaxed_cell_lattice
+    from aiida_perovskite.tools.built_cells import build_with_provenance, relax_built_cell, relaxed_cell_lattice
 
     started = time.monotonic()
     entry = find_spacer(name)

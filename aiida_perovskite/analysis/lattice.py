@@ -23,7 +23,9 @@ class RelaxedLattice:
     """Per-cell lattice figures of a relaxed supercell (lengths in Angstrom, angles in degrees).
 
     :param replication: the supercell's replication along a, b, c.
-    :param a: :param b: in-plane cell edges; :param gamma: the angle between them.
+    :param a: in-plane cell edge a.
+    :param b: in-plane cell edge b.
+    :param gamma: the angle between a and b.
     :param stacking_period: perpendicular height of one cell along the stacking.
     :param cell_edges: the two edges of the sqrt(2) x sqrt(2) cell (two octahedra per layer).
     """
@@ -51,8 +53,8 @@ def relaxed_lattice(summary: dict, replication, metals_per_layer: int = 1) -> Re
 
     :param replication: the supercell's replication ``(na, nb, nc)``, c crossing the layers.
     :param metals_per_layer: octahedra per layer in the cell: 1 (a one-octahedron cell, whose
-        sqrt(2) x sqrt(2) edges are |a+b| and |a-b|) or 2 (a herringbone cell, whose a and b are
-        those edges already).
+        sqrt(2) x sqrt(2) edges are ``|a+b|`` and ``|a-b|``) or 2 (a herringbone cell, whose a and b
+        are those edges already).
     """
     na, nb, nc = (int(n) for n in replication)
     a = np.array([summary['lx_mean'], 0.0]) / na

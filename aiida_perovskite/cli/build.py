@@ -79,7 +79,7 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
                     'a_cation': a_cation, 'packing': packing,
                     'head_torsion': head_torsion, 'octahedral_rotation': octahedral_rotation}
         if profile_name:
-            from aiida_perovskite.tools.builder import build_with_provenance
+            from aiida_perovskite.tools.built_cells import build_with_provenance
 
             load_profile(profile_name)
             node, cif_text, filename = build_with_provenance(smiles, settings, label)
@@ -105,13 +105,13 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
     if node is not None:
         click.echo(f'  provenance: calcfunction<{node.pk}> perovskite.build, cif<{node.outputs.cif.pk}>')
     if relax:
-        relax(node, output, relax_steps, relax_charges)
+        relax_and_print(node, output, relax_steps, relax_charges)
 
 
-def relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
-    """Relax the built cell at 300 K (:func:`aiida_perovskite.tools.builder.relax_built_cell`), write the
+def relax_and_print(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
+    """Relax the built cell at 300 K (:func:`aiida_perovskite.tools.built_cells.relax_built_cell`), write the
     final supercell beside ``output`` and print its lattice per cell."""
-    from aiida_perovskite.tools.builder import relax_built_cell, relaxation_overrides, relaxed_cell_lattice
+    from aiida_perovskite.tools.built_cells import relax_built_cell, relaxation_overrides, relaxed_cell_lattice
 
     codes = load_profile_and_codes(None)  # the profile cmd_build loaded
     equilibration = relaxation_overrides(steps, charges)['ladder']['equilibration_steps']

@@ -68,3 +68,18 @@ def test_a_node_that_is_not_a_model(aiida_profile, tmp_path):
     line = one_line_error(CliRunner().invoke(cmd_root, ['screen', str(tmp_path / 'x.cif'), '--model', str(node.pk),
                                                         '--profile', aiida_profile.name]))
     assert line == f'Error: node {node.pk} is a Int, not a TrainedModelData'
+
+
+def test_no_configuration_at_all(tmp_path):
+    """A fresh machine: no AiiDA configuration, no default profile (a fresh process with its own AIIDA_PATH)."""
+    import os
+    import subprocess
+    import sys
+
+    script = [sys.executable, '-c', 'from aiida_perovskite.cli import cmd_root; cmd_root()']
+    environment = {**os.environ, 'AIIDA_PATH': str(tmp_path)}
+    for arguments, message in ((['status'], 'Error: no AiiDA profile to load ('),
+                               (['status', '--profile', 'x'], "Error: profile 'x' does not exist; `verdi profile list`")):
+        completed = subprocess.run([*script, *arguments], capture_output=True, text=True, env=environment)
+        assert completed.returncode == 1 and 'Traceback' not in completed.stderr
+        assert message in completed.stderr
