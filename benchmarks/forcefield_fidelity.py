@@ -100,7 +100,8 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     nodes = {key: done[key] for key, *_ in jobs if key in done}
     pending = [job for job in jobs if job[0] not in nodes]
     if pending:
-        ensure_daemon(1)  # one worker: SQLite serialises writes; the worker runs many jobs at once
+        if ensure_daemon(1):  # one worker: SQLite serialises writes; the worker runs many jobs at once
+            print(f'started the daemon of profile {profile}', flush=True)
 
     def submit_one(job):
         key, path, model, settings, cell, temperature = job

@@ -73,7 +73,8 @@ def run_materials(paths, profile: str, group_label: str, parallel: int) -> None:
 
     load_profile(profile, allow_switch=True)
     codes = load_codes(None)
-    ensure_daemon()
+    if ensure_daemon():
+        print(f'started the daemon of profile {profile}', flush=True)
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
     existing = materials_by_key(group)
