@@ -1,9 +1,12 @@
 """Built cells relaxed at 300 K against experiment: the lattice check of the builder (issue 6).
 
-Runs ``aiida-perovskite build --name BA|PEA --profile P --relax`` (a one-temperature
-``MaterialWorkChain`` on the screening protocol's force field: 2x2x2 supercell, AM1-BCC
-spacers, 5 ps + 10 ps of NPT at 300 K) and prints the sqrt(2) x sqrt(2) cell edges and the
-two-layer stacking period against the experimental cells:
+Builds each cell as ``aiida-perovskite build --name BA|PEA --profile P --relax`` does, through
+the same functions (:func:`aiida_perovskite.tools.built_cells.build_with_provenance`, then
+:func:`~aiida_perovskite.tools.built_cells.relax_built_cell`: a one-temperature ``MaterialWorkChain``
+on the screening protocol's force field, 2x2x2 supercell, AM1-BCC spacers, 5 ps + 10 ps of NPT
+at 300 K, and :func:`aiida_perovskite.analysis.lattice.relaxed_lattice` for the figures), and
+prints the sqrt(2) x sqrt(2) cell edges and the two-layer stacking period against the
+experimental cells:
 
 * (BA)2PbI4: a = 8.42, b = 9.00 A (in-plane aim 8.4-8.9 A), two-layer period 26.08 A
   (low-temperature cell) to 27.6 A (room temperature);
@@ -22,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import subprocess
 import sys
-import tempfile
 import time
 
 CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
@@ -35,18 +36,23 @@ EXPERIMENT = {
     'BA': {'edges': (8.42, 9.00), 'periods': (26.08, 27.6), 'range': (8.4, 8.9)},
     'PEA': {'edges': (8.74, 8.74), 'periods': (32.7,), 'range': None},
 }
-FIGURES = re.compile(r'cell edges (?P<e1>[\d.]+) A, (?P<e2>[\d.]+) A; two-layer period (?P<period>[\d.]+) A')
 
 
-def relax(name: str, profile: str, packing: str, steps: int, folder: pathlib.Path) -> dict:
-    command = [CLI, 'build', '--name', name, '--packing', packing, '--profile', profile, '--relax',
-               '--relax-steps', str(steps), '-o', str(folder / f'{name.lower()}_{packing}.cif')]
+def relax(name: str, packing: str, steps: int, codes: dict) -> dict:
+    """Build the bundled spacer ``name``'s cell with provenance, relax it at 300 K and return its figures."""
+    from aiida_perovskite.builder import find_spacer
+    from aiida_perovskite.tools.built_cells import build_with_provenance, relax_built_cell, relaxed_cell_lattice
+
     started = time.monotonic()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    match = FIGURES.search(completed.stdout)
-    if completed.returncode or not match:
-        raise SystemExit(f'{" ".join(command)} failed:\n{completed.stdout}\n{completed.stderr}')
-    return {'edges': sorted((float(match['e1']), float(match['e2']))), 'period': float(match['period']),
+    entry = find_spacer(name)
+    build_node, _, _ = build_with_provenance(entry['smiles'], {'phase': entry['phase'], 'packing': packing},
+                                             entry['abbreviation'])
+    relaxation = relax_built_cell(build_node, codes, steps)
+    if not relaxation.is_finished_ok:
+        raise SystemExit(f'{name}: relaxation failed: MaterialWorkChain<{relaxation.pk}> '
+                         f'[{relaxation.exit_status}] {relaxation.exit_message}')
+    lattice = relaxed_cell_lattice(relaxation, build_node)
+    return {'edges': sorted(lattice.cell_edges), 'period': lattice.two_layer_period,
             'seconds': time.monotonic() - started}
 
 
@@ -84,15 +90,20 @@ def main() -> None:
     arguments = parser.parse_args()
 
     subprocess.run([CLI, 'setup', '--profile', arguments.profile], check=True, capture_output=True)
+    from aiida import load_profile
     from tabulate import tabulate
 
+    from aiida_perovskite.tools.built_cells import relaxation_overrides
+    from aiida_perovskite.tools.codes import load_codes
+
+    load_profile(arguments.profile, allow_switch=True)
+    codes = load_codes(None)
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for name in arguments.materials:
-            rows.append(judge(name, relax(name, arguments.profile, arguments.packing, arguments.steps,
-                                          pathlib.Path(folder))))
-            print(f'{name}: done in {rows[-1][-1]} s', flush=True)
-    print(f'built {arguments.packing} cells, 300 K, {arguments.steps // 2} + {arguments.steps} steps of 1 fs')
+    for name in arguments.materials:
+        rows.append(judge(name, relax(name, arguments.packing, arguments.steps, codes)))
+        print(f'{name}: done in {rows[-1][-1]} s', flush=True)
+    equilibration = relaxation_overrides(arguments.steps, 'bcc')['ladder']['equilibration_steps']
+    print(f'built {arguments.packing} cells, 300 K, {equilibration} + {arguments.steps} steps of 1 fs')
     print(tabulate(rows, headers=['cell', 'sqrt(2) edges (A)', 'experiment', 'in-plane %', 'two-layer period (A)',
                                   'experiment', 'period %', 'within 5 % / 10 %', 's']))
 

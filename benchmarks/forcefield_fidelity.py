@@ -88,10 +88,10 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     """Submit every job not finished before, ``parallel`` at a time; return the nodes by key."""
     from aiida import orm
 
-    from aiida_perovskite.cli.run import _ensure_daemon
     from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.tools.daemon import ensure_daemon
     from aiida_perovskite.tools.validation import prepare_validation, run_validation, validation_overrides
-    from _throttle import submit_throttled
+    from throttle import submit_throttled
 
     codes = load_codes(None)
     group, _ = orm.Group.collection.get_or_create(group_label)
@@ -100,7 +100,8 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     nodes = {key: done[key] for key, *_ in jobs if key in done}
     pending = [job for job in jobs if job[0] not in nodes]
     if pending:
-        _ensure_daemon(1)  # one worker: SQLite serialises writes; the worker runs many jobs at once
+        if ensure_daemon(1):  # one worker: SQLite serialises writes; the worker runs many jobs at once
+            print(f'started the daemon of profile {profile}', flush=True)
 
     def submit_one(job):
         key, path, model, settings, cell, temperature = job

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from _throttle import submit_throttled
+from throttle import submit_throttled
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
 CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
@@ -67,13 +67,14 @@ def run_materials(paths, profile: str, group_label: str, parallel: int) -> None:
     from aiida import load_profile, orm
     from aiida.engine import submit
 
-    from aiida_perovskite.cli.run import _ensure_daemon
     from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.tools.daemon import ensure_daemon
     from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
 
     load_profile(profile, allow_switch=True)
     codes = load_codes(None)
-    _ensure_daemon()
+    if ensure_daemon():
+        print(f'started the daemon of profile {profile}', flush=True)
     group, _ = orm.Group.collection.get_or_create(group_label)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': 1}}
     existing = materials_by_key(group)

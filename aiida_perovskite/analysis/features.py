@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ('FEATURE_FAMILIES', 'structure_features')
+__all__ = ('FEATURE_FAMILIES', 'stacking_index', 'structure_features')
 
 FEATURE_FAMILIES = ('lattice', 'cell', 'layers', 'spacer', 'jdd0', 'jdd1', 'jdd2', 'jdd3')
 
@@ -34,7 +34,7 @@ def structure_features(record: dict) -> dict[str, float]:
     cell = record['lattice']
     lattice = Lattice.from_parameters(cell['a'], cell['b'], cell['c'], cell['alpha'], cell['beta'], cell['gamma'])
     vectors = lattice.matrix
-    stacking = _stacking_index(record['miller_index'], vectors)
+    stacking = stacking_index(record['miller_index'], vectors)
     in_plane = [axis for axis in range(3) if axis != stacking]
     lengths = sorted((float(np.linalg.norm(vectors[axis])) for axis in in_plane), reverse=True)
     u, v = (vectors[axis] for axis in in_plane)
@@ -87,7 +87,7 @@ def structure_features(record: dict) -> dict[str, float]:
     return features
 
 
-def _stacking_index(miller, vectors: np.ndarray) -> int:
+def stacking_index(miller, vectors: np.ndarray) -> int:
     """The lattice vector that crosses the layers: the one the Miller plane singles out, or, for a skew
     stacking, the one most nearly along the layer normal."""
     nonzero = [axis for axis, value in enumerate(miller) if value]

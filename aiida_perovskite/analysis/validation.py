@@ -16,12 +16,13 @@ Two kinds of figure:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-__all__ = ('cell_figures', 'compare_cells', 'octahedra_check', 'reference_from_parameters', 'simulated_lattice',
-           'summary_line')
+__all__ = ('Cell', 'cell_figures', 'compare_cells', 'compare_with_reference', 'metal_and_halide_elements',
+           'octahedra_check', 'reference_figures', 'reference_from_parameters', 'simulated_lattice', 'summary_line')
 
 #: What counts as an intact octahedron: six halides within this distance of the metal (Angstrom).
 OCTAHEDRON_CUTOFF = 3.8
@@ -132,3 +133,80 @@ def octahedra_check(symbols, positions, lattice, metals, halides, cutoff: float 
             intact += 1
     return {'intact': intact, 'metals': len(centres), 'share': intact / len(centres) if centres else float('nan'),
             'cutoff': cutoff}
+
+
+@dataclasses.dataclass
+class Cell:
+    """A periodic cell as plain arrays: element symbols, Cartesian positions (Angstrom) and lattice vectors (rows)."""
+
+    symbols: list[str]
+    positions: np.ndarray
+    lattice: np.ndarray
+
+
+def metal_and_halide_elements(record: dict, symbols) -> tuple[list[str], list[str]]:
+    """The B-site metals (the decomposition record's oxidation states) and the halides of its inorganic part.
+
+    :param symbols: the element of each site of the decomposed cell, in the record's site order.
+    """
+    metals = sorted(record['oxidation_states'])
+    inorganic = {symbols[index] for index in record['inorganic_indices']}
+    return metals, sorted(inorganic - set(metals))
+
+
+def reference_figures(record: dict, lattice, stacking: int, metals: int, cell: dict | None = None) -> tuple[dict, str]:
+    """The reference cell's :func:`cell_figures` and where the reference comes from.
+
+    Without ``cell`` (None or empty) the reference is the decomposed CIF's own cell; with one, it is
+    that cell (a, b, c, alpha, beta, gamma, ``metals``, ``slabs``, optionally ``n_layers`` (1),
+    ``stacking`` axis index (2) and ``source``), e.g. the experimental cell of a built structure,
+    whose cell choice may differ from the simulated one.
+
+    :param lattice: the decomposed cell's lattice vectors (rows); :param stacking: its stacking axis;
+        :param metals: B atoms in it.
+    """
+    if cell:
+        matrix = reference_from_parameters(*(cell[key] for key in ('a', 'b', 'c', 'alpha', 'beta', 'gamma')))
+        figures = cell_figures(matrix, int(cell.get('stacking', 2)), cell['metals'], cell['slabs'], cell.get('n_layers', 1))
+        return figures, cell.get('source', 'given cell')
+    figures = cell_figures(lattice, stacking, metals, record['n_slabs'], record['n_layers'])
+    return figures, f'the CIF\'s own cell ({record["file"]})'
+
+
+def compare_with_reference(record: dict, structure: Cell, final: Cell, summary: dict, replication,
+                           cell: dict | None = None) -> dict:
+    """A simulated cell against its reference: the deviations named by direction, and the octahedra check.
+
+    :param record: the decomposition record of ``structure`` (``miller_index``, ``oxidation_states``,
+        ``inorganic_indices``, ``n_slabs``, ``n_layers``, ``file``).
+    :param structure: the decomposed input cell; :param final: the last configuration of the run.
+    :param summary: the NPT run's summary at the reference temperature (box means);
+        :param replication: the supercell's replication.
+    :param cell: a reference cell given by hand (see :func:`reference_figures`); None: the input cell.
+    :returns: ``reference_source``, ``stacking_axis`` (a, b or c), ``rows`` (:func:`compare_cells`;
+        per axis only when both cells are the same cell choice), ``deviations`` (:func:`summary_line`),
+        ``octahedra`` (:func:`octahedra_check` of ``final``, with ``reference_share`` of ``structure``),
+        ``simulated`` and ``reference`` (the :func:`cell_figures` of each).
+    """
+    from aiida_perovskite.analysis.features import stacking_index
+
+    lattice = np.asarray(structure.lattice, dtype=float)
+    metal_elements, halides = metal_and_halide_elements(record, structure.symbols)
+    stacking = stacking_index(record['miller_index'], lattice)
+    metals = sum(symbol in metal_elements for symbol in structure.symbols)
+    simulated = cell_figures(simulated_lattice(summary, replication), stacking, metals, record['n_slabs'],
+                             record['n_layers'])
+    expected, source = reference_figures(record, lattice, stacking, metals, cell)
+    rows = compare_cells(simulated, expected, stacking, same_cell=not cell)
+    octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metal_elements, halides)
+    octahedra['reference_share'] = octahedra_check(structure.symbols, structure.positions, lattice, metal_elements,
+                                                   halides)['share']  # the input cell by the same criterion
+    return {
+        'reference_source': source,
+        'stacking_axis': 'abc'[stacking],
+        'rows': rows,
+        'deviations': summary_line(rows),
+        'octahedra': octahedra,
+        'simulated': simulated,
+        'reference': expected,
+    }

@@ -1,19 +1,26 @@
 """Command line interface: ``aiida-perovskite``.
 
-Commands import heavy modules (AiiDA, pymatgen) only when they run, so
-``aiida-perovskite --help`` is instant and commands that need no AiiDA
-profile (``inspect``) never load one.
+The group lives in :mod:`.root`; each command module defines plain click commands with the shared
+options of :mod:`.params`, and this module adds them to the group (no module imports the group
+back). Commands import heavy modules (AiiDA, pymatgen) only when they run, so
+``aiida-perovskite --help`` is instant and commands that need no AiiDA profile (``inspect``)
+never load one.
 """
 
-import click
+from .build import cmd_build
+from .inspect import cmd_inspect
+from .learn import cmd_dataset, cmd_screen, cmd_train
+from .parametrise import cmd_parametrise
+from .report import cmd_export, cmd_graph, cmd_report
+from .root import cmd_root
+from .run import cmd_run, cmd_status
+from .setup import cmd_setup
+from .validate import cmd_validate
 
-from aiida_perovskite import __version__
+#: The commands, in the order of the workflow: set up, look at CIFs, simulate, learn, report.
+COMMANDS = (cmd_setup, cmd_inspect, cmd_build, cmd_parametrise, cmd_validate, cmd_run, cmd_status, cmd_dataset,
+            cmd_train, cmd_screen, cmd_report, cmd_export, cmd_graph)
+for command in COMMANDS:
+    cmd_root.add_command(command)
 
-
-@click.group('aiida-perovskite', context_settings={'help_option_names': ['-h', '--help']})
-@click.version_option(__version__, prog_name='aiida-perovskite')
-def cmd_root():
-    """From CIFs of 2D hybrid perovskites to simulated properties and ML predictions, with AiiDA provenance."""
-
-
-from . import build, inspect, learn, parametrise, report, run, setup, validate  # noqa: E402,F401  (each registers its command on the group)
+__all__ = ('COMMANDS', 'cmd_root')

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import pathlib
 import sys
 
 import click
 
-from . import cmd_root
-from .common import load_profile_and_codes
 from aiida_perovskite.workflows.protocols.utils import default_force_field
 
+from .common import load_profile, load_profile_and_codes
+from .params import profile_option
 
-@cmd_root.command('build')
+
+@click.command('build')
 @click.option('--spacer', 'smiles', metavar='SMILES', help='The spacer: a neutral amine or the cation, e.g. CCCCN.')
 @click.option('--name', 'bundled', metavar='NAME',
               help='A bundled spacer by abbreviation or name (e.g. BA, PEA, BDA); see --list.')
@@ -36,9 +36,8 @@ from aiida_perovskite.workflows.protocols.utils import default_force_field
                    'aromatic ring, as in (PEA)2PbI4, and anti (180) otherwise.')
 @click.option('-o', '--output', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='CIF to write [default: e.g. ba_pbi_rp_n1.cif in the current folder].')
-@click.option('--profile', 'profile_name',
-              help='Record the build as a perovskite.build calcfunction in this AiiDA profile (the CIF is then '
-                   'written from the stored node, whose inputs are the SMILES and the settings).')
+@profile_option(help='Record the build as a perovskite.build calcfunction in this AiiDA profile (the CIF is then '
+                     'written from the stored node, whose inputs are the SMILES and the settings).')
 @click.option('--relax', is_flag=True,
               help='Then relax the cell with the project\'s force field: parametrisation and a short NPT run at '
                    '300 K (a one-temperature MaterialWorkChain, needs --profile with codes from `aiida-perovskite setup`); writes '
@@ -83,7 +82,10 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
                     'a_cation': a_cation, 'packing': packing,
                     'head_torsion': head_torsion, 'octahedral_rotation': octahedral_rotation}
         if profile_name:
-            node, cif_text, filename = _build_with_provenance(profile_name, smiles, settings, label)
+            from aiida_perovskite.tools.built_cells import build_with_provenance
+
+            load_profile(profile_name)
+            node, cif_text, filename = build_with_provenance(smiles, settings, label)
         else:
             from aiida_perovskite.structure import format_cif
 
@@ -106,83 +108,29 @@ def cmd_build(smiles, bundled, metal, halide, phase, n_layers, a_cation, packing
     if node is not None:
         click.echo(f'  provenance: calcfunction<{node.pk}> perovskite.build, cif<{node.outputs.cif.pk}>')
     if relax:
-        _relax(node, output, relax_steps, relax_charges)
+        relax_and_print(node, output, relax_steps, relax_charges)
 
 
-def _build_with_provenance(profile_name, smiles, settings, label):
-    from aiida import load_profile, orm
-
-    from aiida_perovskite.builder import BuildError
-    from aiida_perovskite.calculations.functions.build import build_perovskite as build_node
-
-    load_profile(profile_name, allow_switch=True)
-    _, node = build_node.run_get_node(orm.Str(smiles), orm.Dict({**settings, 'label': label}))
-    if not node.is_finished_ok:
-        raise BuildError(node.exit_message.removeprefix('BuildError: '))
-    cif = node.outputs.cif
-    with cif.open(mode='r') as handle:
-        return node, handle.read(), cif.filename
-
-
-def _relax(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
-    """Parametrise the built cell and run it briefly at 300 K; print the lattice per cell.
-
-    A ``MaterialWorkChain`` on the default protocol (``run``'s) with one temperature and a 2x2x2
-    supercell, started from the built CIF node, so the provenance runs from the SMILES to the
-    relaxed cell (its Cp(U) is None: one temperature has no slope).
-    """
-    from aiida.engine import run_get_node
-
-    from aiida_perovskite.workflows.material import MaterialWorkChain
+def relax_and_print(build_node, output: pathlib.Path, steps: int, charges: str) -> None:
+    """Relax the built cell at 300 K (:func:`aiida_perovskite.tools.built_cells.relax_built_cell`), write the
+    final supercell beside ``output`` and print its lattice per cell."""
+    from aiida_perovskite.tools.built_cells import relax_built_cell, relaxation_builder, relaxed_cell_lattice
 
     codes = load_profile_and_codes(None)  # the profile cmd_build loaded
-    equilibration = max(steps // 2, 100)
-    overrides = {
-        'parametrise': {'lammps': {'replication': {'in_plane': 2, 'stacking': 2}}},
-        'ladder': {'temperatures': [300], 'steps_per_temperature': steps, 'equilibration_steps': equilibration,
-                   'equilibration_cut': steps // 5, 'thermo_every': 100, 'restart_every': max(steps // 2, 100)},
-    }
-    if charges:
-        overrides['parametrise']['charge_method'] = charges
-    builder = MaterialWorkChain.get_builder_from_protocol(codes, build_node.outputs.cif, None, overrides)
-    click.echo(f'  relaxing: parametrisation ({builder.parametrise.parameter_set.value}, {builder.parametrise.charge_model.value} '
-               f'ion charges, {builder.parametrise.charge_method.value} spacer charges) and {equilibration} + {steps} NPT '
-               'steps at 300 K ...')
-    _, node = run_get_node(builder)
+    builder = relaxation_builder(build_node, codes, steps, charges)
+    parametrise = builder.parametrise
+    click.echo(f'  relaxing: parametrisation ({parametrise.parameter_set.value}, {parametrise.charge_model.value} '
+               f'ion charges, {parametrise.charge_method.value} spacer charges) and '
+               f'{builder.ladder.parameters["equilibration_steps"]} + {steps} NPT steps at 300 K ...')
+    node = relax_built_cell(build_node, codes, builder=builder)
     if not node.is_finished_ok:
         click.echo(f'  relaxation failed: [{node.exit_status}] {node.exit_message}', err=True)
         sys.exit(1)
-    per_layer = build_node.outputs.record['measured'].get('metals_per_layer', 1)
-    figures = relaxed_lattice(node.outputs.ladder.summaries['T300'], node.outputs.parametrise.topology, per_layer)
+    lattice = relaxed_cell_lattice(node, build_node)
     relaxed = output.with_name(output.stem + '_relaxed.cif')
     node.outputs.ladder.structure.get_pymatgen().to(filename=str(relaxed))
-    click.echo(f'  wrote {relaxed} (the final {figures["replication"]} supercell); MaterialWorkChain<{node.pk}>')
-    click.echo('  per cell at 300 K (mean after the cut): a = {a:.2f} A, b = {b:.2f} A, stacking period '
-               '{period:.2f} A; sqrt(2) x sqrt(2) cell edges {diag1:.2f} A, {diag2:.2f} A; '
-               'two-layer period {two_layers:.2f} A'.format(**figures))
-
-
-def relaxed_lattice(summary_node, topology, metals_per_layer: int = 1) -> dict:
-    """Per-cell lattice figures from a 300 K summary of the ladder (means over the samples) and its topology.
-
-    The LAMMPS box (lx, ly, lz, xy, xz, yz) is the supercell; the cell's a and b lie in the layer
-    plane, so lz / stacking replication is the stacking period and the in-plane vectors divide by
-    the in-plane replication. The sqrt(2) x sqrt(2) cell edges are the figures comparable with the
-    usual experimental cells, which hold two octahedra per layer: |a+b| and |a-b| of a one-octahedron
-    cell (``metals_per_layer`` 1), a and b themselves of a herringbone cell (2).
-    """
-    import numpy as np
-
-    summary = summary_node.get_dict()
-    replication = topology.base.attributes.get('replication')
-    na, nb, nc = replication
-    a = np.array([summary['lx_mean'], 0.0]) / na
-    b = np.array([summary['xy_mean'], summary['ly_mean']]) / nb
-    period = summary['lz_mean'] / nc
-    return {
-        'replication': 'x'.join(str(k) for k in replication),
-        'a': float(np.linalg.norm(a)), 'b': float(np.linalg.norm(b)), 'period': float(period),
-        'diag1': float(np.linalg.norm(a + b if metals_per_layer == 1 else a)),
-        'diag2': float(np.linalg.norm(a - b if metals_per_layer == 1 else b)),
-        'two_layers': float(2 * period), 'gamma': float(math.degrees(math.acos(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))),
-    }
+    click.echo(f'  wrote {relaxed} (the final {lattice.supercell} supercell); MaterialWorkChain<{node.pk}>')
+    edge1, edge2 = lattice.cell_edges
+    click.echo(f'  per cell at 300 K (mean after the cut): a = {lattice.a:.2f} A, b = {lattice.b:.2f} A, stacking period '
+               f'{lattice.stacking_period:.2f} A; sqrt(2) x sqrt(2) cell edges {edge1:.2f} A, {edge2:.2f} A; '
+               f'two-layer period {lattice.two_layer_period:.2f} A')

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import pathlib
 import sys
 
 import click
 
-from . import cmd_root
+from .params import CIF_PATHS, expand_paths
 
 
-@cmd_root.command('inspect')
-@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.command('inspect')
+@CIF_PATHS
 @click.option('--json', 'as_json', is_flag=True, help='Print a JSON list with one record per file.')
 @click.option('--tolerance', type=float, default=0.4, show_default=True,
               help='Bond tolerance added to the sum of covalent radii (Angstrom).')
@@ -26,7 +25,7 @@ def cmd_inspect(paths, as_json, tolerance):
     """
     from aiida_perovskite.structure.report import inspect_many, records_table
 
-    files = list(_expand(paths))
+    files = list(expand_paths(paths))
     if not files:
         raise click.UsageError(f'no CIF files found in {", ".join(map(str, paths))}')
 
@@ -42,11 +41,3 @@ def cmd_inspect(paths, as_json, tolerance):
     click.echo(f'{len(records)} file(s): {len(records) - failed} decomposed, {failed} failed', err=True)
     sys.exit(1 if failed else 0)
 
-
-def _expand(paths):
-    """Files as given, and the ``*.cif`` files under each folder (sorted); missing paths are kept to be reported."""
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob('*') if p.suffix.lower() == '.cif' and p.is_file())
-        else:
-            yield path

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 
 import click
 
-from . import cmd_root
-from .inspect import _expand
-
-PROFILE = click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
-GROUP = click.option('--group', 'group_label', required=True, help='Group of materials (from `aiida-perovskite run`).')
-
-
-def _load(profile_name):
-    from aiida import load_profile
-
-    load_profile(profile_name, allow_switch=True)
+from .common import load_model, load_profile
+from .params import CIF_PATHS, GROUP, MODEL, PROFILE, expand_paths, group_option
 
 
 def _dataset(group_label):
@@ -39,7 +29,7 @@ def _dataset(group_label):
         raise click.ClickException(str(error)) from None
 
 
-@cmd_root.command('dataset')
+@click.command('dataset')
 @GROUP
 @click.option('--csv', 'csv_file', type=click.Path(dir_okay=False, path_type=pathlib.Path), help='Also write the table here.')
 @PROFILE
@@ -49,7 +39,7 @@ def cmd_dataset(group_label, csv_file, profile_name):
     One row per material and temperature: features (family:name), targets
     (cp_u, v_atom), quality flags and the UUIDs that lead back to each CIF.
     """
-    _load(profile_name)
+    load_profile(profile_name)
     dataset = _dataset(group_label)
     attributes = dataset.base.attributes
     click.echo(f'DatasetData<{dataset.pk}> {dataset.uuid}: {attributes.get("n_materials")} materials, '
@@ -63,7 +53,7 @@ def cmd_dataset(group_label, csv_file, profile_name):
         click.echo(f'  written to {csv_file}')
 
 
-@cmd_root.command('train')
+@click.command('train')
 @GROUP
 @click.option('--target', type=click.Choice(['cp_u', 'v_atom']), required=True,
               help='cp_u: slope of potential energy per atom vs T; v_atom: volume per atom (per temperature and stacked).')
@@ -81,7 +71,7 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     """Train every model family with nested cross-validation grouped by material; store the models as nodes."""
     import time
 
-    _load(profile_name)
+    load_profile(profile_name)
     from aiida import orm
 
     from aiida_perovskite.calculations.functions.learning import train_models
@@ -130,15 +120,14 @@ def _show_progress():
     logger.propagate = False  # AiiDA's own handlers would print it a second time
 
 
-@cmd_root.command('screen')
-@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option('--model', 'model_id', required=True,
-              help='PK, UUID or label (GROUP/TARGET/FAMILY, the newest of that label) of a TrainedModelData.')
+@click.command('screen')
+@CIF_PATHS
+@MODEL
 @click.option('--temperature', type=float, default=300.0, show_default=True, help='For models of v_atom (K).')
 @click.option('--ascending', is_flag=True, help='Rank the smallest prediction first (default: the largest).')
 @click.option('--store/--no-store', default=True, show_default=True,
               help='Record each CIF, decomposition, features and prediction as provenance nodes.')
-@click.option('--group', 'group_label', help='Also put the prediction nodes in this group.')
+@group_option(help='Also put the prediction nodes in this group.')
 @click.option('--json', 'as_json', is_flag=True, help='One JSON record per CIF instead of a table.')
 @PROFILE
 def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_json, profile_name):
@@ -147,103 +136,31 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
     A CIF that cannot be decomposed is reported with its reason and the
     others are still ranked; the exit status is 1 if any CIF failed.
     """
-    _load(profile_name)
+    load_profile(profile_name)
+    import functools
+
     from aiida import orm
 
-    from aiida_perovskite.data import TrainedModelData
+    from aiida_perovskite.ml.screening import screen_cifs
 
-    model = _load_model(model_id)
-    if not isinstance(model, TrainedModelData):
-        raise click.ClickException(f'node {model_id} is a {type(model).__name__}, not a TrainedModelData')
-    group = orm.Group.collection.get_or_create(group_label)[0] if group_label and store else None
-    rows, failures = [], []
-    for path in _expand(paths):
-        try:
-            record = (_screen_stored if store else _screen_plain)(path, model, temperature)
-        except _ScreenError as error:
-            failures.append({'file': str(path), 'error': str(error)})
-            continue
-        if group is not None:
-            group.add_nodes(orm.load_node(record['prediction_pk']))
-        rows.append(record)
-    rows.sort(key=lambda row: row['prediction'], reverse=not ascending)
-    for rank, row in enumerate(rows, start=1):
-        row['rank'] = rank
+    model = load_model(model_id)
+    predict_one = None  # in memory (nothing stored)
+    if store:
+        from aiida_perovskite.tools.screening import predict_cif_with_provenance
+
+        group = orm.Group.collection.get_or_create(group_label)[0] if group_label else None
+        predict_one = functools.partial(predict_cif_with_provenance, group=group)
+    screening = screen_cifs(expand_paths(paths), model, temperature, ascending, predict_one=predict_one)
     if as_json:
-        for record in rows + failures:
+        for record in screening.rows + screening.failures:
             click.echo(json.dumps(record))
     else:
-        _print_ranking(rows, failures, model, temperature)
-    raise SystemExit(1 if failures else 0)
+        print_ranking(screening.rows, screening.failures, model, temperature)
+    raise SystemExit(1 if screening.failures else 0)
 
 
-def _load_model(model_id: str):
-    """A node by PK or UUID, else the newest TrainedModelData labelled ``model_id``."""
-    from aiida import orm
-
-    from aiida_perovskite.data import TrainedModelData
-
-    try:
-        return orm.load_node(model_id)
-    except Exception as error:
-        newest = orm.QueryBuilder().append(TrainedModelData, filters={'label': model_id}).order_by(
-            {TrainedModelData: {'ctime': 'desc'}}).first(flat=True)
-        if newest is None:
-            raise click.ClickException(f'cannot load model {model_id}: {error}') from None
-        return newest
-
-
-class _ScreenError(Exception):
-    """A CIF that could not be screened; the message says why."""
-
-
-def _screen_plain(path, model, temperature) -> dict:
-    """Decompose and predict in memory (nothing stored)."""
-    import pandas as pd
-
-    from aiida_perovskite.analysis import structure_features
-    from aiida_perovskite.structure import StructureError, inspect_cif
-
-    try:
-        record = inspect_cif(path).as_dict()
-    except StructureError as error:
-        raise _ScreenError(f'{type(error).__name__}: {error}') from None
-    features = structure_features(record)
-    features['thermo:temperature'] = temperature
-    mean, spread = model.predict(pd.DataFrame([features]))
-    return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in record['spacers']),
-            'prediction': float(mean[0]), 'uncertainty': float(spread[0])}
-
-
-def _screen_stored(path, model, temperature) -> dict:
-    """CifData -> decompose_cif -> compute_features -> predict_properties, each a provenance node."""
-    from aiida import orm
-
-    from aiida_perovskite.calculations.functions.decompose import decompose_cif
-    from aiida_perovskite.calculations.functions.learning import predict_properties
-    from aiida_perovskite.calculations.functions.targets import compute_features
-
-    from aiida_perovskite.structure import StructureError, read_cif
-
-    try:
-        # Our own reader first: it names the problem plainly, where CifData's parser would print
-        # pages of PyCifRW tracebacks for a truncated file before failing.
-        read_cif(path)
-    except StructureError as error:
-        raise _ScreenError(f'{type(error).__name__}: {error}') from None
-    cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
-    results, node = decompose_cif.run_get_node(cif)
-    if not node.is_finished_ok:
-        raise _ScreenError(node.exit_message)
-    features = compute_features(results['decomposition'])
-    prediction = predict_properties(model, features, orm.Dict({'temperature': temperature}))
-    spacers = results['decomposition'].get('spacers', [])
-    return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in spacers),
-            'prediction': prediction['prediction'], 'uncertainty': prediction['uncertainty'],
-            'prediction_pk': prediction.pk, 'cif_uuid': cif.uuid}
-
-
-def _print_ranking(rows, failures, model, temperature):
+def print_ranking(rows, failures, model, temperature):
+    """The ranked table with the model's target and units above it; the failures on stderr."""
     from tabulate import tabulate
 
     units = model.base.attributes.get('units', '')

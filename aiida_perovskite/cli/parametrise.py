@@ -7,14 +7,15 @@ import sys
 
 import click
 
-from . import cmd_root
-from .common import load_profile_and_codes
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file
+
+from .common import load_profile_and_codes
+from .params import COMPUTER, PROFILE
 
 FORCE_FIELD = default_force_field()
 
 
-@cmd_root.command('parametrise')
+@click.command('parametrise')
 @click.argument('cif', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option('--protocol', type=click.Choice(list(load_protocol_file('parametrise.yaml')['protocols'])),
               help='Protocol whose settings the options below change [default: as `run`; default force field: '
@@ -36,8 +37,8 @@ FORCE_FIELD = default_force_field()
 @click.option('--cutoff', type=float, help='Pair cut-off (Angstrom) [default: the protocol\'s].')
 @click.option('--write-dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Write data.lmp and forcefield.lmp here.')
-@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@COMPUTER
+@PROFILE
 def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell,
                     auto_supercell, cutoff, write_dir, computer, profile_name):
     """Parametrise CIF (GAFF spacers + literature ion parameters) into a LAMMPS system.

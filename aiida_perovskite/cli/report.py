@@ -10,19 +10,11 @@ import pathlib
 
 import click
 
-from . import cmd_root
-
-PROFILE = click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
-GROUP = click.option('--group', 'group_label', required=True, help='Group of materials (from `aiida-perovskite run`).')
+from .common import load_model, load_node, load_profile
+from .params import GROUP, PROFILE, model_option
 
 
-def _load(profile_name):
-    from aiida import load_profile
-
-    load_profile(profile_name, allow_switch=True)
-
-
-@cmd_root.command('report')
+@click.command('report')
 @GROUP
 @click.option('-o', '--output', 'output_dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Also write index.html, CSV tables and PNG plots here.')
@@ -31,7 +23,7 @@ def _load(profile_name):
 def cmd_report(group_label, output_dir, all_models, profile_name):
     """Per material of the group: state, Cp(U) ± stderr, V_atom per temperature and flags; the models
     trained on the group with their test R2; the screening predictions made with them."""
-    _load(profile_name)
+    load_profile(profile_name)
     from tabulate import tabulate
 
     from aiida_perovskite.analysis.report import material_table, model_table, prediction_table, write_group_report
@@ -74,7 +66,7 @@ def cmd_report(group_label, output_dir, all_models, profile_name):
         click.echo(f'\nreport: {written["index"]} ({", ".join(sorted(p.name for k, p in written.items() if k != "index"))})')
 
 
-@cmd_root.command('export')
+@click.command('export')
 @GROUP
 @click.argument('archive', type=click.Path(dir_okay=False, path_type=pathlib.Path))
 @click.option('-f', '--force', is_flag=True, help='Overwrite ARCHIVE if it exists.')
@@ -85,7 +77,7 @@ def cmd_export(group_label, archive, force, profile_name):
     `verdi archive import ARCHIVE` loads it into any profile, where `aiida-perovskite report`
     and `graph` work without the codes or computers that ran it.
     """
-    _load(profile_name)
+    load_profile(profile_name)
     from aiida import orm
     from aiida.tools.archive import create_archive
     from aiida.tools.archive.abstract import get_format
@@ -110,9 +102,9 @@ def cmd_export(group_label, archive, force, profile_name):
                f'load it elsewhere with `verdi archive import {archive.name}`')
 
 
-@cmd_root.command('graph')
+@click.command('graph')
 @click.option('--material', 'material_id', help='PK or UUID of a MaterialWorkChain (or of its CIF).')
-@click.option('--model', 'model_id', help='PK, UUID or label of a TrainedModelData.')
+@model_option()
 @click.option('-o', '--output', 'output_file', required=True, type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Image to write; the suffix gives the format (.svg, .png, .pdf).')
 @PROFILE
@@ -123,18 +115,17 @@ def cmd_graph(material_id, model_id, output_file, profile_name):
         raise click.UsageError('give exactly one of --material and --model')
     if output_file.suffix.lower() not in ('.svg', '.png', '.pdf'):
         raise click.BadParameter('the output must end in .svg, .png or .pdf', param_hint='-o')
-    _load(profile_name)
+    load_profile(profile_name)
     import shutil
 
     from aiida import orm
 
-    from aiida_perovskite.data import TrainedModelData
     from aiida_perovskite.tools.graph import draw, render, select_material, select_model
 
     if shutil.which('dot') is None:
         raise click.ClickException('Graphviz `dot` is not installed (Debian: apt-get install graphviz; `make install` does)')
     if material_id:
-        node = _load_node(material_id)
+        node = load_node(material_id)
         if isinstance(node, orm.CifData):  # the CIF's material, the newest if it ran more than once
             node = orm.QueryBuilder().append(orm.CifData, filters={'id': node.pk}, tag='cif').append(
                 orm.WorkChainNode, with_incoming='cif', filters={'attributes.process_label': 'MaterialWorkChain'},
@@ -146,21 +137,9 @@ def cmd_graph(material_id, model_id, output_file, profile_name):
         selection = select_material(node)
         title = f'{node.base.extras.get("cif_file", node.inputs.cif.filename)}: MaterialWorkChain<{node.pk}>'
     else:
-        from .learn import _load_model
-
-        node = _load_model(model_id)
-        if not isinstance(node, TrainedModelData):
-            raise click.ClickException(f'node {model_id} is a {type(node).__name__}, not a TrainedModelData')
+        node = load_model(model_id)
         selection = select_model(node)
         title = f'{node.label or node.family}: TrainedModelData<{node.pk}>'
     path = render(draw(selection, title), output_file)
     click.echo(f'{path}: {len(selection.nodes)} nodes')
 
-
-def _load_node(identifier: str):
-    from aiida import orm
-
-    try:
-        return orm.load_node(identifier)
-    except Exception as error:
-        raise click.ClickException(f'cannot load node {identifier}: {error}') from None

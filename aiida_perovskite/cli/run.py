@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import click
 
-from . import cmd_root
-from .common import load_profile_and_codes
-from .inspect import _expand
-from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file
-
-MATERIAL = load_protocol_file('material.yaml')  # the protocols of MaterialWorkChain
+from .common import load_profile, load_profile_and_codes
+from .params import CIF_PATHS, COMPUTER, DAEMON, PROFILE, PROTOCOL, expand_paths, group_option
 
 
-@cmd_root.command('run')
-@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-@click.option('--protocol', type=click.Choice(list(MATERIAL['protocols'])), default=MATERIAL['default_protocol'],
-              show_default=True, help=f'Default force field: {default_force_field()["summary"]}.')
-@click.option('--group', 'group_label', default='perovskite', show_default=True, help='Group the materials go in.')
-@click.option('--daemon', is_flag=True, help='Submit to the daemon (started if needed) instead of running here one by one.')
+@click.command('run')
+@CIF_PATHS
+@PROTOCOL
+@group_option(default='perovskite', show_default=True, help='Group the materials go in.')
+@DAEMON
 @click.option('--wait/--no-wait', default=True, show_default=True,
               help='With --daemon: show progress of the group until the materials of this command have ended (Ctrl-C stops '
                    'watching, not the work), or return as soon as all are submitted.')
@@ -33,8 +26,8 @@ MATERIAL = load_protocol_file('material.yaml')  # the protocols of MaterialWorkC
 @click.option('--mpiprocs', type=click.IntRange(min=1), default=1, show_default=True, help='MPI ranks per LAMMPS run.')
 @click.option('--threads', type=click.IntRange(min=1), default=1, show_default=True, help='OpenMP threads per rank.')
 @click.option('--walltime', type=click.IntRange(min=60), help='Wall-time of each LAMMPS run in seconds.')
-@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@COMPUTER
+@PROFILE
 def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
             computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
@@ -64,7 +57,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     existing = materials_by_key(group)
     failed = 0
     watched, queue = [], []  # with the daemon: (path, node) to follow, (path, md5, builder) still to submit
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         try:
             md5 = cif_md5(path)
         except OSError as error:
@@ -107,7 +100,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             click.echo(f'{path}: failed [{node.exit_status}] {node.exit_message}', err=True)
 
     if daemon and (queue or watched):  # nothing to submit or follow: leave the daemon as it is
-        _ensure_daemon(workers)
+        start_daemon(workers)
 
     if daemon:
         def submit_one(path, md5, builder):
@@ -189,56 +182,27 @@ def _temperatures(node) -> tuple:
     return temperature_progress(node)
 
 
-def _ensure_daemon(workers: int = 1) -> None:
-    """Start the profile's daemon if it is stopped, reviving first any process whose task was lost.
+def start_daemon(workers: int = 1) -> None:
+    """Start the loaded profile's daemon if it is not answering (:func:`aiida_perovskite.tools.daemon.ensure_daemon`)."""
+    from aiida_perovskite.tools.daemon import DaemonError, ensure_daemon
 
-    With the broker bundled into the daemon (``verdi presto``), a process submitted just before
-    the daemon stopped loses its task; ``verdi process repair`` (daemon stopped) gives it back.
-    """
-    import os
-    import subprocess
-    import sys
-
-    from aiida.engine.daemon.client import get_daemon_client
-
-    client = get_daemon_client()
-    if _daemon_answers(client):
-        return
-    verdi = pathlib.Path(sys.executable).with_name('verdi')
-    # The daemon client looks `verdi` up on PATH: make it this virtualenv's even when the caller
-    # ran `.venv/bin/aiida-perovskite` without activating the virtualenv.
-    os.environ['PATH'] = f'{verdi.parent}{os.pathsep}{os.environ.get("PATH", "")}'
-    profile = client.profile.name
-    if client.is_daemon_running:  # a PID file but no daemon: it was killed; `stop` clears what it left
-        subprocess.run([str(verdi), '-p', profile, 'daemon', 'stop'], capture_output=True, text=True)
-    subprocess.run([str(verdi), '-p', profile, 'process', 'repair'], capture_output=True, text=True)
-    started = subprocess.run([str(verdi), '-p', profile, 'daemon', 'start', str(workers), '--timeout', '60'], capture_output=True, text=True)
-    if started.returncode:
-        raise click.ClickException(f'cannot start the daemon: {started.stdout}{started.stderr}')
-    click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')
-
-
-def _daemon_answers(client) -> bool:
-    """Whether the daemon runs and answers: a daemon killed outright leaves a PID file that still
-    makes ``is_daemon_running`` true, and the processes it held would wait forever."""
-    if not client.is_daemon_running:
-        return False
     try:
-        client.get_status(timeout=10)
-    except Exception:  # DaemonStalePidException, DaemonNotRunningException, a timeout
-        return False
-    return True
+        profile = ensure_daemon(workers)
+    except DaemonError as error:
+        raise click.ClickException(str(error)) from None
+    if profile is not None:
+        click.echo(f'Started the daemon of profile {profile} (after `verdi process repair`).')
 
 
-@cmd_root.command('status')
-@click.option('--group', 'group_label', default='perovskite', show_default=True)
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@click.command('status')
+@group_option(default='perovskite', show_default=True)
+@PROFILE
 def cmd_status(group_label, profile_name):
     """Per material of the group: state, and how far up the temperature ladder it is."""
-    from aiida import load_profile, orm
+    from aiida import orm
     from tabulate import tabulate
 
-    load_profile(profile_name, allow_switch=True)
+    load_profile(profile_name)
     try:
         group = orm.load_group(label=group_label)  # a bare string that looks like hex ('abc') would be read as a UUID
     except Exception as error:

@@ -8,12 +8,12 @@ import sys
 
 import click
 
-from . import cmd_root
+from .params import profile_option
 
 
-@cmd_root.command('setup')
-@click.option('--profile', 'profile_name', default='perovskite', show_default=True,
-              help='Profile to create (verdi presto: SQLite, no services needed) or reuse.')
+@click.command('setup')
+@profile_option(default='perovskite', show_default=True,
+                help='Profile to create (verdi presto: SQLite, no services needed) or reuse.')
 @click.option('--config', 'config_file', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
               help='YAML describing another computer (e.g. SSH + SLURM) and where the codes live there.')
 def cmd_setup(profile_name, config_file):

@@ -8,10 +8,10 @@ import sys
 
 import click
 
-from . import cmd_root
-from .common import load_profile_and_codes
-from .inspect import _expand
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file, protocol_inputs
+
+from .common import load_profile_and_codes
+from .params import CIF_PATHS, COMPUTER, PROFILE, expand_paths, group_option
 
 
 #: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
@@ -19,8 +19,8 @@ VALIDATION = protocol_inputs('validation.yaml')
 FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default_protocol'])
 
 
-@cmd_root.command('validate')
-@click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+@click.command('validate')
+@CIF_PATHS
 @click.option('--temperature', type=click.FloatRange(min=1), default=300.0, show_default=True,
               help='Reference temperature (K) for CIFs that do not state theirs '
                    '(_diffrn_ambient_temperature or _cell_measurement_temperature).')
@@ -36,12 +36,11 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @click.option('--min-width', type=click.FloatRange(min=1),
               help='Replicate the cell until it is at least this wide (Angstrom) in every direction [default: the '
                    f'protocol\'s, {VALIDATION["material"]["parametrise"]["lammps"]["replication"]["min_width"]:g}].')
-@click.option('--group', 'group_label', default='validation', show_default=True,
-              help='Group the ValidationWorkChain nodes go in.')
+@group_option(default='validation', show_default=True, help='Group the ValidationWorkChain nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Also write every validation record to this JSON file.')
-@click.option('--computer', help='Computer whose codes to use (default: the first registered).')
-@click.option('--profile', 'profile_name', help='AiiDA profile (default: the default profile).')
+@COMPUTER
+@PROFILE
 def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, group_label,
                  json_file, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
@@ -79,7 +78,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     group, _ = orm.Group.collection.get_or_create(group_label)
 
     records, failed = [], 0
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         try:  # every choice checked before anything runs
             jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models])
         except (ValueError, OSError) as error:  # unreadable CIF, uncovered element, charge model without the ions

@@ -1,16 +1,21 @@
 """Cell comparison (per axis and per metal, named by direction), octahedra check, CIF temperatures."""
 
+import math
+
 import numpy as np
 import pytest
 
 from aiida_perovskite.analysis.validation import (
+    Cell,
     cell_figures,
     compare_cells,
+    compare_with_reference,
     octahedra_check,
     reference_from_parameters,
     simulated_lattice,
     summary_line,
 )
+from aiida_perovskite.structure import decompose
 from aiida_perovskite.structure.cif import measurement_temperature
 
 
@@ -80,3 +85,63 @@ def test_measurement_temperature_of_a_cif():
     text = 'data_x\n_cell_measurement_temperature   100\n_diffrn_ambient_temperature ?\n'
     assert measurement_temperature(text) == (100.0, '_cell_measurement_temperature')
     assert measurement_temperature('data_x\n_cell_length_a 8.4\n') is None
+
+
+def scaled_summary(structure, factor, replication):
+    """Box means of ``structure`` scaled by ``factor`` in every direction and replicated, in LAMMPS' frame."""
+    lattice = structure.lattice
+    matrix = reference_from_parameters(*(factor * length for length in lattice.abc), *lattice.angles)
+    box = matrix * np.array(replication)[:, None]
+    return {'lx_mean': box[0, 0], 'xy_mean': box[1, 0], 'ly_mean': box[1, 1], 'xz_mean': box[2, 0],
+            'yz_mean': box[2, 1], 'lz_mean': box[2, 2]}
+
+
+def plain_cell(structure):
+    return Cell([site.specie.symbol for site in structure], structure.cart_coords, structure.lattice.matrix)
+
+
+def test_the_cif_is_its_own_reference_unless_a_cell_is_given(butylammonium_rp):
+    """(BA)2PbI4 simulated 2 % larger in every direction: per-axis rows against its own cell, per-metal rows
+    only against a given (experimental) cell; the ideal octahedra are all intact."""
+    decomposition = decompose(butylammonium_rp, name='ba.cif')
+    record, structure = decomposition.as_dict(), decomposition.structure
+    cell = plain_cell(structure)
+    summary = scaled_summary(structure, 1.02, (3, 3, 2))
+
+    own = compare_with_reference(record, cell, cell, summary, (3, 3, 2))
+    assert own['reference_source'] == "the CIF's own cell (ba.cif)"
+    assert own['stacking_axis'] == 'c'
+    by_quantity = {row['quantity']: row for row in own['rows']}
+    assert set(by_quantity) >= {'a', 'b', 'c', 'alpha', 'beta', 'gamma'}
+    for axis in 'abc':
+        assert by_quantity[axis]['deviation'] == pytest.approx(2.0)
+    assert by_quantity['c']['direction'] == 'stacking' and by_quantity['a']['direction'] == 'in-plane'
+    assert by_quantity['gamma']['deviation'] == pytest.approx(0.0, abs=1e-9)
+    assert own['deviations']['volume'] == pytest.approx(100 * (1.02**3 - 1))  # 6.12 %
+    assert own['deviations']['in_plane'] == pytest.approx(100 * (1.02**2 - 1))
+    assert own['deviations']['stacking'] == pytest.approx(2.0)
+    assert own['octahedra']['share'] == 1.0 and own['octahedra']['reference_share'] == 1.0
+    assert own['octahedra']['metals'] == 1
+
+    # The same run against an experimental sqrt(2) x sqrt(2), two-layer cell 5 % smaller in-plane per metal.
+    edge = math.sqrt(2) * structure.lattice.a / math.sqrt(1.05)
+    spacing = own['reference']['layer_spacing']
+    given = {'a': edge, 'b': edge, 'c': 2 * spacing, 'alpha': 90, 'beta': 90, 'gamma': 90, 'metals': 4, 'slabs': 2,
+             'source': 'experiment'}
+    experimental = compare_with_reference(record, cell, cell, summary, (3, 3, 2), given)
+    assert experimental['reference_source'] == 'experiment'
+    assert [row['quantity'] for row in experimental['rows']] == [
+        'in-plane edge sqrt(2 x area per B)', 'in-plane area per B', 'layer spacing', 'volume per B']
+    assert experimental['deviations']['in_plane'] == pytest.approx(100 * (1.02**2 * 1.05 - 1))
+    assert experimental['deviations']['stacking'] == pytest.approx(2.0)
+
+
+def test_broken_octahedra_are_counted_in_the_final_cell(butylammonium_rp):
+    decomposition = decompose(butylammonium_rp, name='ba.cif')
+    record, structure = decomposition.as_dict(), decomposition.structure
+    final = structure.copy()
+    final.remove_sites([i for i, site in enumerate(final) if site.specie.symbol == 'I'][:1])  # one halide lost
+    figures = compare_with_reference(record, plain_cell(structure), plain_cell(final),
+                                     scaled_summary(structure, 1.0, (1, 1, 1)), (1, 1, 1))
+    assert figures['octahedra']['intact'] == 0 and figures['octahedra']['reference_share'] == 1.0
+    assert figures['deviations']['volume'] == pytest.approx(0.0, abs=1e-9)

@@ -1,0 +1,49 @@
+"""Screening with provenance: each CIF, its decomposition, features and prediction stored as nodes.
+
+The pipeline and the ranking are :mod:`aiida_perovskite.ml.screening`; this module supplies the
+per-CIF step that runs through the calcfunctions instead of in memory.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from aiida import orm
+
+from aiida_perovskite.ml.screening import ScreeningError
+
+__all__ = ('predict_cif_with_provenance',)
+
+
+def predict_cif_with_provenance(path, model, temperature: float, group: orm.Group | None = None) -> dict:
+    """CifData -> decompose_cif -> compute_features -> predict_properties, each a provenance node.
+
+    :param model: a stored :class:`aiida_perovskite.data.TrainedModelData`.
+    :param group: also put the prediction node in this group.
+    :returns: the record of :func:`aiida_perovskite.ml.screening.predict_cif` with ``prediction_pk``
+        and ``cif_uuid`` added.
+    :raises ScreeningError: the CIF cannot be read or decomposed.
+    """
+    from aiida_perovskite.calculations.functions.decompose import decompose_cif
+    from aiida_perovskite.calculations.functions.learning import predict_properties
+    from aiida_perovskite.calculations.functions.targets import compute_features
+    from aiida_perovskite.structure import StructureError, read_cif
+
+    try:
+        # Our own reader first: it names the problem plainly, where CifData's parser would print
+        # pages of PyCifRW tracebacks for a truncated file before failing.
+        read_cif(path)
+    except StructureError as error:
+        raise ScreeningError(f'{type(error).__name__}: {error}') from None
+    cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
+    results, node = decompose_cif.run_get_node(cif)
+    if not node.is_finished_ok:
+        raise ScreeningError(node.exit_message)
+    features = compute_features(results['decomposition'])
+    prediction = predict_properties(model, features, orm.Dict({'temperature': temperature}))
+    if group is not None:
+        group.add_nodes(prediction)
+    spacers = results['decomposition'].get('spacers', [])
+    return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in spacers),
+            'prediction': prediction['prediction'], 'uncertainty': prediction['uncertainty'],
+            'prediction_pk': prediction.pk, 'cif_uuid': cif.uuid}
