@@ -87,11 +87,11 @@ def job_key(path: pathlib.Path, model: str, settings: dict, cell) -> str:
 def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     """Submit every job not finished before, ``parallel`` at a time; return the nodes by key."""
     from aiida import orm
+    from throttle import submit_throttled
 
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.daemon import ensure_daemon
     from aiida_perovskite.tools.validation import prepare_validation, run_validation, validation_overrides
-    from throttle import submit_throttled
 
     codes = load_codes(None)
     group, _ = orm.Group.collection.get_or_create(group_label)

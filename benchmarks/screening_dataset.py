@@ -69,7 +69,13 @@ def run_materials(paths, profile: str, group_label: str, parallel: int) -> None:
 
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.tools.daemon import ensure_daemon
-    from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
+    from aiida_perovskite.tools.materials import (
+        cif_md5,
+        material_builder,
+        materials_by_key,
+        needs_running,
+        register_material,
+    )
 
     load_profile(profile, allow_switch=True)
     codes = load_codes(None)

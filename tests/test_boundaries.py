@@ -73,17 +73,19 @@ def test_import_linter_contracts_are_kept():
 
 
 def private_imports(path: pathlib.Path) -> list[str]:
-    """``from aiida_perovskite... import _name`` (or a relative one) in ``path``."""
+    """Every private name (``_x``, not ``__x__``) that ``path`` imports from another module, as a module
+    part or an imported name (``from a._b import c``, ``from a import _c``, ``import a._b``)."""
     problems = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if not isinstance(node, ast.ImportFrom):
+        if isinstance(node, ast.ImportFrom):
+            dotted = [node.module or ''] + [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            dotted = [alias.name for alias in node.names]
+        else:
             continue
-        ours = node.level > 0 or (node.module or '').split('.')[0] == 'aiida_perovskite'
-        private = [alias.name for alias in node.names if alias.name.startswith('_') and not alias.name.startswith('__')]
-        module_private = any(part.startswith('_') and not part.startswith('__') for part in (node.module or '').split('.'))
-        if ours and (private or module_private):
-            problems.append(f'{path.relative_to(ROOT)}:{node.lineno}: from {"." * node.level}{node.module or ""} '
-                            f'import {", ".join(private) or "..."}')
+        for part in (part for name in dotted for part in name.split('.')):
+            if part.startswith('_') and not part.startswith('__'):
+                problems.append(f'{path.relative_to(ROOT)}:{node.lineno} imports {part}')
     return problems
 
 

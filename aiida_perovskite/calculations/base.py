@@ -15,8 +15,8 @@ class AmberToolCalculation(CalcJob):
     Subclasses name their files, validate their ``parameters`` and build the command line.
     """
 
-    _STDOUT = 'stdout.txt'
-    _STDERR = 'stderr.txt'
+    STDOUT = 'stdout.txt'
+    STDERR = 'stderr.txt'
 
     @classmethod
     def define(cls, spec):
@@ -52,11 +52,11 @@ class AmberToolCalculation(CalcJob):
         codeinfo = datastructures.CodeInfo()
         codeinfo.code_uuid = self.inputs.code.uuid
         codeinfo.cmdline_params = self.command_line(settings)
-        codeinfo.stdout_name = self._STDOUT
-        codeinfo.stderr_name = self._STDERR
+        codeinfo.stdout_name = self.STDOUT
+        codeinfo.stderr_name = self.STDERR
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self._STDOUT, self._STDERR, *self.retrieved_files()]
+        calcinfo.retrieve_list = [self.STDOUT, self.STDERR, *self.retrieved_files()]
         return calcinfo
 
 

@@ -24,7 +24,7 @@ class LammpsSegmentCalculation(CalcJob):
 
     INPUT = 'in.lammps'
     LOG = 'log.lammps'
-    _STDOUT = 'lammps.out'
+    STDOUT = 'lammps.out'
 
     @classmethod
     def define(cls, spec):
@@ -70,12 +70,12 @@ class LammpsSegmentCalculation(CalcJob):
         codeinfo.cmdline_params = ['-in', self.INPUT, '-log', self.LOG, '-nocite']
         if threads > 1:
             codeinfo.cmdline_params += ['-sf', 'omp', '-pk', 'omp', str(threads)]
-        codeinfo.stdout_name = self._STDOUT
+        codeinfo.stdout_name = self.STDOUT
         codeinfo.withmpi = options.withmpi
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self.LOG, self._STDOUT] + ([FINAL_DATA] if settings['write_data'] else [])
+        calcinfo.retrieve_list = [self.LOG, self.STDOUT] + ([FINAL_DATA] if settings['write_data'] else [])
         if from_restart:
             parent = self.inputs.parent_folder
             calcinfo.remote_symlink_list = [

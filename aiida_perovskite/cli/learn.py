@@ -12,9 +12,9 @@ from .params import CIF_PATHS, GROUP, MODEL, PROFILE, expand_paths, group_option
 
 
 def _dataset(group_label):
-    from aiida_perovskite.tools.dataset import build_dataset
-
     import sys
+
+    from aiida_perovskite.tools.dataset import build_dataset
 
     interactive = sys.stderr.isatty()
 

@@ -50,9 +50,8 @@ def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_
     from aiida import orm
     from aiida.engine import run_get_node
 
-    from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
-
     from aiida_perovskite.forcefield import ForceFieldError, parse_charge_model
+    from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
     try:
         charge_model = charge_model and parse_charge_model(charge_model).spec

@@ -42,7 +42,13 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     from aiida.manage import get_manager
 
     from aiida_perovskite.structure import UnreadableCifError, read_cif
-    from aiida_perovskite.tools.materials import cif_md5, material_builder, materials_by_key, needs_running, register_material
+    from aiida_perovskite.tools.materials import (
+        cif_md5,
+        material_builder,
+        materials_by_key,
+        needs_running,
+        register_material,
+    )
 
     if max_running and not (daemon and wait):
         raise click.UsageError('--max-running needs --daemon and waiting (not --no-wait)')
@@ -127,7 +133,7 @@ def wait_for_materials(group, watched, queue, submit_one, max_running=None, poll
     """
     import time
 
-    from aiida_perovskite.tools.report import group_progress, group_materials
+    from aiida_perovskite.tools.report import group_materials, group_progress
 
     mine = list(watched)
     queue = list(queue)

@@ -13,7 +13,6 @@ from aiida_perovskite.workflows.protocols.utils import default_force_field, load
 from .common import load_profile_and_codes
 from .params import CIF_PATHS, COMPUTER, PROFILE, expand_paths, group_option
 
-
 #: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
 VALIDATION = protocol_inputs('validation.yaml')
 FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default_protocol'])

@@ -25,7 +25,7 @@ class DatasetData(orm.SinglefileData):
         return hashlib.sha1('\n'.join(sorted(uuids)).encode()).hexdigest()
 
     @classmethod
-    def from_frame(cls, frame, **attributes) -> 'DatasetData':
+    def from_frame(cls, frame, **attributes) -> DatasetData:
         text = frame.to_csv(index=False)
         node = cls(file=io.BytesIO(text.encode()), filename=cls.FILENAME)
         features = [column for column in frame.columns if ':' in column]

@@ -21,7 +21,7 @@ class TrainedModelData(orm.Data):
     FILENAME = 'model.skops'
 
     @classmethod
-    def from_estimator(cls, estimator, **attributes) -> 'TrainedModelData':
+    def from_estimator(cls, estimator, **attributes) -> TrainedModelData:
         from aiida_perovskite.ml import dump_model
 
         node = cls()

@@ -15,7 +15,7 @@ class ParameterSetData(orm.Dict):
     """
 
     @classmethod
-    def get_or_create(cls, name: str) -> 'ParameterSetData':
+    def get_or_create(cls, name: str) -> ParameterSetData:
         """The stored node of the shipped set ``name`` at its current version, creating it once."""
         parameter_set = load_parameter_set(name)
         content = parameter_set.as_dict()

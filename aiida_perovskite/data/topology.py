@@ -23,10 +23,10 @@ class LammpsTopologyData(orm.FolderData):
     FILES = (DATA_FILE, FORCEFIELD_FILE, COEFFICIENTS_FILE)
 
     @classmethod
-    def from_system(cls, system, cutoff: float, kspace_accuracy: float, **attributes) -> 'LammpsTopologyData':
+    def from_system(cls, system, cutoff: float, kspace_accuracy: float, **attributes) -> LammpsTopologyData:
         """Write ``system`` (a :class:`aiida_perovskite.forcefield.lammps.LammpsSystem`) into a new node."""
-        import tempfile
         import pathlib
+        import tempfile
 
         node = cls()
         with tempfile.TemporaryDirectory() as folder:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from functools import lru_cache
+from functools import cache
 
 import yaml
 
@@ -158,7 +158,7 @@ class ParameterSet:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> 'ParameterSet':
+    def from_dict(cls, data: dict) -> ParameterSet:
         ions = {element: {'charge': float(v['charge']), 'mass': float(v['mass'])} for element, v in data['ions'].items()}
         buckingham = {(a, b): (float(A), float(rho), float(C)) for a, b, A, rho, C in data['buckingham']}
         lennard_jones = {(a, h): (float(eps), float(sigma)) for a, h, eps, sigma in data.get('lennard_jones', [])}
@@ -198,7 +198,7 @@ def available_parameter_sets() -> list[str]:
     return sorted(path.stem for path in DATA.glob('*.yaml'))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_parameter_set(name: str) -> ParameterSet:
     """Load a shipped parameter set by name.
 

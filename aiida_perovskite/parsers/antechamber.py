@@ -16,7 +16,7 @@ class AntechamberParser(AmberToolParser):
         calculation = self.node.process_class
         settings = {**calculation.DEFAULTS, **(self.node.inputs.parameters.get_dict() if 'parameters' in self.node.inputs else {})}
         molecule = self.output_file(calculation.OUTPUT)
-        messages = self.tool_messages(calculation._STDOUT, calculation._STDERR)
+        messages = self.tool_messages(calculation.STDOUT, calculation.STDERR)
         if molecule is None:
             sqm = self.read('sqm.out')
             if settings['charge_method'] == 'bcc' and ('sqm' in messages.lower() or (sqm and 'error' in sqm.lower())):
@@ -46,7 +46,7 @@ class AntechamberParser(AmberToolParser):
             'charge_sum': sum(charges),
             'charge_method': settings['charge_method'],
             'charge_shortfall': round(shortfall) if tolerated else 0,
-            'warnings': [line.strip() for line in (self.read(calculation._STDOUT) or '').splitlines()
+            'warnings': [line.strip() for line in (self.read(calculation.STDOUT) or '').splitlines()
                          if 'warning' in line.lower()],
         }))
         # An element antechamber has no GAFF type for comes back as its symbol or "DU".

@@ -69,7 +69,7 @@ class LammpsSegmentParser(Parser):
 
     def _stdout_tail(self) -> str:
         try:
-            text = self.retrieved.base.repository.get_object_content(self.node.process_class._STDOUT, mode='r')
+            text = self.retrieved.base.repository.get_object_content(self.node.process_class.STDOUT, mode='r')
         except (FileNotFoundError, OSError):
             return 'no output at all'
         return ' | '.join(text.strip().splitlines()[-5:]) or 'empty output'

@@ -15,7 +15,7 @@ class Parmchk2Parser(AmberToolParser):
         frcmod = self.output_file(calculation.OUTPUT)
         if frcmod is None:
             return self.exit_codes.ERROR_OUTPUT_MISSING.format(
-                message=self.tool_messages(calculation._STDOUT, calculation._STDERR)
+                message=self.tool_messages(calculation.STDOUT, calculation.STDERR)
             )
         with frcmod.open(mode='r') as handle:
             text = handle.read()

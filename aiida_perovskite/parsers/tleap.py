@@ -16,7 +16,7 @@ class TleapParser(AmberToolParser):
 
     def parse(self, **kwargs):
         calculation = self.node.process_class
-        log = (self.read(calculation._STDOUT) or '') + '\n' + (self.read(calculation.LOG) or '')
+        log = (self.read(calculation.STDOUT) or '') + '\n' + (self.read(calculation.LOG) or '')
         match = _SUMMARY.search(log)
         errors, warnings, notes = (int(value) for value in match.groups()) if match else (None, None, None)
         prmtop, inpcrd = self.output_file(calculation.PRMTOP), self.output_file(calculation.INPCRD)
@@ -26,7 +26,7 @@ class TleapParser(AmberToolParser):
         if prmtop is not None and inpcrd is not None:
             self.out('prmtop', prmtop)
             self.out('inpcrd', inpcrd)
-        messages = self.tool_messages(calculation._STDOUT, calculation._STDERR, keywords=('error', 'fatal'))
+        messages = self.tool_messages(calculation.STDOUT, calculation.STDERR, keywords=('error', 'fatal'))
         if errors:
             return self.exit_codes.ERROR_TLEAP.format(errors=errors, message=messages)
         if prmtop is None or inpcrd is None:

@@ -38,7 +38,7 @@ class StructureError(ValueError):
     def __str__(self) -> str:
         return f'{self.path}: {self.message}' if self.path else self.message
 
-    def with_path(self, path: str | None) -> 'StructureError':
+    def with_path(self, path: str | None) -> StructureError:
         """Return the same error, now naming ``path`` (kept if already set)."""
         if self.path is None:
             self.path = path

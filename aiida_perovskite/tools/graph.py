@@ -15,6 +15,8 @@ calculation is hidden inside a collapsed work chain, return links).
 
 from __future__ import annotations
 
+import pathlib
+
 from aiida import orm
 from aiida.common.links import LinkType
 from aiida.orm.utils.links import LinkPair
@@ -178,10 +180,8 @@ def draw(selection: _Selection, title: str):
     return graph
 
 
-def render(graph, path) -> 'pathlib.Path':
+def render(graph, path) -> pathlib.Path:
     """Render to ``path``; the format is the suffix (``.svg``, ``.png``, ``.pdf``). Needs Graphviz's ``dot``."""
-    import pathlib
-
     path = pathlib.Path(path)
     fmt = path.suffix.lstrip('.').lower() or 'svg'
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 import pathlib
 
 import pytest
-
 from aiida import orm
 from aiida.engine import run_get_node
 

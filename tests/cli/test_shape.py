@@ -1,4 +1,5 @@
-"""The command line's shape: a light group, commands added without import cycles, public names only."""
+"""The command line's shape: a light group and commands added without import cycles (private imports:
+tests/test_boundaries.py)."""
 
 import ast
 import pathlib
@@ -9,37 +10,6 @@ import aiida_perovskite
 from aiida_perovskite.cli import COMMANDS, cmd_root
 
 PACKAGE = pathlib.Path(aiida_perovskite.__file__).parent
-BENCHMARKS = PACKAGE.parent / 'benchmarks'
-
-#: Private imports another branch of issue 14 removes (protocols: ``ladder._update``); empty once merged.
-KNOWN = {('workflows/material.py', '_update')}
-
-
-def private_imports(path: pathlib.Path):
-    """``(name, line)`` of every private name (``_x``, not ``__x__``) a module imports from another module."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.ImportFrom):
-            modules = [node.module or '']
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.Import):
-            modules, names = [alias.name for alias in node.names], []
-        else:
-            continue
-        for dotted in modules + names:
-            for part in dotted.split('.'):
-                if part.startswith('_') and not part.startswith('__'):
-                    yield part, node.lineno
-
-
-def test_no_private_name_is_imported_across_modules():
-    found = []
-    for root in (PACKAGE, BENCHMARKS):
-        for path in sorted(root.rglob('*.py')):
-            relative = path.relative_to(root).as_posix()
-            found += [f'{path.relative_to(PACKAGE.parent)}:{line} imports {name}'
-                      for name, line in private_imports(path) if (relative, name) not in KNOWN]
-    assert found == []
-
 
 def test_only_the_package_module_adds_commands_to_the_group():
     importers = []

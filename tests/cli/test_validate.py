@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from aiida import orm
 from click.testing import CliRunner
 

@@ -257,7 +257,6 @@ def test_report_prints_materials_targets_models_and_predictions(learning_group, 
     from click.testing import CliRunner
 
     from aiida_perovskite.analysis.report import r2_text
-
     from aiida_perovskite.cli import cmd_root
 
     result = CliRunner().invoke(cmd_root, ['report', '--group', learning_group.label, '-o', str(tmp_path / 'report')])
@@ -314,7 +313,6 @@ def test_export_imports_into_a_fresh_profile_where_report_works(learning_group, 
     from click.testing import CliRunner
 
     from aiida_perovskite.analysis.report import r2_text
-
     from aiida_perovskite.cli import cmd_root
 
     archive = tmp_path / 'learning.aiida'

@@ -7,7 +7,8 @@ import io
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
-from aiida_perovskite.builder import BuildError, build_perovskite as build_structure
+from aiida_perovskite.builder import BuildError
+from aiida_perovskite.builder import build_perovskite as build_structure
 from aiida_perovskite.common.exit_codes import EXIT_CODES
 from aiida_perovskite.structure import StructureError, decompose, format_cif
 

@@ -77,8 +77,8 @@ def write_lammps_topology(
     and, recorded on the node, ``charge_method`` and ``atom_types``. The topology's attributes
     name the charge model, the ion charges and the factor on the organic charges.
     """
-    import tempfile
     import pathlib
+    import tempfile
 
     import parmed
 

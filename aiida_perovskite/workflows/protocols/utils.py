@@ -30,7 +30,7 @@ def recursive_merge(base: dict, changes: dict) -> dict:
     return merged
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(filename: str) -> dict:
     return yaml.safe_load((PROTOCOLS / filename).read_text())
 
