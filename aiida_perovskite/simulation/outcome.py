@@ -103,8 +103,8 @@ def segment_outcome(log: LogSummary, settings: dict) -> SegmentOutcome:
     last = log.last_step if log.last_step is not None else start
     # Periodic restarts fall on multiples of restart_every; the one at the start step is the parent's.
     # A finished or timed-out npt run also writes a final restart.
-    every = int(settings['restart_every'])
-    periodic = npt and last is not None and start is not None and (last // every) * every > start
+    periodic = npt and last is not None and start is not None and (
+        last // int(settings['restart_every'])) * int(settings['restart_every']) > start
     wrote_restart = bool(periodic or (npt and log.completed and not log.error))
 
     if log.error_kind == 'lost_atoms':
