@@ -7,6 +7,10 @@ from aiida import orm
 from .base import AmberToolParser
 
 
+#: What parmchk2 writes beside a parameter it did not find in the force field but made up.
+ESTIMATED = ('same as', 'penalty score', 'Using the default value')
+
+
 class Parmchk2Parser(AmberToolParser):
     """Outputs the frcmod; parameters parmchk2 could not even estimate are an error."""
 
@@ -23,7 +27,8 @@ class Parmchk2Parser(AmberToolParser):
         unresolved = [line.strip() for line in lines if 'ATTN, need revision' in line]
         self.out('frcmod', frcmod)
         self.out('output_parameters', orm.Dict({
-            'n_estimated': sum('same as' in line or 'penalty score' in line for line in lines),
+            # Estimated by analogy ("same as ..., penalty score") or filled with a default (impropers).
+            'n_estimated': sum(any(mark in line for mark in ESTIMATED) for line in lines),
             'n_unresolved': len(unresolved),
         }))
         if unresolved:

@@ -46,10 +46,11 @@ def test_parmchk2(generate_calc_job_node, data_regression, case):
 
 
 def test_estimated_and_unresolved_counts(generate_calc_job_node):
-    """Thiophene's ring torsions are estimated (penalty scores), untyped elements are unresolved."""
+    """Thiophene's ring torsions are estimated (penalty scores) and three impropers take parmchk2's default;
+    untyped elements are unresolved."""
     results, _ = Parmchk2Parser.parse_from_node(generate_calc_job_node('perovskite.parmchk2', 'thiophene_estimated'),
                                                 store_provenance=False)
-    assert results['output_parameters'].get_dict() == {'n_estimated': 3, 'n_unresolved': 0}
+    assert results['output_parameters'].get_dict() == {'n_estimated': 6, 'n_unresolved': 0}
     results, _ = Parmchk2Parser.parse_from_node(generate_calc_job_node('perovskite.parmchk2', 'untyped_input'),
                                                 store_provenance=False)
     assert results['output_parameters']['n_unresolved'] >= 4
