@@ -71,7 +71,10 @@ def run(settings_file: pathlib.Path, structure_file: pathlib.Path, folder: pathl
     from .relax import run_stages, validate_settings
 
     settings = validate_settings(json.loads(pathlib.Path(settings_file).read_text()))
-    atoms = ase.io.read(str(structure_file), format='extxyz')
+    try:
+        atoms = ase.io.read(str(structure_file), format='extxyz')
+    except Exception as error:  # noqa: BLE001  (ASE raises anything from StopIteration to KeyError here)
+        raise ValueError(f'cannot read the structure {structure_file}: {type(error).__name__} {error}'.strip()) from None
     calculator, record = load_potential(settings['potential'], settings['dispersion'], settings['device'])
     result = run_stages(atoms, settings, folder, calculator, record, log=log)
     document = result_document(result, settings)

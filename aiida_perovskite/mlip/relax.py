@@ -147,7 +147,7 @@ def physics_problem(atoms, reference_volume: float, max_volume_change: float) ->
         return 'non_finite', 'the potential returned a non-finite energy, force or stress'
     change = atoms.get_volume() / reference_volume - 1
     if abs(change) > max_volume_change:
-        return 'volume_change', f'the volume changed by {change:+.1%} from the input (bound {max_volume_change:.0%})'
+        return 'volume_change', f'the volume changed by {change:+.1%} from the input (bound {max_volume_change:.1%})'
     return None
 
 

@@ -1,4 +1,4 @@
-"""The MLIP engine for real (CHGNet, SevenNet, D3 from their shipped weights) on a 24-atom (BDA)PbI4 cell."""
+"""The MLIP engine for real (CHGNet, SevenNet, D3 from their shipped weights) on a 25-atom (BDA)PbI4 cell."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from aiida_perovskite.mlip.relax import read_frames
 
 @pytest.fixture(scope='module')
 def cell():
-    """(BDA)PbI4, Dion-Jacobson, ideal geometry: 24 atoms, about 0.2 s per CHGNet step on one core."""
+    """(BDA)PbI4, Dion-Jacobson, ideal geometry: 25 atoms, about 0.15 s per CHGNet step on one core."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
     return AseAtomsAdaptor.get_atoms(layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ'))
