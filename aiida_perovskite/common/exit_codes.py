@@ -90,6 +90,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (376, 'ERROR_SUB_PROCESS_FAILED_PARAMETRISE', 'Parametrisation failed: {message}'),
         (377, 'ERROR_SUB_PROCESS_FAILED_LADDER', 'The temperature ladder failed: {message}'),
         (378, 'ERROR_SUB_PROCESS_FAILED_MATERIAL', 'The simulation failed: {message}'),
+        (379, 'ERROR_SUB_PROCESS_FAILED_MLIP', 'The MLIP run failed and cannot be restarted: {message}'),
     ),
     **_codes(
         'recoverable',
