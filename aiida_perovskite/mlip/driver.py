@@ -32,7 +32,7 @@ STRUCTURE = 'structure.extxyz'
 
 def result_document(result: dict, settings: dict) -> dict:
     """The JSON-ready part of :func:`~aiida_perovskite.mlip.relax.run_stages`'s result."""
-    from .relax import max_force, stress_deviation, stress_gpa
+    from .relax import max_force, stress_gpa
 
     atoms = result['atoms']
     energy = float(atoms.get_potential_energy())
@@ -49,7 +49,6 @@ def result_document(result: dict, settings: dict) -> dict:
         'stress_gpa': [float(value) for value in stress],  # Voigt: xx, yy, zz, yz, xz, xy; positive tensile
         'pressure_gpa': float(-stress[:3].mean()),
         'max_force_ev_a': max_force(forces),
-        'max_stress_gpa': stress_deviation(stress, 0.0),
         'volume_a3': float(atoms.get_volume()),
         'input_volume_a3': float(result['input_volume_a3']),
         'volume_change': float(atoms.get_volume() / result['input_volume_a3'] - 1),

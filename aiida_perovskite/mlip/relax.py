@@ -214,11 +214,10 @@ def run_npt(atoms, stage: dict, done_steps: int, settings: dict, path: pathlib.P
     from ase import units
     from ase.io.trajectory import Trajectory
     from ase.md.nptberendsen import Inhomogeneous_NPTBerendsen
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
     if done_steps == 0:
-        MaxwellBoltzmannDistribution(atoms, temperature_K=stage['temperature_k'],
-                                     rng=np.random.default_rng(stage['seed']))
+        thermalize_momenta(atoms, stage['temperature_k'], rng=np.random.default_rng(stage['seed']))
         Stationary(atoms)
     dynamics = Inhomogeneous_NPTBerendsen(
         atoms, timestep=stage['timestep_fs'] * units.fs, temperature_K=stage['temperature_k'],
