@@ -15,6 +15,9 @@ TOOLS = {
     # This virtualenv's Python: the calculation runs ``python -m aiida_perovskite.mlip.driver``.
     'mlip': 'perovskite.mlip',
 }
+#: The tools a classical material run needs (``run``, ``validate``, ``build --relax``): a computer registered
+#: without the MLIP driver (a cluster ``--config`` that lists only these) still runs them.
+CLASSICAL_TOOLS = ('antechamber', 'parmchk2', 'tleap', 'lammps')
 #: The program of each tool, where its name differs (see :func:`aiida_perovskite.toolchain.executable`).
 PROGRAMS = {'lammps': 'lmp', 'mlip': 'python'}
 

@@ -57,3 +57,23 @@ def test_converged_run_with_d3_finishes_ok(mlip_code, structure):
 def test_parameters_are_validated_before_submission(mlip_code, structure):
     with pytest.raises(ValueError, match='unknown potential'):
         run_get_node(MlipCalculation, code=mlip_code, structure=structure, parameters=orm.Dict({'potential': 'mace'}))
+
+
+def test_setup_registers_this_virtualenvs_python(mlip_code):
+    import sys
+
+    assert mlip_code.default_calc_job_plugin == 'perovskite.mlip'
+    assert str(mlip_code.filepath_executable) == sys.executable  # the venv's link, not the system interpreter
+
+
+def test_commands_of_a_classical_run_do_not_need_the_mlip_code(aiida_localhost, tmp_path):
+    """A computer registered from a config without ``mlip`` still runs ``run`` and ``validate``."""
+    from aiida_perovskite.toolchain import executable
+    from aiida_perovskite.tools.codes import CLASSICAL_TOOLS, PROGRAMS, load_codes, register_from_config
+
+    config = {'computer': {'label': 'no-mlip', 'work_dir': str(tmp_path)},
+              'codes': {tool: {'executable': str(executable(PROGRAMS.get(tool, tool)))} for tool in CLASSICAL_TOOLS}}
+    register_from_config(config)
+    assert sorted(load_codes('no-mlip', CLASSICAL_TOOLS)) == sorted(CLASSICAL_TOOLS)
+    with pytest.raises(LookupError, match="no code 'mlip' on no-mlip"):
+        load_codes('no-mlip', ('mlip',))
