@@ -199,7 +199,9 @@ def run_relax(atoms, stage: dict, settings: dict, path: pathlib.Path, resumed: b
     optimizer = getattr(optimize, settings['optimizer'])(system, logfile=log)
     problem = None
     with Trajectory(str(path), 'a') as trajectory:
-        for _ in optimizer.irun(fmax=settings['fmax'], steps=int(settings['max_steps'])):
+        # fmax 0: the optimiser never stops by its own criterion (on the filter's generalised forces, which
+        # can pass while the stress is still off); only the check below ends a stage before its step limit.
+        for _ in optimizer.irun(fmax=0.0, steps=int(settings['max_steps'])):
             if not (resumed and optimizer.nsteps == 0):  # a continued stage has its start frame already
                 trajectory.write(frame_of(atoms))
             problem = physics_problem(atoms, reference_volume, settings['max_volume_change'])

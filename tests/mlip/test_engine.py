@@ -108,7 +108,8 @@ def test_pressure_stage_gives_the_smaller_cell(cell, chgnet, tmp_path):
         if stage['converged']:
             assert stage['max_force_ev_a'] < 0.05 and stage['max_stress_gpa'] < 0.05
         else:
-            assert result['status'] == 'not_converged' and result['stage'] == 'only'
+            # Not converged only at the step limit: the optimiser's own criterion never ends a stage early.
+            assert result['status'] == 'not_converged' and result['stage'] == 'only' and stage['steps'] == 6
         assert result['potential']['weights_sha256'] == record['weights_sha256']
         volumes[pressure] = stage['volume_last_a3']
     assert volumes[1.0] < volumes[0.0]
