@@ -92,6 +92,10 @@ def validate_settings(settings: dict) -> dict:
         stage = {**(NPT_DEFAULTS if kind == 'npt' else {'pressure_gpa': 0.0}), **stage, 'kind': kind}
         if kind == 'npt' and not (stage['temperature_k'] > 0 and stage['steps'] >= 1 and stage['timestep_fs'] > 0):
             raise ValueError(f'stage {stage["name"]}: temperature, steps and time step must be positive')
+        if kind == 'npt' and (stage['interval'] < 1 or stage['steps'] % stage['interval']):
+            # The frame count is the step count (a restart reads how far it got from it).
+            raise ValueError(f'stage {stage["name"]}: steps ({stage["steps"]}) must be a multiple of the frame '
+                             f'interval ({stage["interval"]})')
         completed.append(stage)
     merged['stages'] = completed
     return merged
@@ -261,7 +265,7 @@ def run_stages(atoms, settings: dict, folder: pathlib.Path, calculator, record: 
         path = folder / f'{stage["name"]}.traj'
         frames = read_frames(path)
         resumed = bool(frames)
-        if frames and frames[-1].get_volume() > 0:
+        if frames:
             current = frames[-1]
             done = (relax_converged(current, stage, settings) if stage['kind'] == 'relax'
                     else (len(frames) - 1) * int(stage['interval']) >= stage['steps'])

@@ -180,6 +180,8 @@ def test_settings_are_checked():
         validate_settings({'stages': [{'name': 'a', 'kind': 'nvt'}]})
     with pytest.raises(ValueError, match='distinct identifiers'):
         validate_settings({'stages': [{'name': 'a'}, {'name': 'a'}]})
+    with pytest.raises(ValueError, match='multiple of the frame interval'):
+        validate_settings({'stages': [{'name': 'md', 'kind': 'npt', 'steps': 5, 'interval': 2}]})
     assert validate_settings({})['stages'][0] == {'name': 'compress', 'kind': 'relax', 'pressure_gpa': 1.0}
 
 
