@@ -128,19 +128,27 @@ def frame_of(atoms):
     return frame
 
 
-def read_frames(path: pathlib.Path) -> list:
-    """Every complete frame of a trajectory (a file cut by a kill keeps the frames before the cut)."""
+def read_frames(path: pathlib.Path, repair: bool = False) -> list:
+    """Every complete frame of a trajectory (a file cut by a kill keeps the frames before the cut).
+
+    :param repair: rewrite a file cut part-way through a frame with its complete frames, so that frames can
+        be appended to it again.
+    """
     from ase.io.trajectory import Trajectory
 
     if not path.is_file() or path.stat().st_size == 0:
         return []
-    frames = []
+    frames, complete = [], True
     try:
         with Trajectory(str(path)) as trajectory:
             for index in range(len(trajectory)):
                 frames.append(trajectory[index])
-    except Exception:  # noqa: BLE001  (a truncated last frame: keep what came before it)
-        pass
+    except Exception:  # noqa: BLE001  (ASE raises various errors on a cut file: keep what came before the cut)
+        complete = False
+    if repair and not complete:
+        with Trajectory(str(path), 'w') as trajectory:
+            for frame in frames:
+                trajectory.write(frame)
     return frames
 
 
@@ -263,7 +271,7 @@ def run_stages(atoms, settings: dict, folder: pathlib.Path, calculator, record: 
     started, steps_total = time.perf_counter(), 0
     for stage in settings['stages']:
         path = folder / f'{stage["name"]}.traj'
-        frames = read_frames(path)
+        frames = read_frames(path, repair=True)
         resumed = bool(frames)
         if frames:
             current = frames[-1]

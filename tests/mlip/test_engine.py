@@ -139,6 +139,21 @@ def test_restart_from_a_truncated_trajectory_continues_the_stage(cell, chgnet, t
     assert not np.allclose(after[4].positions, frames[3].positions)
 
 
+def test_a_trajectory_cut_mid_frame_is_repaired_and_continued(cell, chgnet, tmp_path):
+    """A kill while a frame was being written leaves a cut file: its complete frames are kept and continued."""
+    calculator, record = chgnet
+    relax(cell, calculator, record, tmp_path, max_steps=3)
+    path = tmp_path / 'compress.traj'
+    assert len(read_frames(path)) == 4
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 1500])  # part of the last frame is lost
+    kept = len(read_frames(path))
+    assert 1 <= kept < 4
+    again = relax(cell, calculator, record, tmp_path, max_steps=2)
+    (stage,) = again['stages']
+    assert stage['resumed'] and stage['frames'] == kept + 2 and len(read_frames(path)) == kept + 2
+
+
 def test_finished_stages_are_skipped(cell, chgnet, tmp_path):
     calculator, record = chgnet
     loose = {'fmax': 5.0, 'stress_tolerance_gpa': 5.0}
