@@ -41,7 +41,7 @@ from collections.abc import Mapping
 __all__ = ('ToolchainError', 'amberhome', 'check', 'environment', 'executable', 'prepare', 'shim_dir')
 
 AMBER_TOOLS = ('antechamber', 'parmchk2', 'sqm', 'tleap')
-TOOLS = AMBER_TOOLS + ('lmp', 'mpirun')
+TOOLS = AMBER_TOOLS + ('lmp', 'mpirun', 'python')
 
 #: The functions of HDF4's JPEG codec that the bundled libdf.so.0 imports from libjpeg.so.8.
 JPEG_FUNCTIONS = (
@@ -120,6 +120,8 @@ def executable(name: str) -> pathlib.Path:
         return pathlib.Path(spec.origin).parent / 'lmp'
     if name == 'mpirun':
         return _mpich_file('mpirun')
+    if name == 'python':  # this virtualenv's interpreter (not resolved: the link is what selects the venv)
+        return pathlib.Path(sys.executable)
     raise ValueError(f'unknown tool {name!r}: choose from {", ".join(TOOLS)}')
 
 

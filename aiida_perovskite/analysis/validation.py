@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-__all__ = ('Cell', 'cell_figures', 'compare_cells', 'compare_with_reference', 'metal_and_halide_elements',
-           'octahedra_check', 'reference_figures', 'reference_from_parameters', 'simulated_lattice', 'summary_line')
+__all__ = ('Cell', 'cell_figures', 'compare_cells', 'compare_lattice_with_reference', 'compare_with_reference',
+           'metal_and_halide_elements', 'octahedra_check', 'reference_figures', 'reference_from_parameters', 'simulated_lattice', 'summary_line')
 
 #: What counts as an intact octahedron: six halides within this distance of the metal (Angstrom).
 OCTAHEDRON_CUTOFF = 3.8
@@ -188,14 +188,20 @@ def compare_with_reference(record: dict, structure: Cell, final: Cell, summary: 
         ``octahedra`` (:func:`octahedra_check` of ``final``, with ``reference_share`` of ``structure``),
         ``simulated`` and ``reference`` (the :func:`cell_figures` of each).
     """
+    return compare_lattice_with_reference(record, structure, final, simulated_lattice(summary, replication), cell)
+
+
+def compare_lattice_with_reference(record: dict, structure: Cell, final: Cell, lattice, cell: dict | None = None) -> dict:
+    """:func:`compare_with_reference` for a simulated cell given as lattice vectors (rows), e.g. a 0 K relaxed
+    cell (same cell choice as ``structure``) rather than an NPT run's mean box."""
     from aiida_perovskite.analysis.features import stacking_index
 
+    simulated_vectors = np.asarray(lattice, dtype=float)
     lattice = np.asarray(structure.lattice, dtype=float)
     metal_elements, halides = metal_and_halide_elements(record, structure.symbols)
     stacking = stacking_index(record['miller_index'], lattice)
     metals = sum(symbol in metal_elements for symbol in structure.symbols)
-    simulated = cell_figures(simulated_lattice(summary, replication), stacking, metals, record['n_slabs'],
-                             record['n_layers'])
+    simulated = cell_figures(simulated_vectors, stacking, metals, record['n_slabs'], record['n_layers'])
     expected, source = reference_figures(record, lattice, stacking, metals, cell)
     rows = compare_cells(simulated, expected, stacking, same_cell=not cell)
     octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metal_elements, halides)

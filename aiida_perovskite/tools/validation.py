@@ -111,6 +111,37 @@ def run_validation(job: ValidationJob, codes: dict, overrides: dict | None = Non
     return process.node
 
 
+def run_mlip_validation(path, code, potential: str, settings: dict | None = None, cell: dict | None = None,
+                        label: str = '') -> tuple[orm.Node, dict | None, str | None]:
+    """Relax the CIF at ``path`` at 0 K with an MLIP (``MlipRelaxWorkChain``) and compare it with its own cell
+    (or ``cell``). Returns the work chain's node, the record (None on failure) and the failure.
+
+    :param potential: ``NAME`` or ``NAME+d3`` (see :mod:`aiida_perovskite.mlip.potentials`).
+    :param settings: driver settings over the work chain's default protocol (e.g. ``{'fmax': 0.02}``).
+    """
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.calculations.functions.decompose import decompose_cif
+    from aiida_perovskite.calculations.functions.validation import compare_relaxed_with_reference
+    from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
+
+    path = pathlib.Path(path)
+    cif = orm.CifData(file=str(path.resolve()), filename=path.name)
+    decomposed, node = decompose_cif.run_get_node(cif)
+    if not node.is_finished_ok:
+        return node, None, f'[{node.exit_status}] {node.exit_message}'
+    overrides = {'parameters': {**(settings or {}), 'potential': potential}}
+    builder = MlipRelaxWorkChain.get_builder_from_protocol(code, decomposed['structure'], overrides=overrides)
+    builder.metadata.label = label or f'{path.name} mlip:{potential}'
+    results, node = run_get_node(builder)
+    if not node.is_finished_ok:
+        return node, None, f'[{node.exit_status}] {node.exit_message}'
+    record = compare_relaxed_with_reference(decomposed['structure'], decomposed['decomposition'],
+                                            results['structure'], results['output_parameters'],
+                                            orm.Dict({'cell': cell} if cell else {}))
+    return node, record.get_dict(), None
+
+
 def validation_table(record: dict) -> str:
     """The validation record as a titled table: one row per quantity, then the octahedra check."""
     from tabulate import tabulate
@@ -118,9 +149,15 @@ def validation_table(record: dict) -> str:
     rows = [[row['quantity'], row['direction'], f'{row["reference"]:.3f}', f'{row["simulated"]:.3f}',
              f'{row["deviation"]:+.2f} {row["deviation_unit"]}'] for row in record['rows']]
     octahedra = record['octahedra']
-    title = (f'{record["file"]} ({record["formula"]}): charge model {record["charge_model"]}, parameter set '
-             f'{record["parameter_set"]}, {record["n_atoms"]} atoms ({"x".join(map(str, record["replication"]))}), '
-             f'{record["temperature"]:g} K ({record["temperature_source"]}); reference: {record["reference_source"]}')
+    if record.get('engine', 'lammps').startswith('mlip:'):
+        potential = record['potential']
+        title = (f'{record["file"]} ({record["formula"]}): {record["engine"]} ({potential["package"]} '
+                 f'{potential["package_version"]}, weights sha256 {potential["weights_sha256"][:12]}), '
+                 f'{record["n_atoms"]} atoms, 0 K relaxation; reference: {record["reference_source"]}')
+    else:
+        title = (f'{record["file"]} ({record["formula"]}): charge model {record["charge_model"]}, parameter set '
+                 f'{record["parameter_set"]}, {record["n_atoms"]} atoms ({"x".join(map(str, record["replication"]))}), '
+                 f'{record["temperature"]:g} K ({record["temperature_source"]}); reference: {record["reference_source"]}')
     footer = (f'octahedra intact (six halides within {octahedra["cutoff"]} A): {octahedra["intact"]}/{octahedra["metals"]}'
               f' = {octahedra["share"]:.0%} (input cell: {octahedra.get("reference_share", float("nan")):.0%})')
     table = tabulate(rows, headers=['quantity', 'direction', 'reference', 'simulated', 'deviation'],

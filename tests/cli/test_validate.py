@@ -86,3 +86,42 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     assert f'{bromide}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
     assert '0 validation(s), 2 failed' in result.output
     assert query.count() == before  # refused before anything ran
+
+
+def test_validate_with_an_mlip_relaxes_at_zero_kelvin(aiida_profile, aiida_localhost, tmp_path):
+    """--engine mlip:chgnet: a real 0 K relaxation of (BDA)PbI4 (25 atoms, loose criteria) against its own cell."""
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    cif = tmp_path / 'bda.cif'
+    layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ').to(filename=str(cif))
+    records = tmp_path / 'validation.json'
+    result = CliRunner().invoke(cmd_root, [
+        'validate', str(cif), '--engine', 'mlip:chgnet', '--mlip-settings', '{"fmax": 0.5, "stress_tolerance_gpa": 0.5}',
+        '--json', str(records), '--group', 'mlip-validation', '--computer', aiida_localhost.label,
+        '--profile', aiida_profile.name,
+    ])
+    assert result.exit_code == 0, result.output
+    assert 'mlip:chgnet (chgnet 0.4.2, weights sha256 ' in result.output and '0 K relaxation' in result.output
+    assert 'layer spacing                       stacking' in result.output
+    (record,) = json.loads(records.read_text())
+    assert record['engine'] == 'mlip:chgnet' and len(record['potential']['weights_sha256']) == 64
+    volume = next(row for row in record['rows'] if row['quantity'] == 'volume per B')
+    assert -20 < volume['deviation'] < 20 and volume['deviation'] != 0  # relaxed, not the input cell
+    node = orm.load_node(record['pk'])
+    assert node.process_label == 'MlipRelaxWorkChain' and node.is_finished_ok
+    assert len(orm.load_group('mlip-validation').nodes) == 1
+
+
+@pytest.mark.parametrize('arguments, message', [
+    (['--engine', 'mlip:mace'], 'unknown potential'),
+    (['--engine', 'gromacs'], 'unknown engine'),
+    (['--engine', 'mlip:chgnet', '--charges', 'myp'], '--charges apply to --engine lammps only'),
+    (['--engine', 'mlip:chgnet', '--mlip-settings', '{"fmx": 1}'], 'unknown setting'),
+    (['--mlip-settings', '{"fmax": 1}'], '--mlip-settings goes with --engine mlip:NAME'),
+])
+def test_validate_refuses_a_wrong_engine(aiida_profile, tmp_path, arguments, message):
+    cif = tmp_path / 'bda.cif'
+    layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ').to(filename=str(cif))
+    result = CliRunner().invoke(cmd_root, ['validate', str(cif), *arguments, '--profile', aiida_profile.name])
+    assert result.exit_code == 2 and message in result.output, result.output

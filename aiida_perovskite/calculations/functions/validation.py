@@ -61,3 +61,45 @@ def compare_with_reference(
         'simulated': figures['simulated'],
         'reference': figures['reference'],
     })
+
+
+@calcfunction
+def compare_relaxed_with_reference(
+    structure: orm.StructureData,
+    decomposition: orm.Dict,
+    relaxed: orm.StructureData,
+    output_parameters: orm.Dict,
+    reference: orm.Dict,
+) -> orm.Dict:
+    """Deviations of a 0 K relaxed cell (an MLIP's) from the reference cell, and the octahedra check.
+
+    :param structure: the decomposed input cell (its lattice is the reference unless ``reference`` gives a
+        ``cell``); :param relaxed: the relaxed cell, same cell choice and site order.
+    :param output_parameters: the relaxation's (``MlipCalculation``): the potential record and energies.
+    :param reference: optionally ``cell`` (see :func:`compare_with_reference`).
+    """
+    from aiida_perovskite.analysis.validation import compare_lattice_with_reference
+
+    record = decomposition.get_dict()
+    settings = reference.get_dict()
+    relaxation = output_parameters.get_dict()
+    figures = compare_lattice_with_reference(record, cell_of(structure), cell_of(relaxed), np.array(relaxed.cell),
+                                             settings.get('cell'))
+    return orm.Dict({
+        'file': record['file'],
+        'formula': record['formula'],
+        'engine': f'mlip:{relaxation["potential"]["name"]}',
+        'potential': relaxation['potential'],
+        'energy_per_atom_ev': relaxation['energy_per_atom_ev'],
+        'reference_source': figures['reference_source'],
+        'temperature': 0.0,
+        'temperature_source': '0 K relaxation',
+        'n_atoms': len(relaxed.sites),
+        'replication': [1, 1, 1],
+        'stacking_axis': figures['stacking_axis'],
+        'rows': figures['rows'],
+        'deviations': figures['deviations'],
+        'octahedra': figures['octahedra'],
+        'simulated': figures['simulated'],
+        'reference': figures['reference'],
+    })

@@ -1,0 +1,89 @@
+"""``MlipCalculation``: the MLIP engine's driver (relaxation in stages, or NPT) on any computer."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from aiida import orm
+from aiida.common import datastructures
+from aiida.engine import CalcJob
+
+from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.mlip.driver import RELAXED, RESULTS, SETTINGS, STRUCTURE
+from aiida_perovskite.mlip.relax import validate_settings
+
+
+class MlipCalculation(CalcJob):
+    """``python -m aiida_perovskite.mlip.driver`` on a structure, from scratch or continuing a parent's trajectories.
+
+    The code is a Python interpreter with aiida-perovskite installed (``aiida-perovskite setup`` registers
+    this virtualenv's as ``mlip``; a GPU node's goes in a ``--config`` file, with ``device: cuda`` in the
+    parameters). ``parameters`` are the driver's settings (``aiida_perovskite.mlip.relax.DEFAULTS``:
+    potential, dispersion, stages, force/stress/step limits). With ``parent_folder`` the parent's
+    ``*.traj`` files are copied in and the run continues from them: finished stages are skipped, the
+    stage that stopped continues from its last frame. Pass the parent's own ``structure`` again: volume
+    changes are measured against it.
+    """
+
+    STDOUT = 'mlip.out'
+    STDERR = 'mlip.err'
+    LOG = 'optimizer.log'
+    TRAJECTORIES = '*.traj'
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('structure', valid_type=orm.StructureData, help='The cell to relax (or to run NPT on).')
+        spec.input('parameters', valid_type=orm.Dict, required=False, validator=_validate_parameters,
+                   help='Driver settings over aiida_perovskite.mlip.relax.DEFAULTS.')
+        spec.input('parent_folder', valid_type=orm.RemoteData, required=False,
+                   help='Folder of an earlier run on the same structure: continue from its trajectories.')
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.mlip'
+        spec.output('output_parameters', valid_type=orm.Dict,
+                    help='Status, energy, stress (GPa), volume change, the potential record and one summary per stage.')
+        spec.output('structure', valid_type=orm.StructureData, required=False, help='The last configuration.')
+        spec.output('forces', valid_type=orm.ArrayData, required=False, help='Forces on the last configuration (eV/A).')
+        spec.output('stress', valid_type=orm.ArrayData, required=False,
+                    help='Stress of the last configuration (GPa, 3x3, positive tensile).')
+        spec.default_output_node = 'output_parameters'
+        # ERROR_NO_RETRIEVED_FOLDER (100) is CalcJob's own.
+        declare(spec, 'ERROR_OUTPUT_MISSING', 'ERROR_OUTPUT_UNREADABLE', 'ERROR_MLIP_DRIVER', 'ERROR_NOT_CONVERGED',
+                'ERROR_NON_FINITE', 'ERROR_VOLUME_CHANGE')
+
+    def prepare_for_submission(self, folder):
+        given = self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}
+        settings = validate_settings(given)
+        with folder.open(SETTINGS, 'w') as handle:
+            json.dump(settings, handle, indent=1)
+        text = io.StringIO()
+        import ase.io
+
+        ase.io.write(text, self.inputs.structure.get_ase(), format='extxyz')
+        with folder.open(STRUCTURE, 'w') as handle:
+            handle.write(text.getvalue())
+
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.driver', SETTINGS, STRUCTURE, '--log', self.LOG]
+        codeinfo.stdout_name = self.STDOUT
+        codeinfo.stderr_name = self.STDERR
+
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        # The trajectories stay on the computer (a parent_folder for a restart); the summary says what they hold.
+        calcinfo.retrieve_list = [RESULTS, RELAXED, self.STDOUT, self.STDERR]
+        if 'parent_folder' in self.inputs:
+            parent = self.inputs.parent_folder
+            calcinfo.remote_copy_list = [(parent.computer.uuid, f'{parent.get_remote_path()}/{self.TRAJECTORIES}', '.')]
+        return calcinfo
+
+
+def _validate_parameters(value, _):
+    try:
+        validate_settings(value.get_dict())
+    except (ValueError, TypeError, AttributeError) as error:
+        return str(error)
+    return None
