@@ -6,7 +6,6 @@ from aiida import orm
 
 from .base import AmberToolParser
 
-
 #: What parmchk2 writes beside a parameter it did not find in the force field but made up.
 ESTIMATED = ('same as', 'penalty score', 'Using the default value')
 
