@@ -30,7 +30,7 @@ def butylammonium_rp():
 
 @pytest.fixture
 def butanediammonium_dj():
-    """(BDA)PbI4 as an ideal-geometry Dion-Jacobson cell (orthogonal, 24 atoms)."""
+    """(BDA)PbI4 as an ideal-geometry Dion-Jacobson cell (orthogonal, 25 atoms)."""
     return layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ')
 
 
