@@ -87,7 +87,6 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
         prepare_validations,
         run_validation,
         validation_overrides,
-        validation_table,
     )
 
     codes = load_profile_and_codes(profile_name, computer)
@@ -111,14 +110,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
                 click.echo(f'{path}: ValidationWorkChain<{node.pk}> failed: {reason}', err=True)
                 failed += 1
                 continue
-            record = node.outputs.validation.get_dict()
-            records.append({'pk': node.pk, **record})
-            click.echo(validation_table(record))
-            click.echo('')
-    if json_file:
-        json_file.write_text(json.dumps(records, indent=2))
-    click.echo(f'{len(records)} validation(s), {failed} failed', err=True)
-    sys.exit(1 if failed else 0)
+            records.append(show_record(node.pk, node.outputs.validation.get_dict()))
+    finish(records, failed, json_file)
 
 
 def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, lammps_only):
@@ -143,7 +136,7 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
 
     from aiida import orm
 
-    from aiida_perovskite.tools.validation import run_mlip_validation, validation_table
+    from aiida_perovskite.tools.validation import run_mlip_validation
 
     codes = load_profile_and_codes(profile_name, computer, ('mlip',))
     group, _ = orm.Group.collection.get_or_create(group_label)
@@ -156,9 +149,21 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
             click.echo(f'{path}: {node.process_label}<{node.pk}> failed: {error}', err=True)
             failed += 1
             continue
-        records.append({'pk': node.pk, **record})
-        click.echo(validation_table(record))
-        click.echo('')
+        records.append(show_record(node.pk, record))
+    finish(records, failed, json_file)
+
+
+def show_record(pk: int, record: dict) -> dict:
+    """Print a validation record's table; return the record with its node's PK, as the JSON file keeps it."""
+    from aiida_perovskite.tools.validation import validation_table
+
+    click.echo(validation_table(record))
+    click.echo('')
+    return {'pk': pk, **record}
+
+
+def finish(records: list[dict], failed: int, json_file) -> None:
+    """Write the JSON file if asked, say how many ran and failed, and exit non-zero if any failed."""
     if json_file:
         json_file.write_text(json.dumps(records, indent=2))
     click.echo(f'{len(records)} validation(s), {failed} failed', err=True)

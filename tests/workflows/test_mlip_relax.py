@@ -2,15 +2,15 @@
 
 import pytest
 from aiida import orm
-from aiida.common.links import LinkType
 from aiida.engine import run_get_node
 from aiida.engine.utils import instantiate_process
 from aiida.manage import get_manager
-from plumpy import ProcessState
 
 from aiida_perovskite.builder import alkylammonium, layered_perovskite
 from aiida_perovskite.calculations.mlip import MlipCalculation
 from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
+
+from .conftest import reports
 
 CALC = MlipCalculation.exit_codes
 CHAIN = MlipRelaxWorkChain.exit_codes
@@ -36,28 +36,9 @@ def generate_workchain(aiida_code_installed, structure):
 
 
 @pytest.fixture
-def plant_child(aiida_localhost, tmp_path):
-    """Add a finished MLIP calculation with ``exit_code`` as the process's latest attempt."""
-
-    def plant(process, exit_code, **message) -> orm.CalcJobNode:
-        node = orm.CalcJobNode(computer=aiida_localhost, process_type='aiida.calculations:perovskite.mlip')
-        node.set_process_label('MlipCalculation')
-        node.set_process_state(ProcessState.FINISHED)
-        node.set_exit_status(exit_code.status)
-        node.set_exit_message(exit_code.format(**message).message if message else exit_code.message)
-        node.store()
-        remote = orm.RemoteData(computer=aiida_localhost, remote_path=str(tmp_path / f'attempt_{node.pk}'))
-        remote.base.links.add_incoming(node, link_type=LinkType.CREATE, link_label='remote_folder')
-        remote.store()
-        process.ctx.setdefault('children', []).append(node)
-        process.ctx.iteration += 1
-        return node
-
-    return plant
-
-
-def reports(process) -> str:
-    return '\n'.join(log.message for log in orm.Log.collection.get_logs_for(process.node))
+def plant_child(plant_failed_child):
+    """A failed MLIP calculation as the process's latest attempt."""
+    return plant_failed_child
 
 
 def test_not_converged_continues_from_the_last_frame(generate_workchain, plant_child):

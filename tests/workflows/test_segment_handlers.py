@@ -8,10 +8,8 @@ abort code.
 
 import pytest
 from aiida import orm
-from aiida.common.links import LinkType
 from aiida.engine.utils import instantiate_process
 from aiida.manage import get_manager
-from plumpy import ProcessState
 
 from aiida_perovskite.calculations.lammps import LammpsSegmentCalculation
 from aiida_perovskite.data import LammpsTopologyData
@@ -19,6 +17,8 @@ from aiida_perovskite.forcefield import load_parameter_set
 from aiida_perovskite.forcefield.lammps import build_system
 from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, segment_settings
 from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
+
+from .conftest import reports
 
 CALC = LammpsSegmentCalculation.exit_codes
 CHAIN = LammpsSegmentWorkChain.exit_codes
@@ -52,30 +52,14 @@ def generate_workchain(aiida_code_installed):
 
 
 @pytest.fixture
-def plant_child(aiida_localhost, tmp_path):
-    """Add a finished LAMMPS calculation with ``exit_code`` and ``wrote_restart`` as the process's latest attempt."""
+def plant_child(plant_failed_child):
+    """A failed LAMMPS calculation whose output_parameters say whether it ``wrote_restart``."""
 
     def plant(process, exit_code, wrote_restart: bool = False, **message) -> orm.CalcJobNode:
-        node = orm.CalcJobNode(computer=aiida_localhost, process_type='aiida.calculations:perovskite.lammps')
-        node.set_process_label('LammpsSegmentCalculation')
-        node.set_process_state(ProcessState.FINISHED)
-        node.set_exit_status(exit_code.status)
-        node.set_exit_message(exit_code.format(**message).message if message else exit_code.message)
-        node.store()
-        remote = orm.RemoteData(computer=aiida_localhost, remote_path=str(tmp_path / f'attempt_{node.pk}'))
         parameters = orm.Dict({'wrote_restart': wrote_restart, 'steps_run': 0, 'end_step': None})
-        for label, output in (('remote_folder', remote), ('output_parameters', parameters)):
-            output.base.links.add_incoming(node, link_type=LinkType.CREATE, link_label=label)
-            output.store()
-        process.ctx.setdefault('children', []).append(node)
-        process.ctx.iteration += 1
-        return node
+        return plant_failed_child(process, exit_code, {'output_parameters': parameters}, **message)
 
     return plant
-
-
-def reports(process) -> str:
-    return '\n'.join(log.message for log in orm.Log.collection.get_logs_for(process.node))
 
 
 NPT = {'stage': 'npt', 'target_step': 2000, 'timestep': 1.0, 'create_velocities': True, 'restart_every': 500}

@@ -6,6 +6,9 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
+#: What a validation record carries of the core comparison (analysis.validation.compare_lattice_with_reference).
+FIGURES = ('stacking_axis', 'rows', 'deviations', 'octahedra', 'simulated', 'reference')
+
 
 def cell_of(structure: orm.StructureData):
     """The plain :class:`~aiida_perovskite.analysis.validation.Cell` of a ``StructureData``."""
@@ -54,12 +57,7 @@ def compare_with_reference(
         'charge_method': attributes.get('charge_method'),
         'replication': attributes['replication'],
         'n_atoms': attributes['n_atoms'],
-        'stacking_axis': figures['stacking_axis'],
-        'rows': figures['rows'],
-        'deviations': figures['deviations'],
-        'octahedra': figures['octahedra'],
-        'simulated': figures['simulated'],
-        'reference': figures['reference'],
+        **{key: figures[key] for key in FIGURES},
     })
 
 
@@ -96,10 +94,5 @@ def compare_relaxed_with_reference(
         'temperature_source': '0 K relaxation',
         'n_atoms': len(relaxed.sites),
         'replication': [1, 1, 1],
-        'stacking_axis': figures['stacking_axis'],
-        'rows': figures['rows'],
-        'deviations': figures['deviations'],
-        'octahedra': figures['octahedra'],
-        'simulated': figures['simulated'],
-        'reference': figures['reference'],
+        **{key: figures[key] for key in FIGURES},
     })
