@@ -10,6 +10,8 @@ from .parameter_sets import (
     load_parameter_set,
     resolve_parameter_set,
     select_parameter_set,
+    validation_holds,
+    validation_summary,
 )
 
 __all__ = (
@@ -24,4 +26,6 @@ __all__ = (
     'load_parameter_set',
     'resolve_parameter_set',
     'select_parameter_set',
+    'validation_holds',
+    'validation_summary',
 )

@@ -41,6 +41,8 @@ __all__ = (
     'load_parameter_set',
     'resolve_parameter_set',
     'select_parameter_set',
+    'validation_holds',
+    'validation_summary',
 )
 
 DATA = pathlib.Path(__file__).parent / 'sets'
@@ -77,6 +79,10 @@ class ParameterSet:
     cross_terms: str = 'table'
     #: Per ion ``(epsilon, sigma)`` for mixed ion-organic pairs.
     ion_lj: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    #: How values were derived when the literature had none (``forcefield.fitting``), else empty.
+    fit: dict = dataclasses.field(default_factory=dict)
+    #: The validation against experimental cells that ``verified`` rests on (see :func:`validation_holds`).
+    validation: dict = dataclasses.field(default_factory=dict)
 
     @property
     def elements(self) -> list[str]:
@@ -155,6 +161,10 @@ class ParameterSet:
         if self.cross_terms != 'table':  # tabulated sets keep the content their stored nodes already have
             data.update(cross_terms=self.cross_terms,
                         ion_lennard_jones={ion: list(values) for ion, values in self.ion_lj.items()})
+        if self.fit:
+            data['fit'] = self.fit
+        if self.validation:
+            data['validation'] = self.validation
         return data
 
     @classmethod
@@ -179,18 +189,58 @@ class ParameterSet:
             for b in ions:
                 if (a, b) not in buckingham and (b, a) not in buckingham:
                     raise ValueError(f'parameter set {data["name"]}: ion pair {a}-{b} has no Buckingham term')
+        validation = dict(data.get('validation') or {})
+        verified = validation_holds(validation)
+        if 'verified' in data and bool(data['verified']) != verified:
+            raise ValueError(
+                f'parameter set {data["name"]}: verified is {data["verified"]} but its validation '
+                f'{"holds" if verified else "is missing or does not hold"} ({validation_summary(validation)})'
+            )
         return cls(
             name=data['name'],
             version=int(data['version']),
             description=' '.join(str(data.get('description', '')).split()),
             citations=tuple(' '.join(c.split()) for c in data.get('citations', [])),
-            verified=bool(data.get('verified', False)),
+            verified=verified,
             ions=ions,
             buckingham=buckingham,
             lennard_jones=lennard_jones,
             cross_terms=cross_terms,
             ion_lj=ion_lj,
+            fit=dict(data.get('fit') or {}),
+            validation=validation,
         )
+
+
+def validation_holds(validation: dict) -> bool:
+    """Whether a set's recorded validation meets its own stated tolerance.
+
+    ``validation`` holds ``tolerance`` (``volume_percent``: the largest acceptable mean absolute
+    deviation of the volume per metal; ``octahedra_share``: the smallest acceptable share of octahedra
+    intact in any cell) and ``cells``, one record per experimental cell (``reference``, ``volume`` in
+    percent, ``octahedra`` share, ...). A set without cells is not verified: ``verified`` means
+    "validated against experimental cells within the stated tolerance", not "values copied correctly".
+    """
+    cells = validation.get('cells') or []
+    tolerance = validation.get('tolerance') or {}
+    if not cells or 'volume_percent' not in tolerance or 'octahedra_share' not in tolerance:
+        return False
+    mean_volume = sum(abs(float(cell['volume'])) for cell in cells) / len(cells)
+    worst_octahedra = min(float(cell['octahedra']) for cell in cells)
+    return mean_volume <= float(tolerance['volume_percent']) and worst_octahedra >= float(tolerance['octahedra_share'])
+
+
+def validation_summary(validation: dict) -> str:
+    """One line: the cells, mean |volume| deviation and worst octahedra share against the tolerance."""
+    cells = validation.get('cells') or []
+    if not cells:
+        return 'no validation against experimental cells recorded'
+    tolerance = validation.get('tolerance') or {}
+    mean_volume = sum(abs(float(cell['volume'])) for cell in cells) / len(cells)
+    worst = min(float(cell['octahedra']) for cell in cells)
+    return (f'{len(cells)} experimental cell(s): mean |volume| {mean_volume:.1f}% '
+            f'(tolerance {tolerance.get("volume_percent", "?")}%), octahedra intact >= {worst:.2f} '
+            f'(tolerance {tolerance.get("octahedra_share", "?")})')
 
 
 def available_parameter_sets() -> list[str]:
@@ -213,16 +263,26 @@ def load_parameter_set(name: str) -> ParameterSet:
 
 
 def select_parameter_set(inorganic: set[str]) -> ParameterSet:
-    """The shipped set that covers every inorganic element, verified sets first, then by name.
+    """The first shipped set by name that covers every inorganic element and whose validation holds.
 
-    :raises MissingParametersError: naming the elements and what each set covers.
+    A set that covers the elements but failed (or lacks) validation against experimental cells is
+    never chosen automatically: the error names it and why, and the user may still ask for it by name.
+
+    :raises MissingParametersError: naming the elements, what each set covers, or why a covering set was refused.
     """
     sets = [load_parameter_set(name) for name in available_parameter_sets()]
-    covering = sorted((s for s in sets if set(inorganic) <= set(s.ions)), key=lambda s: (not s.verified, s.name))
-    if not covering:
-        described = '; '.join(f'{s.name} ({", ".join(s.elements)})' for s in sets)
-        raise MissingParametersError(f'no parameter set covers {", ".join(sorted(inorganic))}; available: {described}')
-    return covering[0]
+    covering = [s for s in sets if set(inorganic) <= set(s.ions)]
+    validated = [s for s in covering if s.verified]
+    if validated:
+        return validated[0]
+    elements = ', '.join(sorted(inorganic))
+    if covering:
+        refused = '; '.join(f'{s.name}: {validation_summary(s.validation)}' for s in covering)
+        raise MissingParametersError(
+            f'no validated parameter set covers {elements}: refused {refused}; name a set to use it anyway'
+        )
+    described = '; '.join(f'{s.name} ({", ".join(s.elements)})' for s in sets)
+    raise MissingParametersError(f'no parameter set covers {elements}; available: {described}')
 
 
 def _check_policy(policy: str) -> None:
