@@ -2,12 +2,12 @@
 
 Runs ``ValidationWorkChain`` (what ``aiida-perovskite validate`` runs) on
 
-* (BA)2PbI4 and (PEA)2PbI4 built by the project's builder, against their experimental cells
-  (BA2PbI4 8.42 x 9.00 x 26.08 A, low-temperature phase, simulated at 223 K below its 274 K
-  transition; PEA2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg, room temperature, 293 K).
-  The built cell holds one or two octahedra per layer and the experimental ones four metals in two
-  layers, so only per-metal figures are compared: volume per Pb, in-plane area per Pb (and the
-  sqrt(2) cell edge it implies) and the layer spacing;
+* cells built by the project's builder for compounds with published experimental cells (lead
+  iodides, lead bromides, a tin iodide, lead chlorides: ``EXPERIMENT`` lists each cell, its
+  citation and the temperature simulated), against those cells. The built cell holds one or two
+  octahedra per layer and the experimental ones up to four metals in two layers, so only per-metal
+  figures are compared: volume per metal, in-plane area per metal and the layer spacing, plus the
+  share of octahedra that stay intact. Each reference runs the models whose set covers its elements;
 * ``--dj-count`` DFT-relaxed Dion-Jacobson cells of ``../shared/data/cifs/dj-dft`` against their
   own DFT cells at ``--dj-temperature`` (100 K: DFT cells have no thermal expansion), where
   a, b, c and the angles are compared too;
@@ -20,8 +20,8 @@ at a time; AiiDA caching is switched on for antechamber, parmchk2 and tleap in t
 each spacer is typed once for all charge models. Finished validations are found again in the
 group ``--group``: re-running the script resumes. Set ``AIIDA_PATH`` to keep the profile apart.
 
-Usage: ``python benchmarks/forcefield_fidelity.py [--models myp-pbi/formal myp-pbi-uff/myp ...]
-[--dj-count 20] [--skip-built] [--skip-dj]``
+Usage: ``python benchmarks/forcefield_fidelity.py [--models myp-pbi/formal myp-pbbr-uffbr/formal ...]
+[--references BA-PbI4 BAMC-PbBr4 ...] [--dj-count 20] [--skip-built] [--skip-dj]``
 """
 
 from __future__ import annotations
@@ -41,20 +41,67 @@ CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
 VERDI = str(pathlib.Path(sys.executable).with_name('verdi'))
 sys.path.insert(0, str(HERE))
 
-#: Experimental cells of the two built references (4 Pb in 2 layers each; stacking along c).
+RT = 'room temperature (the paper states none; 293 K assumed)'
+#: Experimental cells of the built references, one per compound: ``build`` are the arguments of
+#: ``aiida-perovskite build`` that make the project's cell of the same compound, ``stacking`` the
+#: index of the layer-normal axis of the experimental cell, ``metals`` and ``slabs`` what that cell holds.
+#: Only per-metal figures are compared (the built cell holds one or two octahedra per layer).
 EXPERIMENT = {
-    'BA': {'a': 8.42, 'b': 9.00, 'c': 26.08, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
-           'stacking': 2, 'temperature': 223.0,
-           'source': 'experiment, (BA)2PbI4 low-temperature phase 8.42 x 9.00 x 26.08 A',
-           'temperature_source': 'below the 274 K phase transition of the low-temperature cell'},
-    'PEA': {'a': 8.74, 'b': 8.74, 'c': 33.00, 'alpha': 84.7, 'beta': 84.7, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
-            'stacking': 2, 'temperature': 293.0,
-            'source': 'experiment, (PEA)2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg (gamma taken as 90)',
-            'temperature_source': 'room temperature'},
+    'BA-PbI4': {'a': 8.42, 'b': 9.00, 'c': 26.08, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
+                'stacking': 2, 'temperature': 223.0, 'build': ['--name', 'BA'],
+                'source': 'experiment, (BA)2PbI4 low-temperature phase 8.42 x 9.00 x 26.08 A',
+                'temperature_source': 'below the 274 K phase transition of the low-temperature cell'},
+    'PEA-PbI4': {'a': 8.74, 'b': 8.74, 'c': 33.00, 'alpha': 84.7, 'beta': 84.7, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
+                 'stacking': 2, 'temperature': 293.0, 'build': ['--name', 'PEA'],
+                 'source': 'experiment, (PEA)2PbI4 8.74 x 8.74 x 33.00 A, alpha = beta = 84.7 deg (gamma taken as 90)',
+                 'temperature_source': 'room temperature'},
+    'BAMC-PbBr4': {'a': 12.1042, 'b': 8.1955, 'c': 8.2160, 'alpha': 90.0, 'beta': 95.693, 'gamma': 90.0, 'metals': 2,
+                   'slabs': 1, 'stacking': 0, 'temperature': 173.0,
+                   'build': ['--spacer', 'NC[C@H]1CC[C@H](CN)CC1', '--phase', 'dj', '--halide', 'Br'],
+                   'source': '1,4-bis(ammoniomethyl)cyclohexane PbBr4, P21/c, Z = 2: M. K. Rayner, D. G. Billing, '
+                             'Acta Cryst. E 66 (2010), doi:10.1107/S1600536810016806',
+                   'temperature_source': 'measured at 173 K'},
+    'MPDA-PbBr4': {'a': 24.539, 'b': 8.031, 'c': 8.198, 'alpha': 90.0, 'beta': 99.6, 'gamma': 90.0, 'metals': 4,
+                   'slabs': 2, 'stacking': 0, 'temperature': 293.0,
+                   'build': ['--spacer', 'NCC(C)CCCN', '--phase', 'dj', '--halide', 'Br'],
+                   'source': '2-methylpentane-1,5-diammonium PbBr4, Cc, Z = 4: G. Corradi et al., Inorg. Chem. 38 '
+                             '(1999) 716, doi:10.1021/ic980893k', 'temperature_source': RT},
+    'BA-SnI4': {'a': 8.837, 'b': 8.6191, 'c': 27.562, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                'slabs': 2, 'stacking': 2, 'temperature': 293.0, 'build': ['--name', 'BA', '--metal', 'Sn'],
+                'source': '(BA)2SnI4, Pbca: D. B. Mitzi, Chem. Mater. 8 (1996) 791, doi:10.1021/cm9505097',
+                'temperature_source': 'room temperature'},
+    'BAMC-PbCl4': {'a': 7.7990, 'b': 24.0666, 'c': 7.9348, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                   'slabs': 2, 'stacking': 1, 'temperature': 173.0,
+                   'build': ['--spacer', 'NC[C@H]1CC[C@H](CN)CC1', '--phase', 'dj', '--halide', 'Cl'],
+                   'source': '1,4-bis(ammoniomethyl)cyclohexane PbCl4, orthorhombic, Z = 4: M. K. Rayner, '
+                             'D. G. Billing, Acta Cryst. E 66 (2010) m659, doi:10.1107/S1600536810016818',
+                   'temperature_source': 'measured at 173 K'},
+    'BDA-PbCl4': {'a': 7.944, 'b': 7.772, 'c': 19.761, 'alpha': 90.0, 'beta': 94.84, 'gamma': 90.0, 'metals': 4,
+                  'slabs': 2, 'stacking': 2, 'temperature': 293.0, 'build': ['--name', 'BDA', '--halide', 'Cl'],
+                  'source': '1,4-butanediammonium PbCl4 room-temperature phase, P21/c, Z = 4: N. B. Chanh et al., '
+                            'phys. stat. sol. (a) 143 (1994) 203, doi:10.1002/pssa.2211430202',
+                  'temperature_source': 'room temperature (below the 323.8 K transition)'},
+    'PDA-PbCl4': {'a': 19.247, 'b': 7.862, 'c': 7.581, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                  'slabs': 2, 'stacking': 0, 'temperature': 293.0, 'build': ['--name', 'PDA', '--halide', 'Cl'],
+                  'source': 'propane-1,3-diammonium PbCl4, P212121, Z = 4: G. Corradi et al., Inorg. Chem. 38 (1999) '
+                            '716, doi:10.1021/ic980893k', 'temperature_source': RT},
 }
+#: Parameter set / charge model pairs tried by default; each reference runs those covering its elements.
 DEFAULT_MODELS = ('myp-pbi/formal', 'myp-pbi/myp', 'myp-pbi/scaled:0.8',
                   'myp-pbi-uff/formal', 'myp-pbi-uff/myp', 'myp-pbi-uff/scaled:0.8',
-                  'myp-pbi-uffi/formal', 'myp-pbi-uffi/myp')
+                  'myp-pbi-uffi/formal', 'myp-pbi-uffi/myp',
+                  'myp-pbbr/formal', 'myp-pbbr-uffbr/formal', 'myp-snbr-fit/formal',
+                  'myp-sni-fit/formal', 'myp-pbcl-fit/formal')
+
+
+def covers(model: str, cell: dict) -> bool:
+    """Whether the model's parameter set describes the reference's metal and halide."""
+    from aiida_perovskite.forcefield import load_parameter_set
+
+    args = cell['build']
+    metal = args[args.index('--metal') + 1] if '--metal' in args else 'Pb'
+    halide = args[args.index('--halide') + 1] if '--halide' in args else 'I'
+    return {metal, halide} <= set(load_parameter_set(model.split('/')[0]).ions)
 
 
 def enable_caching(profile: str) -> None:
@@ -63,13 +110,14 @@ def enable_caching(profile: str) -> None:
                         f'aiida.calculations:{plugin}'], capture_output=True, text=True)
 
 
-def build_references(folder: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
+def build_references(folder: pathlib.Path, names) -> list[tuple[pathlib.Path, dict, str]]:
     jobs = []
-    for name, cell in EXPERIMENT.items():
-        path = folder / f'{name.lower()}2pbi4_built.cif'
+    for name in names:
+        cell = EXPERIMENT[name]
+        path = folder / f'{name.lower()}_built.cif'
         if not path.exists():
-            subprocess.run([CLI, 'build', '--name', name, '-o', str(path)], check=True, capture_output=True)
-        jobs.append((path, cell))
+            subprocess.run([CLI, 'build', *cell['build'], '-o', str(path)], check=True, capture_output=True)
+        jobs.append((path, {k: v for k, v in cell.items() if k != 'build'}, name))
     return jobs
 
 
@@ -126,6 +174,58 @@ def reference_octahedra(record: dict) -> float:
     return record['octahedra'].get('reference_share', float('nan'))
 
 
+def built_table(records: list[dict], models) -> str:
+    """One row per experimental reference and model: per-metal deviations and octahedra kept."""
+    from tabulate import tabulate
+
+    rows = []
+    for name in EXPERIMENT:
+        for model in models:
+            for r in (r for r in records if r['kind'] == name and r['model'] == model):
+                d, octahedra = r['deviations'], r['octahedra']
+                rows.append([name, model, f'{EXPERIMENT[name]["temperature"]:.0f}', f'{d["volume"]:+.1f}',
+                             f'{d["in_plane"]:+.1f}', f'{d["stacking"]:+.1f}',
+                             f'{octahedra["intact"]}/{octahedra["metals"]}'])
+    return tabulate(rows, headers=['reference', 'set/charges', 'T (K)', 'V/B %', 'area/B %', 'spacing %', 'octahedra'],
+                    disable_numparse=True)
+
+
+def set_summary(records: list[dict], models) -> str:
+    """Per model over the experimental references: mean |volume deviation| and the worst octahedra share."""
+    from tabulate import tabulate
+
+    rows = []
+    for model in models:
+        found = [r for r in records if r['kind'] in EXPERIMENT and r['model'] == model]
+        if found:
+            rows.append([model, len(found), f'{_mean([abs(r["deviations"]["volume"]) for r in found]):.1f}',
+                         f'{max(abs(r["deviations"]["volume"]) for r in found):.1f}',
+                         f'{min(r["octahedra"]["share"] for r in found):.2f}'])
+    return tabulate(rows, headers=['set/charges', 'cells', 'mean |V/B| %', 'max |V/B| %', 'min octahedra share'],
+                    disable_numparse=True)
+
+
+def validation_blocks(records: list[dict], models, steps: int) -> str:
+    """The ``validation`` block of each set's YAML (formal charges), as these runs measured it."""
+    import yaml
+
+    blocks = {}
+    for model in models:
+        name, charges = model.split('/')
+        found = [r for r in records if r['kind'] in EXPERIMENT and r['model'] == model]
+        if not found or charges != 'formal':
+            continue
+        blocks[name] = {'validation': {
+            'tolerance': {'volume_percent': 5.0, 'octahedra_share': 0.9},
+            'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} (formal charges)',
+            'cells': [{'reference': r['kind'], 'temperature': EXPERIMENT[r['kind']]['temperature'],
+                       'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
+                       'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['octahedra']['share'], 3),
+                       'source': EXPERIMENT[r['kind']]['source']} for r in found],
+        }}
+    return yaml.safe_dump(blocks, sort_keys=False, width=120)
+
+
 def table(records: list[dict], models) -> str:
     from tabulate import tabulate
 
@@ -175,11 +275,13 @@ def main(arguments) -> int:
     dj_settings = {**built_settings, 'steps': arguments.dj_steps, 'equilibration_steps': arguments.dj_steps}
     jobs, kinds = [], {}
     if not arguments.skip_built:
-        for path, cell in build_references(folder):
+        for path, cell, name in build_references(folder, arguments.references):
             for model in arguments.models:
+                if not covers(model, EXPERIMENT[name]):
+                    continue
                 key = job_key(path, model, built_settings, cell)
                 jobs.append((key, path, model, built_settings, cell, cell['temperature']))
-                kinds[key] = ('PEA' if 'pea' in path.stem else 'BA', model, path.stem)
+                kinds[key] = (name, model, path.stem)
     if not arguments.skip_dj:
         for path in dj_references(arguments.dj_count, arguments.max_atoms):
             for model in arguments.dj_models or arguments.models:
@@ -202,7 +304,16 @@ def main(arguments) -> int:
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(records, indent=2))
-    print(table(records, list(dict.fromkeys([*arguments.models, *(arguments.dj_models or [])]))))
+    models = list(dict.fromkeys([*arguments.models, *(arguments.dj_models or [])]))
+    print(built_table(records, models))
+    print()
+    print(set_summary(records, models))
+    if arguments.validation_yaml:
+        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps))
+        print(f'validation blocks for the sets\' YAML: {arguments.validation_yaml}')
+    if any(r['kind'] == 'dj-dft' for r in records):
+        print()
+        print(table(records, models))
     print(f'records: {output}')
     return 0
 
@@ -220,8 +331,11 @@ if __name__ == '__main__':
     parser.add_argument('--dj-count', type=int, default=20)
     parser.add_argument('--dj-temperature', type=float, default=100.0)
     parser.add_argument('--max-atoms', type=int, default=120)
+    parser.add_argument('--references', nargs='+', default=list(EXPERIMENT), choices=list(EXPERIMENT),
+                        help='experimental references to build and run (default: all)')
     parser.add_argument('--skip-built', action='store_true')
     parser.add_argument('--skip-dj', action='store_true')
     parser.add_argument('--workdir', default=str(pathlib.Path(tempfile.gettempdir()) / 'ff-fidelity'))
+    parser.add_argument('--validation-yaml', help='write each set\'s validation block (formal charges) to this file')
     parser.add_argument('--output', default=str(HERE / 'output' / 'forcefield_fidelity.json'))
     sys.exit(main(parser.parse_args()))

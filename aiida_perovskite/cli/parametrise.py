@@ -27,7 +27,8 @@ FORCE_FIELD = default_force_field()
                                      '[default: the protocol\'s].')
 @click.option('--atom-types', type=click.Choice(['gaff', 'gaff2']), help='[default: the protocol\'s]')
 @click.option('--parameter-set',
-              help='Ion and cross-term parameter set (auto: the one covering the structure) [default: the '
+              help='Ion and cross-term parameter set (auto: the first covering the structure whose validation against '
+                   'experimental cells holds; unvalidated sets only by name) [default: the '
                    'protocol\'s].')
 @click.option('--heteroatom-policy', type=click.Choice(['heavy-as-cn', 'refuse']),
               help='Spacer atoms without their own cross terms: borrow ion-(C,N), or refuse [default: the protocol\'s].')

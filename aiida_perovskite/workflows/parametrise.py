@@ -20,6 +20,7 @@ from aiida_perovskite.forcefield import (
     MissingParametersError,
     parse_charge_model,
     resolve_parameter_set,
+    validation_summary,
 )
 from aiida_perovskite.forcefield.amber import residue_name
 from aiida_perovskite.workflows.protocols.utils import ProtocolMixin
@@ -62,8 +63,9 @@ class ParametriseWorkChain(ProtocolMixin, WorkChain):
                         'I -1.13, spacers scaled to neutrality) or scaled:F (every charge times F).')
         spec.input('atom_types', valid_type=orm.Str, validator=_choice('gaff', 'gaff2'), help='GAFF or GAFF2.')
         spec.input('parameter_set', valid_type=orm.Str,
-                   help='Name of the shipped ion/cross-term parameter set, auto (the one covering the '
-                        'structure\'s inorganic elements, verified sets first) or a comma-separated preference '
+                   help='Name of the shipped ion/cross-term parameter set, auto (the first covering the '
+                        'structure\'s inorganic elements whose validation against experimental cells holds; '
+                        'unvalidated sets only by name) or a comma-separated preference '
                         'list such as "myp-pbi-uffi, auto" (the first that covers the structure).')
         spec.input('heteroatom_policy', valid_type=orm.Str, validator=_choice('heavy-as-cn', 'refuse'),
                    help='What to do with spacer atoms the parameter set has no cross terms for.')
@@ -148,7 +150,9 @@ class ParametriseWorkChain(ProtocolMixin, WorkChain):
             parameters.check_elements(inorganic)
             parse_charge_model(self.inputs.charge_model.value).ion_charges(parameters, inorganic)
             if not parameters.verified:
-                self.report(f'parameter set {name} is not independently verified: treat results as provisional')
+                self.report(f'parameter set {name} has not passed validation against experimental cells '
+                            f'({validation_summary(parameters.validation)}): used because it was named; '
+                            'treat results as provisional')
             for molecule in self.ctx.molecules.values():
                 for element, bonded_to in _atoms_with_partners(molecule):
                     for ion in inorganic:

@@ -65,7 +65,7 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     runner = CliRunner()
     common = ['--computer', aiida_localhost.label, '--profile', aiida_profile.name]
     tin = tmp_path / 'tin.cif'
-    layered_perovskite(alkylammonium(4), metal='Sn').to(filename=str(tin))
+    layered_perovskite(alkylammonium(4), metal='Sn', halide='Br').to(filename=str(tin))  # no validated set covers it
     bromide = tmp_path / 'bromide.cif'
     layered_perovskite(alkylammonium(4), halide='Br').to(filename=str(bromide))
 
@@ -81,8 +81,9 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     assert result.exit_code == 1
     assert 'Traceback' not in result.output
     # The default is the screening protocol's preference list: every entry says what it covers.
-    assert f'{tin}: MissingParametersError: none of myp-pbi-uffi, auto covers I, Sn' in result.output
-    assert 'myp-pbbr (Br, Pb)' in result.output and 'myp-pbi (I, Pb)' in result.output
+    assert f'{tin}: MissingParametersError: none of myp-pbi-uffi, auto covers Br, Sn' in result.output
+    assert 'no parameters for Br, Sn in the set' in result.output
+    assert 'no validated parameter set covers Br, Sn: refused myp-snbr-fit' in result.output
     assert f'{bromide}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
     assert '0 validation(s), 2 failed' in result.output
     assert query.count() == before  # refused before anything ran

