@@ -123,3 +123,20 @@ def test_mixing_can_be_limited_to_some_ions():
               for i, j, style, _ in system.pair_coefficients()}
     assert styles[('N', 'Pb')] == 'buck/coul/long' and styles[('N', 'I')] == 'lj/cut/coul/long'
     assert system.net_charge == pytest.approx(0, abs=1e-9)
+
+
+def test_mixed_halide_set_writes_every_pair():
+    """myp-pbibr-uff on a cell holding both halides: Br-I is the tabulated Buckingham term, each halide mixes
+    with the organic atoms from its own UFF values, and the cell stays neutral."""
+    mixed = load_parameter_set('myp-pbibr-uff')
+    ions = [('Pb', np.array([6.0, 6.0, 6.0])), ('I', np.array([9.2, 6.0, 6.0])), ('Br', np.array([6.0, 9.0, 6.0])),
+            ('I', np.array([6.0, 6.0, 9.2])), ('Br', np.array([6.0, 6.0, 3.0]))]
+    system = build_system(ammonium_pair(), ions, LATTICE, mixed)
+    pairs = {frozenset((system.types[i - 1].label, system.types[j - 1].label)): (style, values)
+             for i, j, style, values in system.pair_coefficients()}
+    assert pairs[frozenset(('Br', 'I'))] == ('buck/coul/long', pytest.approx((23522.46038, 0.467539016, 675.6811288)))
+    n4_sigma = 2 * 1.824 / 2 ** (1 / 6)
+    assert pairs[frozenset(('n4', 'Br'))][1] == pytest.approx((np.sqrt(0.251 * 0.17), (4.189 / 2 ** (1 / 6) + n4_sigma) / 2))
+    assert pairs[frozenset(('n4', 'I'))][1] == pytest.approx((np.sqrt(0.339 * 0.17), (4.5 / 2 ** (1 / 6) + n4_sigma) / 2))
+    assert system.net_charge == pytest.approx(0, abs=1e-9)
+    assert not mixed.verified  # no experimental mixed-halide cell has been run

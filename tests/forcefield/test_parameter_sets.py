@@ -14,7 +14,7 @@ VALIDATED = ['myp-pbbr-uffbr', 'myp-pbi-uff', 'myp-pbi-uffi', 'myp-sni-fit']
 
 def test_shipped_sets():
     assert available_parameter_sets() == ['myp-pbbr', 'myp-pbbr-uffbr', 'myp-pbcl-fit', 'myp-pbi', 'myp-pbi-uff',
-                                          'myp-pbi-uffi', 'myp-snbr-fit', 'myp-sni-fit']
+                                          'myp-pbi-uffi', 'myp-pbibr-uff', 'myp-snbr-fit', 'myp-sni-fit']
     myp = load_parameter_set('myp-pbi')
     assert myp.elements == ['I', 'Pb']
     assert myp.buckingham_pair('I', 'Pb') == (103496.13301, 0.321737, 0.0)
