@@ -12,6 +12,10 @@ Every feature is named ``<family>:<name>`` so that importance can be grouped by 
 - ``jdd0`` .. ``jdd3``: the joint degree distributions of the unique spacers (fragment counts
   of 1 to 4 atoms, each unique molecule counted once, summed over unique spacers).
 
+Enantiomers are one chemistry: the spacers are taken by their constitution (the SMILES without
+stereo), so a racemic cell, which the decomposition reports as two spacers (R and S), has the same
+spacer and fragment features as an enantiopure one; ``enantiomers='distinct'`` counts them apart.
+
 A fragment a structure lacks is a count of 0: :func:`structure_features` returns only the
 fragments present, and a table of many structures fills the rest with 0.
 """
@@ -27,8 +31,14 @@ FEATURE_FAMILIES = ('lattice', 'cell', 'layers', 'spacer', 'jdd0', 'jdd1', 'jdd2
 _AVOGADRO = 6.02214076e23
 
 
-def structure_features(record: dict) -> dict[str, float]:
-    """The features of one decomposed structure (``Decomposition.as_dict()``)."""
+def structure_features(record: dict, enantiomers: str = 'same') -> dict[str, float]:
+    """The features of one decomposed structure (``Decomposition.as_dict()``).
+
+    :param enantiomers: ``'same'`` (default) takes the two enantiomers of a spacer as one chemistry,
+        ``'distinct'`` as two spacers.
+    """
+    if enantiomers not in ('same', 'distinct'):
+        raise ValueError(f"enantiomers must be 'same' or 'distinct', not {enantiomers!r}")
     from pymatgen.core import Composition, Lattice
 
     cell = record['lattice']
@@ -68,7 +78,7 @@ def structure_features(record: dict) -> dict[str, float]:
         'layers:n_slabs': float(record['n_slabs']),
         'layers:slab_thickness': float(np.mean([slab['thickness'] for slab in record.get('slabs', [])] or [np.nan])),
     }
-    spacers = record['spacers']
+    spacers = record['spacers'] if enantiomers == 'distinct' else _by_constitution(record['spacers'])
     copies = sum(spacer['count'] for spacer in spacers)
     features.update({
         'spacer:charge': float(np.mean([spacer['charge'] for spacer in spacers])) if spacers else 0.0,
@@ -85,6 +95,18 @@ def structure_features(record: dict) -> dict[str, float]:
             fragments[name] = fragments.get(name, 0.0) + float(count)
     features.update(sorted(fragments.items()))
     return features
+
+
+def _by_constitution(spacers: list[dict]) -> list[dict]:
+    """The spacers with the enantiomers of one constitution merged (their copies added)."""
+    merged: dict[str, dict] = {}
+    for spacer in spacers:
+        key = spacer.get('constitution') or spacer['smiles']
+        if key in merged:
+            merged[key] = {**merged[key], 'count': merged[key]['count'] + spacer['count']}
+        else:
+            merged[key] = dict(spacer)
+    return list(merged.values())
 
 
 def stacking_index(miller, vectors: np.ndarray) -> int:
