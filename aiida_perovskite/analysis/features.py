@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ('FEATURE_FAMILIES', 'stacking_index', 'structure_features')
+__all__ = ('FEATURE_FAMILIES', 'stacking_index', 'structure_elements', 'structure_features', 'structure_identity')
 
 FEATURE_FAMILIES = ('lattice', 'cell', 'layers', 'spacer', 'jdd0', 'jdd1', 'jdd2', 'jdd3')
 
@@ -95,6 +95,40 @@ def structure_features(record: dict, enantiomers: str = 'same') -> dict[str, flo
             fragments[name] = fragments.get(name, 0.0) + float(count)
     features.update(sorted(fragments.items()))
     return features
+
+
+def structure_identity(record: dict) -> str:
+    """What makes two runs the same material, as a short hash of the decomposition record.
+
+    The formula, the molecules (constitution, charge and copies; the two enantiomers of a spacer are one
+    chemistry, and a mirror-image cell has the same physics in a force field without chirality) and
+    the cell (lengths to 0.1 A and angles to 1 degree, each sorted, so a relabelling of the axes is the
+    same cell). One CIF run under two protocols, charge models or parameter sets is one structure:
+    cross-validation keeps all its runs on one side of every split.
+    """
+    import hashlib
+    import json
+
+    cell = record['lattice']
+    molecules = sorted(
+        (role, molecule.get('constitution') or molecule['smiles'], int(molecule['charge']), int(molecule['count']))
+        for role in ('spacers', 'a_site_molecules', 'guests')
+        for molecule in _by_constitution(record.get(role, []))
+    )
+    key = {
+        'formula': record['formula'],
+        'molecules': molecules,
+        'lengths': sorted(round(float(cell[name]), 1) for name in ('a', 'b', 'c')),
+        'angles': sorted(round(float(cell[name])) for name in ('alpha', 'beta', 'gamma')),
+    }
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def structure_elements(record: dict) -> list[str]:
+    """The elements of the cell (from its formula), sorted: what a model trained on it has seen."""
+    from pymatgen.core import Composition
+
+    return sorted(element.symbol for element in Composition(record['formula']).elements)
 
 
 def _by_constitution(spacers: list[dict]) -> list[dict]:
