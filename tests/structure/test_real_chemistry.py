@@ -7,8 +7,7 @@ for lattice water and other neutral molecules); the expected answer is known by 
 import pytest
 
 from aiida_perovskite.analysis import structure_features
-from aiida_perovskite.builder import alkylammonium, build_perovskite, layered_perovskite
-from aiida_perovskite.builder.guests import add_guests
+from aiida_perovskite.builder import add_guests, alkylammonium, build_perovskite, layered_perovskite
 from aiida_perovskite.structure import MissingHydrogenError, canonicalise, decompose
 from aiida_perovskite.structure.bonding import assign_bond_orders
 

@@ -136,7 +136,7 @@ def test_lattice_water_is_parametrised_and_simulated(amber_codes, cif_node, buty
     """(BA)2PbI4 with two lattice waters: the water is a guest, typed by GAFF through antechamber like the
     spacer (one run per unique molecule), neutral with O(-)/H(+) charges, and the whole cell's organic
     energy from LAMMPS agrees with OpenMM on the same prmtop."""
-    from aiida_perovskite.builder.guests import add_guests
+    from aiida_perovskite.builder import add_guests
 
     cell = add_guests(butylammonium_rp, 'O', 2)
     results, node = parametrise(cif_node(cell, 'ba2pbi4_hydrate.cif'), amber_codes, charge_method='gas',
