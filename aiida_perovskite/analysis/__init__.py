@@ -3,7 +3,7 @@
 Plain Python (numpy, pymatgen): nothing here imports AiiDA.
 """
 
-from .features import FEATURE_FAMILIES, structure_features
+from .features import FEATURE_FAMILIES, structure_elements, structure_features, structure_identity
 from .targets import TargetSettings, ladder_targets, population_outliers, potential_energy_slope
 
 __all__ = (
@@ -12,5 +12,7 @@ __all__ = (
     'ladder_targets',
     'population_outliers',
     'potential_energy_slope',
+    'structure_elements',
     'structure_features',
+    'structure_identity',
 )

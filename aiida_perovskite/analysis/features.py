@@ -12,6 +12,10 @@ Every feature is named ``<family>:<name>`` so that importance can be grouped by 
 - ``jdd0`` .. ``jdd3``: the joint degree distributions of the unique spacers (fragment counts
   of 1 to 4 atoms, each unique molecule counted once, summed over unique spacers).
 
+Enantiomers are one chemistry: the spacers are taken by their constitution (the SMILES without
+stereo), so a racemic cell, which the decomposition reports as two spacers (R and S), has the same
+spacer and fragment features as an enantiopure one; ``enantiomers='distinct'`` counts them apart.
+
 A fragment a structure lacks is a count of 0: :func:`structure_features` returns only the
 fragments present, and a table of many structures fills the rest with 0.
 """
@@ -20,15 +24,21 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ('FEATURE_FAMILIES', 'stacking_index', 'structure_features')
+__all__ = ('FEATURE_FAMILIES', 'stacking_index', 'structure_elements', 'structure_features', 'structure_identity')
 
 FEATURE_FAMILIES = ('lattice', 'cell', 'layers', 'spacer', 'jdd0', 'jdd1', 'jdd2', 'jdd3')
 
 _AVOGADRO = 6.02214076e23
 
 
-def structure_features(record: dict) -> dict[str, float]:
-    """The features of one decomposed structure (``Decomposition.as_dict()``)."""
+def structure_features(record: dict, enantiomers: str = 'same') -> dict[str, float]:
+    """The features of one decomposed structure (``Decomposition.as_dict()``).
+
+    :param enantiomers: ``'same'`` (default) takes the two enantiomers of a spacer as one chemistry,
+        ``'distinct'`` as two spacers.
+    """
+    if enantiomers not in ('same', 'distinct'):
+        raise ValueError(f"enantiomers must be 'same' or 'distinct', not {enantiomers!r}")
     from pymatgen.core import Composition, Lattice
 
     cell = record['lattice']
@@ -68,7 +78,7 @@ def structure_features(record: dict) -> dict[str, float]:
         'layers:n_slabs': float(record['n_slabs']),
         'layers:slab_thickness': float(np.mean([slab['thickness'] for slab in record.get('slabs', [])] or [np.nan])),
     }
-    spacers = record['spacers']
+    spacers = record['spacers'] if enantiomers == 'distinct' else _by_constitution(record['spacers'])
     copies = sum(spacer['count'] for spacer in spacers)
     features.update({
         'spacer:charge': float(np.mean([spacer['charge'] for spacer in spacers])) if spacers else 0.0,
@@ -85,6 +95,52 @@ def structure_features(record: dict) -> dict[str, float]:
             fragments[name] = fragments.get(name, 0.0) + float(count)
     features.update(sorted(fragments.items()))
     return features
+
+
+def structure_identity(record: dict) -> str:
+    """What makes two runs the same material, as a short hash of the decomposition record.
+
+    The formula, the molecules (constitution, charge and copies; the two enantiomers of a spacer are one
+    chemistry, and a mirror-image cell has the same physics in a force field without chirality) and
+    the cell (lengths to 0.1 A and angles to 1 degree, each sorted, so a relabelling of the axes is the
+    same cell). One CIF run under two protocols, charge models or parameter sets is one structure:
+    cross-validation keeps all its runs on one side of every split.
+    """
+    import hashlib
+    import json
+
+    cell = record['lattice']
+    molecules = sorted(
+        (role, molecule.get('constitution') or molecule['smiles'], int(molecule['charge']), int(molecule['count']))
+        for role in ('spacers', 'a_site_molecules', 'guests')
+        for molecule in _by_constitution(record.get(role, []))
+    )
+    key = {
+        'formula': record['formula'],
+        'molecules': molecules,
+        'lengths': sorted(round(float(cell[name]), 1) for name in ('a', 'b', 'c')),
+        'angles': sorted(round(float(cell[name])) for name in ('alpha', 'beta', 'gamma')),
+    }
+    return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def structure_elements(record: dict) -> list[str]:
+    """The elements of the cell (from its formula), sorted: what a model trained on it has seen."""
+    from pymatgen.core import Composition
+
+    return sorted(element.symbol for element in Composition(record['formula']).elements)
+
+
+def _by_constitution(spacers: list[dict]) -> list[dict]:
+    """The spacers with the enantiomers of one constitution merged (their copies added)."""
+    merged: dict[str, dict] = {}
+    for spacer in spacers:
+        key = spacer.get('constitution') or spacer['smiles']
+        if key in merged:
+            merged[key] = {**merged[key], 'count': merged[key]['count'] + spacer['count']}
+        else:
+            merged[key] = dict(spacer)
+    return list(merged.values())
 
 
 def stacking_index(miller, vectors: np.ndarray) -> int:

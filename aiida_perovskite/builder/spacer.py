@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import BuildError
 
-__all__ = ('GAUCHE', 'Spacer', 'protonate', 'spacer_from_smiles')
+__all__ = ('GAUCHE', 'Spacer', 'molecule_from_smiles', 'protonate', 'spacer_from_smiles')
 
 #: The N-C-C-C(aryl) torsion of an arylethylammonium head (degrees): gauche, as in (PEA)2PbI4, where
 #: the four spacers of the cell have N-C-C-C torsions of 60 to 68 degrees, of either sign
@@ -109,6 +109,26 @@ def protonate(smiles: str) -> tuple[str, list[int]]:
     molecule = _read(smiles)
     protonated = _protonate(molecule)
     return canonical_of(molecule), protonated
+
+
+def molecule_from_smiles(smiles: str) -> tuple[list[str], np.ndarray]:
+    """Elements and 3D coordinates (Angstrom, hydrogens explicit) of any molecule, taken as written.
+
+    Nothing is protonated: this is how guests (water, solvents, zwitterions) are built.
+
+    :raises BuildError: the SMILES cannot be read or embedded in 3D.
+    """
+    from openbabel import openbabel
+
+    molecule = _read(smiles)
+    molecule.AddHydrogens()
+    if molecule.NumAtoms() == 1:  # a single atom: nothing to embed
+        atom = molecule.GetAtom(1)
+        return [openbabel.GetSymbol(atom.GetAtomicNum())], np.zeros((1, 3))
+    molecule = _embed(molecule)
+    symbols = [openbabel.GetSymbol(a.GetAtomicNum()) for a in openbabel.OBMolAtomIter(molecule)]
+    coords = np.array([[a.GetX(), a.GetY(), a.GetZ()] for a in openbabel.OBMolAtomIter(molecule)])
+    return symbols, coords
 
 
 def _protonate(molecule) -> list[int]:

@@ -66,9 +66,14 @@ def cmd_dataset(group_label, csv_file, profile_name):
 @click.option('--inner-folds', type=click.IntRange(min=2), default=4, show_default=True,
               help='Inner folds of materials for the grid search.')
 @click.option('--jobs', type=click.IntRange(min=1), default=1, show_default=True, help='Parallel fits.')
+@click.option('--allow-mixed', multiple=True,
+              type=click.Choice(['protocol', 'charge_method', 'charge_model', 'parameter_set']),
+              help='Learn across materials simulated with different values of this (repeatable); by default a '
+                   'dataset mixing protocols, charge methods, charge models or parameter sets is refused.')
 @PROFILE
-def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, profile_name):
-    """Train every model family with nested cross-validation grouped by material; store the models as nodes."""
+def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, allow_mixed,
+              profile_name):
+    """Train every model family with nested cross-validation grouped by structure; store the models as nodes."""
     import time
 
     load_profile(profile_name)
@@ -79,9 +84,16 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
 
     dataset = _dataset(group_label)
     try:
-        training = TrainingSettings(seed=seed, n_jobs=jobs, outer_folds=outer_folds, inner_folds=inner_folds)
+        training = TrainingSettings(seed=seed, n_jobs=jobs, outer_folds=outer_folds, inner_folds=inner_folds,
+                                    allow_mixed=tuple(allow_mixed))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+    from aiida_perovskite.ml.tasks import check_one_force_field
+
+    try:
+        check_one_force_field(dataset.frame(), training.allow_mixed)
+    except ValueError as error:
+        raise click.ClickException(f'DatasetData<{dataset.pk}>: {error}') from None
     settings = {'target': target, 'training': training.as_dict()}
     if families:
         settings['families'] = [family.strip() for family in families.split(',')]
@@ -166,9 +178,14 @@ def print_ranking(rows, failures, model, temperature):
     units = model.base.attributes.get('units', '')
     at = f' at {temperature:g} K' if 'thermo:temperature' in model.feature_names else ''
     click.echo(f'{model.task}{at} by {model.family} (TrainedModelData<{model.pk}>), in {units}')
-    table = [[row['rank'], row['file'], row['smiles'], f'{row["prediction"]:.5g}', f'{row["uncertainty"]:.2g}']
-             for row in rows]
-    click.echo(tabulate(table, headers=['rank', 'cif', 'spacer', 'prediction', '±'], disable_numparse=True))
+    from aiida_perovskite.ml.domain import describe
+
+    table = [[row['rank'], row['file'], row['smiles'], f'{row["prediction"]:.5g}', f'{row["uncertainty"]:.2g}',
+              describe(row.get('domain'))] for row in rows]
+    click.echo(tabulate(table, headers=['rank', 'cif', 'spacer', 'prediction', '±', 'domain'], disable_numparse=True))
     for failure in failures:
         click.echo(f'FAILED {failure["file"]}: {failure["error"]}', err=True)
+    outside = sum(row.get('in_domain') is False for row in rows)
+    if outside:
+        click.echo(f'{outside} out of the training domain: their predictions are extrapolations')
     click.echo(f'{len(rows)} ranked, {len(failures)} failed')

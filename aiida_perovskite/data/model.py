@@ -19,15 +19,39 @@ class TrainedModelData(orm.Data):
     """
 
     FILENAME = 'model.skops'
+    #: The applicability domain (:func:`aiida_perovskite.ml.domain.training_domain`), JSON, beside the model.
+    DOMAIN_FILENAME = 'domain.json'
 
     @classmethod
-    def from_estimator(cls, estimator, **attributes) -> TrainedModelData:
+    def from_estimator(cls, estimator, domain: dict | None = None, **attributes) -> TrainedModelData:
+        import json
+
         from aiida_perovskite.ml import dump_model
 
         node = cls()
         node.base.repository.put_object_from_filelike(io.BytesIO(dump_model(estimator)), cls.FILENAME)
+        if domain is not None:
+            node.base.repository.put_object_from_filelike(io.BytesIO(json.dumps(domain).encode()),
+                                                          cls.DOMAIN_FILENAME)
+            attributes['domain_elements'] = domain.get('elements')
+            attributes['domain_fragments'] = len(domain.get('fragments', []))
         node.base.attributes.set_many(attributes)
         return node
+
+    def domain(self) -> dict | None:
+        """The applicability domain recorded with the model (None for models trained before it was)."""
+        import json
+
+        if self.DOMAIN_FILENAME not in self.base.repository.list_object_names():
+            return None
+        return json.loads(self.base.repository.get_object_content(self.DOMAIN_FILENAME, mode='r'))
+
+    def applicability(self, features: dict, elements) -> dict | None:
+        """Where a structure stands against the training domain (see :func:`aiida_perovskite.ml.domain.assess`)."""
+        from aiida_perovskite.ml.domain import assess
+
+        domain = self.domain()
+        return None if domain is None else assess(features, elements, domain)
 
     @property
     def task(self) -> str:

@@ -29,7 +29,9 @@ class Screening:
     """The ranked predictions and the CIFs that failed.
 
     :param rows: one record per screened CIF, best first: ``rank``, ``file``, ``smiles`` (the
-        spacers joined by ``.``), ``prediction``, ``uncertainty`` and whatever ``predict_one`` added.
+        spacers joined by ``.``), ``prediction``, ``uncertainty``, ``domain`` (where the CIF stands against
+        the model's training domain, :func:`aiida_perovskite.ml.domain.assess`; None when the model
+        records none), ``in_domain`` and whatever ``predict_one`` added.
     :param failures: ``{'file': ..., 'error': ...}`` per CIF that could not be screened, in input order.
     """
 
@@ -41,12 +43,13 @@ def predict_cif(path, model, temperature: float) -> dict:
     """Decompose one CIF and predict its target in memory.
 
     :param temperature: the ``thermo:temperature`` feature (used by models of per-temperature targets).
-    :returns: ``{'file', 'smiles', 'prediction', 'uncertainty'}``.
+    :returns: ``{'file', 'smiles', 'prediction', 'uncertainty', 'domain', 'in_domain'}``; ``domain``
+        comes from ``model.applicability(features, elements)`` when the model has it.
     :raises ScreeningError: the CIF cannot be read or decomposed.
     """
     import pandas as pd
 
-    from aiida_perovskite.analysis import structure_features
+    from aiida_perovskite.analysis import structure_elements, structure_features
     from aiida_perovskite.structure import StructureError, inspect_cif
 
     try:
@@ -56,8 +59,11 @@ def predict_cif(path, model, temperature: float) -> dict:
     features = structure_features(record)
     features['thermo:temperature'] = temperature
     mean, spread = model.predict(pd.DataFrame([features]))
+    applicability = getattr(model, 'applicability', None)
+    domain = applicability(features, structure_elements(record)) if applicability else None
     return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in record['spacers']),
-            'prediction': float(mean[0]), 'uncertainty': float(spread[0])}
+            'prediction': float(mean[0]), 'uncertainty': float(spread[0]),
+            'domain': domain, 'in_domain': None if domain is None else bool(domain['in_domain'])}
 
 
 def rank_predictions(rows: list[dict], ascending: bool = False) -> list[dict]:

@@ -48,8 +48,17 @@ class TrainingSettings:
     # unique): a higher limit costs minutes and rescues few of them. Unconverged fits are counted, not hidden.
     lasso_max_iter: int = 10_000
     grids: dict[str, dict[str, list]] = dataclasses.field(default_factory=method_grids)
+    #: Force-field columns (``protocol``, ``charge_method``, ``charge_model``, ``parameter_set``) whose values
+    #: may differ between the rows; by default a table mixing any of them is refused.
+    allow_mixed: tuple[str, ...] = ()
 
     def __post_init__(self):
+        from .tasks import FORCE_FIELD_COLUMNS
+
+        self.allow_mixed = (self.allow_mixed,) if isinstance(self.allow_mixed, str) else tuple(self.allow_mixed)
+        unknown = sorted(set(self.allow_mixed) - set(FORCE_FIELD_COLUMNS))
+        if unknown:
+            raise ValueError(f'allow_mixed names unknown columns {unknown}; known: {sorted(FORCE_FIELD_COLUMNS)}')
         for name in ('outer_folds', 'inner_folds'):
             if int(getattr(self, name)) < 2:
                 raise ValueError(f'{name} must be at least 2, got {getattr(self, name)!r}')
@@ -75,6 +84,7 @@ class TrainingSettings:
         """A JSON-serialisable copy (tuples become lists)."""
         data = dataclasses.asdict(self)
         data['learning_curve_sizes'] = list(self.learning_curve_sizes)
+        data['allow_mixed'] = list(self.allow_mixed)
         return data
 
     @classmethod

@@ -25,6 +25,21 @@ ZERO_FILLED_FAMILY_PREFIX = 'jdd'
 #: Columns with a meaning of their own; every other column without ':' is an id carried to the predictions.
 KNOWN_COLUMNS = ('material', 'temperature', 'cp_u', 'cp_u_stderr', 'v_atom', 'flag_pe_outlier', 'flag_unstable')
 
+#: The column the folds group by when the table has it: the structure identity (see
+#: :func:`aiida_perovskite.analysis.structure_identity`), so runs of one CIF under several protocols stay on
+#: one side of every split. Without it, ``material`` is taken as the identity.
+GROUP_COLUMN = 'structure'
+
+#: How the targets were simulated. A table whose rows differ in one of these learns a mixture of force
+#: fields; it is refused unless that column is named in ``allow_mixed``. Each name also covers the columns
+#: listed with it (a parameter set's name and its node).
+FORCE_FIELD_COLUMNS = {
+    'protocol': ('protocol',),
+    'charge_method': ('charge_method',),
+    'charge_model': ('charge_model',),
+    'parameter_set': ('parameter_set', 'parameter_set_uuid'),
+}
+
 EXCLUSION_REASONS = {
     'flag_pe_outlier': 'potential-energy outlier (flag_pe_outlier)',
     'flag_unstable': 'unstable simulation (flag_unstable)',
@@ -51,7 +66,7 @@ class TaskData:
     target: str
     X: np.ndarray
     y: np.ndarray
-    #: The material of each row: every split is made on these.
+    #: The structure of each row (``structure`` column, else ``material``): every split is made on these.
     groups: np.ndarray
     feature_names: list[str]
     #: CIF features only (no temperature): the inputs of the per-material model of the stacked task.
@@ -72,12 +87,17 @@ class TaskData:
         return [self.feature_names.index(name) for name in names]
 
 
-def build_task(frame: pd.DataFrame, task: str) -> TaskData:
-    """Validate ``frame``, drop excluded materials and assemble the matrices of ``task``."""
+def build_task(frame: pd.DataFrame, task: str, allow_mixed: tuple[str, ...] = ()) -> TaskData:
+    """Validate ``frame``, drop excluded materials and assemble the matrices of ``task``.
+
+    :param allow_mixed: the :data:`FORCE_FIELD_COLUMNS` whose values may differ between rows (asked for
+        by name); any other mixture is refused.
+    """
     if task not in TASKS:
         raise ValueError(f'unknown task {task!r}; known: {TASKS}')
     target, flag = TARGET_OF_TASK[task], FLAG_OF_TASK[task]
     features = validate_frame(frame, required=('temperature', target, flag))
+    check_one_force_field(frame, allow_mixed)
 
     frame = frame.assign(material=frame['material'].astype(str))
     frame = frame.sort_values(['material', 'temperature'], kind='stable').reset_index(drop=True)
@@ -128,12 +148,42 @@ def build_task(frame: pd.DataFrame, task: str) -> TaskData:
         target=target,
         X=X,
         y=y,
-        groups=rows['material'].to_numpy(dtype=object),
+        groups=structure_groups(rows),
         feature_names=feature_names,
         static_features=list(features),
         ids=ids.reset_index(drop=True),
         excluded=excluded,
     )
+
+
+def structure_groups(rows: pd.DataFrame) -> np.ndarray:
+    """The group of each row: its structure identity, or its material where the table has no identities."""
+    if GROUP_COLUMN in rows and rows[GROUP_COLUMN].notna().all():
+        return rows[GROUP_COLUMN].astype(str).to_numpy(dtype=object)
+    return rows['material'].astype(str).to_numpy(dtype=object)
+
+
+def check_one_force_field(frame: pd.DataFrame, allow_mixed=()) -> None:
+    """Refuse a table whose rows were simulated with different protocols, charge models or parameter sets.
+
+    :raises ValueError: naming the column, its values and how to ask for the mixture.
+    """
+    unknown = sorted(set(allow_mixed) - set(FORCE_FIELD_COLUMNS))
+    if unknown:
+        raise ValueError(f'allow_mixed names unknown columns {unknown}; known: {sorted(FORCE_FIELD_COLUMNS)}')
+    for name, columns in FORCE_FIELD_COLUMNS.items():
+        if name in allow_mixed:
+            continue
+        for column in columns:
+            if column not in frame:
+                continue
+            values = sorted({str(value) for value in frame[column].dropna()})
+            if len(values) > 1:
+                raise ValueError(
+                    f'the dataset mixes {len(values)} values of {column} ({", ".join(values[:4])}): its targets come '
+                    f'from different force fields or protocols; train on one, or name {name!r} in allow_mixed '
+                    f'(train --allow-mixed {name}) to learn across them'
+                )
 
 
 def validate_frame(frame: pd.DataFrame, required: tuple[str, ...] = ('temperature',)) -> list[str]:

@@ -88,14 +88,16 @@ def train(
     """Evaluate the baselines and model ``families`` on ``task`` by nested cross-validation over materials,
     then fit the final models on all materials.
 
-    Splits always come from the ``material`` column; there is deliberately no way to pass a splitter or rows.
+    Splits always come from the structure identity (the ``structure`` column, else ``material``); there is
+    deliberately no way to pass a splitter or rows. A table mixing protocols, charge models or parameter sets
+    is refused unless ``settings.allow_mixed`` names them.
     """
     settings = settings or TrainingSettings()
     families = [families] if isinstance(families, str) else list(MODEL_FAMILIES if families is None else families)
     unknown = [family for family in families if family not in MODEL_FAMILIES]
     if unknown or not families:
         raise ValueError(f'unknown or no model families {unknown or families}; known: {MODEL_FAMILIES}')
-    data = build_task(frame, task)
+    data = build_task(frame, task, settings.allow_mixed)
     _require_enough_materials(data, settings)
 
     stacked = task == 'v_atom_stacked'

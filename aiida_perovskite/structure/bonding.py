@@ -14,6 +14,14 @@ sit on either N-H), the choice must not depend on the order of atoms in the
 file, or two copies of one molecule would look different. Atoms are therefore
 matched in a canonical order (from the resonance-independent skeleton), and
 charges prefer the chemically usual atoms (an N-H nitrogen over S+ or N=N+=N).
+
+Charge-separated groups: a terminal oxygen left with one bond (valence 1) is an
+oxide anion O(-) when its partner makes it part of a known group, i.e. the
+partner carries a + (nitro N(+)(=O)O(-), N-oxides, phosphine oxides) or holds
+another terminal oxygen by a double bond (carboxylate, sulfonate, phosphate,
+sulfate). Anywhere else (an alcohol or phenol O with one neighbour) it is still
+reported as a missing hydrogen: a CIF that lost its O-H hydrogen must not be
+read as an alkoxide.
 """
 
 from __future__ import annotations
@@ -40,6 +48,16 @@ def _optional_cost(symbol: str, degree: int, valence: int) -> int:
     if symbol == 'O':
         return 4
     return 5
+
+
+def _mandatory_weight(symbol: str, degree: int) -> int:
+    """Weight of a slot that must be paired; a terminal O's is a shade lower.
+
+    Where a Kekule structure can either double-bond a terminal O or close a ring
+    (pyridine N-oxide: N=O leaves a carbon unpaired, C=N+ leaves O(-)), the
+    oxygen is the one left as O(-), never a carbon.
+    """
+    return _MANDATORY - 1 if symbol == 'O' and degree == 1 else _MANDATORY
 
 
 @dataclasses.dataclass
@@ -97,7 +115,9 @@ def assign_bond_orders(
         need, room = min(options) - degree, max(options) - degree
         slots[index] = [(index, k) for k in range(room)]
         for k in range(room):
-            weight_of[(index, k)] = _MANDATORY if k < need else -_optional_cost(symbol, degree, degree + k + 1)
+            weight_of[(index, k)] = (
+                _mandatory_weight(symbol, degree) if k < need else -_optional_cost(symbol, degree, degree + k + 1)
+            )
 
     graph = nx.Graph()
     for i, j in sorted(edges, key=lambda edge: sorted((rank[edge[0]], rank[edge[1]]))):
@@ -124,6 +144,10 @@ def assign_bond_orders(
             charges.append(0)
         else:
             charges.append(allowed[valence])
+    for index in list(unsatisfied):
+        if _is_oxide_anion(index, symbols, neighbours, used, orders, charges):
+            charges[index] = -1
+            unsatisfied.remove(index)
     if unsatisfied:
         described = ', '.join(
             f'{labels[i]} with {len(neighbours[i])} neighbour(s)'
@@ -135,3 +159,17 @@ def assign_bond_orders(
             'hydrogen atoms are probably missing'
         )
     return Bonding(orders=orders, charges=charges)
+
+
+def _is_oxide_anion(index, symbols, neighbours, used, orders, charges) -> bool:
+    """Whether an unsatisfied atom is the O(-) of a charge-separated group (see the module docstring)."""
+    if symbols[index] != 'O' or len(neighbours[index]) != 1 or used[index]:
+        return False
+    partner = neighbours[index][0]
+    if charges[partner] > 0:
+        return True  # nitro, N-oxide, phosphine oxide: the + sits next door
+    return any(
+        other != index and symbols[other] == 'O' and len(neighbours[other]) == 1
+        and orders[tuple(sorted((partner, other)))] == 2
+        for other in neighbours[partner]
+    )  # carboxylate, sulfonate, phosphate, sulfate: an X(=O)O(-) group

@@ -5,7 +5,11 @@ The steps, in order (each raises its own :mod:`.errors` class):
 1. bond graph (covalent radii + tolerance), refusing atoms that are too close;
 2. organic molecules: connected organic atoms, unwrapped along their bonds so
    each molecule is whole in Cartesian space; bond orders and formal charges
-   from explicit hydrogens; canonical SMILES; unique molecules and copies;
+   from explicit hydrogens (charge-separated groups such as nitro or
+   carboxylate included); canonical SMILES with the stereochemistry the 3D
+   positions fix; unique molecules and copies (the two enantiomers of a
+   racemic cell are two unique molecules); neutral molecules (lattice water,
+   solvents, zwitterions) are *guests*, charged ones spacers or A-site cations;
 3. electroneutrality: molecule charges + metal oxidation states + halides (-1);
 4. inorganic framework: metal-halide network, its dimensionality from periodic
    loops (2D = layered), the Miller plane of the layers, the stacking axis,
@@ -48,8 +52,11 @@ class Molecule:
     edges: list[tuple[int, int]]
     bonding: Bonding
     smiles: str
-    #: Resonance-independent identity (see :func:`.smiles.skeleton`): copies share it.
+    #: Resonance-independent identity with the stereocentres the positions fix (see
+    #: :func:`.smiles.skeleton`): copies share it, enantiomers do not.
     skeleton: str
+    #: Canonical SMILES without stereochemistry: enantiomers share it.
+    constitution: str = ''
     role: str = 'spacer'
 
     @property
@@ -63,7 +70,11 @@ class Molecule:
 
 @dataclasses.dataclass
 class UniqueMolecule:
-    """A unique organic molecule and every copy of it in the cell."""
+    """A unique organic molecule and every copy of it in the cell.
+
+    ``role`` is ``spacer`` (a cation between the slabs), ``a_site`` (a cation in a
+    slab's cages) or ``guest`` (a neutral molecule: lattice water, a solvent, a zwitterion).
+    """
 
     smiles: str
     charge: int
@@ -71,6 +82,8 @@ class UniqueMolecule:
     formula: str
     copies: list[Molecule]
     fragments: dict[str, int]
+    #: The SMILES without stereochemistry (the same for both enantiomers).
+    constitution: str = ''
 
     @property
     def count(self) -> int:
@@ -93,6 +106,7 @@ class UniqueMolecule:
         template = self.template
         return {
             'smiles': self.smiles,
+            'constitution': self.constitution,
             'charge': self.charge,
             'count': self.count,
             'formula': self.formula,
@@ -148,6 +162,11 @@ class Decomposition:
         return [molecule for molecule in self.unique_molecules if molecule.role == 'a_site']
 
     @property
+    def guests(self) -> list[UniqueMolecule]:
+        """Neutral molecules (lattice water, solvents, zwitterions): parametrised and simulated like the rest."""
+        return [molecule for molecule in self.unique_molecules if molecule.role == 'guest']
+
+    @property
     def stacking_axis(self) -> str:
         """``a``, ``b`` or ``c`` when the layers contain the other two lattice vectors, else ``(h k l)``."""
         return _axis_name(self.miller_index)
@@ -174,6 +193,7 @@ class Decomposition:
             },
             'spacers': [molecule.as_dict() for molecule in self.spacers],
             'a_site_molecules': [molecule.as_dict() for molecule in self.a_site_molecules],
+            'guests': [molecule.as_dict() for molecule in self.guests],
             'inorganic_indices': self.inorganic_indices,
             'oxidation_states': self.oxidation_states,
             'stacking_axis': self.stacking_axis,
@@ -333,18 +353,21 @@ def _molecules(structure: Structure, graph: BondGraph, organic: list[int]) -> li
         })
         labels = [_site_label(structure, i) for i in component.members]
         member_symbols = [symbols[i] for i in component.members]
-        key, priority = skeleton(member_symbols, edges)
-        bonding = assign_bond_orders(member_symbols, edges, labels, priority)
         fractional = np.array([structure[i].frac_coords + component.images[i] for i in component.members])
+        cartesian = structure.lattice.get_cartesian_coords(fractional)
+        _, priority = skeleton(member_symbols, edges)
+        key, _ = skeleton(member_symbols, edges, cartesian)
+        bonding = assign_bond_orders(member_symbols, edges, labels, priority)
         molecules.append(
             Molecule(
                 indices=list(component.members),
                 symbols=member_symbols,
-                cartesian=structure.lattice.get_cartesian_coords(fractional),
+                cartesian=cartesian,
                 edges=edges,
                 bonding=bonding,
-                smiles=canonical_smiles(member_symbols, bonding.orders, bonding.charges),
+                smiles=canonical_smiles(member_symbols, bonding.orders, bonding.charges, cartesian),
                 skeleton=key,
+                constitution=canonical_smiles(member_symbols, bonding.orders, bonding.charges),
             )
         )
     return molecules
@@ -460,8 +483,12 @@ def _interlayer_distance(slabs: list[Slab], period: float) -> float:
 
 
 def _assign_roles(molecules: list[Molecule], slabs: list[Slab], normal, period: float) -> None:
-    """Molecules inside a slab (between its outer metal planes) are A-site cations; the rest are spacers."""
+    """Neutral molecules are guests; cations inside a slab (between its outer metal planes) are A-site
+    cations; the rest are spacers."""
     for molecule in molecules:
+        if molecule.charge == 0:
+            molecule.role = 'guest'
+            continue
         height = float(molecule.cartesian.mean(axis=0) @ normal)
         for slab in slabs:
             if slab.n_layers < 2:
@@ -478,7 +505,8 @@ def _unique_molecules(molecules: list[Molecule]) -> list[UniqueMolecule]:
     for molecule in molecules:
         groups.setdefault((molecule.role, molecule.skeleton), []).append(molecule)
     unique = []
-    for (role, _), copies in sorted(groups.items(), key=lambda item: (item[0][0] != 'spacer', item[1][0].smiles)):
+    order = {'spacer': 0, 'a_site': 1, 'guest': 2}
+    for (role, _), copies in sorted(groups.items(), key=lambda item: (order[item[0][0]], item[1][0].smiles)):
         first = copies[0]
         unique.append(
             UniqueMolecule(
@@ -488,6 +516,7 @@ def _unique_molecules(molecules: list[Molecule]) -> list[UniqueMolecule]:
                 formula=first.formula,
                 copies=copies,
                 fragments=fragment_counts(first.symbols, first.edges),
+                constitution=first.constitution,
             )
         )
     return unique

@@ -15,7 +15,7 @@ def record_for(decomposition: Decomposition) -> dict:
     record = decomposition.as_dict()
     for key in ('inorganic_indices', 'slabs'):
         record.pop(key)
-    for molecule in record['spacers'] + record['a_site_molecules']:
+    for molecule in record['spacers'] + record['a_site_molecules'] + record['guests']:
         molecule.pop('copies')
     return {'file': decomposition.source, 'ok': True, 'error': None, **record}
 
@@ -53,7 +53,9 @@ def records_table(records: list[dict]) -> str:
             error = record['error']
             rows.append([record['file'], 'FAILED', '', '', '', '', '', '', f'{error["class"]}: {error["message"]}'])
             continue
-        spacers = record['spacers'] or [{'smiles': '-', 'charge': '', 'count': ''}]
+        # Guests (neutral molecules: water, solvents) are listed after the spacers, marked as such.
+        guests = [{**guest, 'smiles': f'{guest["smiles"]} (guest)'} for guest in record.get('guests', [])]
+        spacers = (record['spacers'] + guests) or [{'smiles': '-', 'charge': '', 'count': ''}]
         for position, spacer in enumerate(spacers):
             first = position == 0
             rows.append([

@@ -3,6 +3,13 @@
 OpenBabel does not put the +1 on a four-bonded nitrogen when it reads
 coordinates, so the molecule is handed over with the bond orders and formal
 charges from :mod:`.bonding` instead of letting OpenBabel perceive them.
+
+Stereochemistry comes from the 3D coordinates when they are given: a
+stereocentre (``[C@@H]``) or a double bond's cis/trans (``/``, ``\\``) that the
+crystal fixes is written into the SMILES, so (R)- and (S)-methylbenzylammonium
+are two molecules. Without coordinates (or with ``stereo=False``) the SMILES
+carries no stereo: the constitution alone, which is what features and grouping
+use when enantiomers count as one chemistry.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 __all__ = ('canonical_smiles', 'canonicalise', 'skeleton', 'skeleton_of_smiles')
 
 
-def _conversion(in_format: str | None = None):
+def _conversion(in_format: str | None = None, stereo: bool = False):
     from openbabel import openbabel
 
     openbabel.obErrorLog.SetOutputLevel(0)  # silence warnings printed to stderr
@@ -18,34 +25,46 @@ def _conversion(in_format: str | None = None):
     if in_format:
         conversion.SetInFormat(in_format)
     conversion.SetOutFormat('can')
-    conversion.AddOption('i', conversion.OUTOPTIONS)  # no stereo: a spacer is one species whatever its handedness
+    if not stereo:
+        conversion.AddOption('i', conversion.OUTOPTIONS)  # the constitution only
     return conversion
 
 
-def canonical_of(molecule) -> str:
-    """Canonical SMILES (no stereo) of an OpenBabel ``OBMol``."""
-    return _conversion().WriteString(molecule).split()[0]
+def canonical_of(molecule, stereo: bool = False) -> str:
+    """Canonical SMILES of an OpenBabel ``OBMol`` (its perceived stereo only when ``stereo``)."""
+    return _conversion(stereo=stereo).WriteString(molecule).split()[0]
 
 
-def _molecule(symbols, orders: dict[tuple[int, int], int], charges):
+def _molecule(symbols, orders: dict[tuple[int, int], int], charges, coords=None):
     from openbabel import openbabel
 
     molecule = openbabel.OBMol()
-    for symbol, charge in zip(symbols, charges):
+    for index, (symbol, charge) in enumerate(zip(symbols, charges)):
         atom = molecule.NewAtom()
         atom.SetAtomicNum(openbabel.GetAtomicNum(symbol))
         atom.SetFormalCharge(int(charge))
+        if coords is not None:
+            atom.SetVector(*(float(value) for value in coords[index]))
     for (i, j), order in orders.items():
         molecule.AddBond(i + 1, j + 1, order)
+    if coords is not None:
+        molecule.SetDimension(3)
+        openbabel.StereoFrom3D(molecule)  # stereocentres and cis/trans from the positions
     return molecule
 
 
-def canonical_smiles(symbols: list[str], orders: dict[tuple[int, int], int], charges: list[int]) -> str:
-    """Canonical SMILES (no stereochemistry) of a molecule given atoms, bond orders and charges."""
-    return canonical_of(_molecule(symbols, orders, charges))
+def canonical_smiles(
+    symbols: list[str], orders: dict[tuple[int, int], int], charges: list[int], coords=None
+) -> str:
+    """Canonical SMILES of a molecule given atoms, bond orders and charges.
+
+    :param coords: Cartesian positions (Angstrom, the molecule whole); when given, the
+        stereochemistry they fix is written (``[C@@H]``), else none is.
+    """
+    return canonical_of(_molecule(symbols, orders, charges, coords), stereo=coords is not None)
 
 
-def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, list[int]]:
+def skeleton(symbols: list[str], edges: list[tuple[int, int]], coords=None) -> tuple[str, list[int]]:
     """A resonance-independent identity of a molecule and a canonical rank of its atoms.
 
     The key is the canonical SMILES of the bare connectivity (explicit
@@ -53,9 +72,12 @@ def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, lis
     atoms bonded the same way share it whichever Kekule structure or charge
     placement is written for them. The rank orders heavy atoms as the
     canonical SMILES writes them, each hydrogen after the heavy atoms.
+
+    With ``coords`` the key also holds the tetrahedral stereocentres the positions
+    fix, so the two enantiomers of one skeleton have different keys.
     """
-    molecule = _molecule(symbols, {tuple(edge): 1 for edge in edges}, [0] * len(symbols))
-    conversion = _conversion()
+    molecule = _molecule(symbols, {tuple(edge): 1 for edge in edges}, [0] * len(symbols), coords)
+    conversion = _conversion(stereo=coords is not None)
     conversion.AddOption('O', conversion.OUTOPTIONS)  # record the output order of the atoms
     key = conversion.WriteString(molecule).split()[0]
     order = molecule.GetData('SMILES Atom Order')
@@ -73,11 +95,14 @@ def skeleton(symbols: list[str], edges: list[tuple[int, int]]) -> tuple[str, lis
     return key, priority
 
 
-def canonicalise(smiles: str) -> str:
-    """The canonical form of any SMILES string, from the same toolkit as :func:`canonical_smiles`."""
+def canonicalise(smiles: str, stereo: bool = False) -> str:
+    """The canonical form of any SMILES string, from the same toolkit as :func:`canonical_smiles`.
+
+    :param stereo: keep the stereochemistry the string writes (else the constitution only).
+    """
     from openbabel import openbabel
 
-    conversion = _conversion('smi')
+    conversion = _conversion('smi', stereo=stereo)
     molecule = openbabel.OBMol()
     if not conversion.ReadString(molecule, smiles):
         raise ValueError(f'invalid SMILES: {smiles!r}')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiida import orm
 
-from aiida_perovskite.analysis import TargetSettings
+from aiida_perovskite.analysis import TargetSettings, structure_elements, structure_identity
 
 
 def finished_materials(group_label: str) -> list[tuple]:
@@ -86,10 +86,14 @@ def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progr
     for index, (material, cif) in enumerate(materials):
         targets, features = analysis_of(material)
         topology = material.outputs.parametrise.topology
-        spacers = material.outputs.parametrise.decomposition.get('spacers', [])
+        record = material.outputs.parametrise.decomposition.get_dict()
+        spacers = record.get('spacers', [])
         inputs.update({f'cif_{index}': cif, f'targets_{index}': targets, f'features_{index}': features})
         identifiers.append({
             'material_uuid': material.uuid,
+            # What the folds group by: the same CIF under two protocols is one structure, never two.
+            'structure': structure_identity(record),
+            'elements': ' '.join(structure_elements(record)),
             'file': material.base.extras.get('cif_file', cif.filename),
             'smiles': '.'.join(spacer['smiles'] for spacer in spacers),
             'protocol': material.base.extras.get('protocol', None),

@@ -39,11 +39,15 @@ def predict_cif_with_provenance(path, model, temperature: float, group: orm.Grou
     results, node = decompose_cif.run_get_node(cif)
     if not node.is_finished_ok:
         raise ScreeningError(node.exit_message)
+    from aiida_perovskite.analysis import structure_elements
+
     features = compute_features(results['decomposition'])
-    prediction = predict_properties(model, features, orm.Dict({'temperature': temperature}))
+    elements = structure_elements(results['decomposition'].get_dict())
+    prediction = predict_properties(model, features, orm.Dict({'temperature': temperature, 'elements': elements}))
     if group is not None:
         group.add_nodes(prediction)
     spacers = results['decomposition'].get('spacers', [])
     return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in spacers),
             'prediction': prediction['prediction'], 'uncertainty': prediction['uncertainty'],
+            'domain': prediction.get('domain'), 'in_domain': prediction.get('in_domain'),
             'prediction_pk': prediction.pk, 'cif_uuid': cif.uuid}

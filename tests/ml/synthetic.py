@@ -61,6 +61,10 @@ def linear_frame(n_materials: int = 60, sigma: float = 0.3, seed: int = 0, tempe
     thermal = 0.004 * (temperatures - temperatures.mean())
     v_atom = 20.0 + signal[:, None] + thermal[None, :] + rng.normal(0, sigma, (n_materials, len(temperatures)))
     table = long_table(static, cp_u, v_atom, temperatures)
+    # The noise-free values, carried to the predictions (an id column: no ':'), so a test can compute the R2
+    # the true function itself reaches on each test fold: the ceiling no honest model can beat.
+    table['signal_cp_u'] = np.repeat(2.0 + signal, len(temperatures))
+    table['signal_v_atom'] = (20.0 + signal[:, None] + thermal[None, :]).ravel()
     limit_cp_u = 1 - sigma**2 / (signal.var() + sigma**2)
     limit_v_atom = 1 - sigma**2 / ((signal[:, None] + thermal[None, :]).var() + sigma**2)
     return table, {'cp_u': limit_cp_u, 'v_atom': limit_v_atom}

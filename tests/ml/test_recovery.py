@@ -1,33 +1,79 @@
-"""Nested cross-validation recovers a relation known by construction, up to the noise limit."""
+"""Nested cross-validation recovers a relation known by construction, up to the noise limit, and no further.
+
+The bounds have two sides. Below: the linear models must come within 0.08 of what the true function itself
+reaches. Above: the *noise ceiling*, the R2 that the noise-free truth scores on each outer test fold (the
+table carries it, ``signal_*``), averaged over the folds as the reported ``test_r2_mean`` is. No honest
+model beats the truth on materials it has not seen, except by chance fitting of that fold's noise, which the
+0.02 slack covers (the linear models land 0.002-0.03 below the ceiling here; a forest that saw its
+test rows lands 0.03 above it). A model that saw its test
+targets (a leak: the same material on both sides of a split, or test rows in the training set) can
+reproduce the noise and lands above: ``test_the_ceiling_fails_a_model_that_saw_its_test_targets`` plants
+one. (The former bound, within 0.08 of 1 - sigma^2/Var(y) ~ 0.97, let an R2 of 1.05 pass.)
+"""
 
 import numpy as np
 import pytest
+from sklearn.metrics import r2_score
 
 from aiida_perovskite.ml import MODEL_FAMILIES
 
-
-def test_linear_models_reach_the_noise_limit_of_cp_u(cp_u_result, linear_data):
-    """Mean outer test R2 of OLS, LASSO and Ridge is within 0.08 of 1 - sigma^2 / Var(y)."""
-    limit = linear_data[1]['cp_u']
-    metrics = cp_u_result.metrics.set_index('model')
-    for model in ('ols', 'lasso', 'ridge'):
-        assert metrics.loc[model, 'test_r2_mean'] == pytest.approx(limit, abs=0.08), model
-    assert metrics.loc['random_forest', 'test_r2_mean'] > 0
+#: How far above the noise ceiling an honest model may land by chance (see the module docstring).
+SLACK = 0.02
 
 
-def test_linear_models_reach_the_noise_limit_of_v_atom(v_atom_result, linear_data):
-    """Per-temperature rows, with the temperature as a feature, reach the noise limit too."""
-    limit = linear_data[1]['v_atom']
-    metrics = v_atom_result.metrics.set_index('model')
-    for model in ('ols', 'lasso', 'ridge'):
-        assert metrics.loc[model, 'test_r2_mean'] == pytest.approx(limit, abs=0.08), model
-    assert metrics.loc['random_forest', 'test_r2_mean'] > 0
+def noise_ceiling(result, target: str, model: str) -> float:
+    """Mean over the outer test folds of the R2 of the noise-free truth on that fold's rows."""
+    rows = result.predictions[result.predictions['model'] == model]
+    return float(np.mean([r2_score(fold['true'], fold[f'signal_{target}']) for _, fold in rows.groupby('fold')]))
+
+
+def check_between_noise_limit_and_ceiling(result, target: str) -> None:
+    metrics = result.metrics.set_index('model')
+    for model in metrics.index:
+        ceiling = noise_ceiling(result, target, model)
+        assert metrics.loc[model, 'test_r2_mean'] <= ceiling + SLACK, (model, ceiling)
+        if model in ('ols', 'lasso', 'ridge'):
+            assert metrics.loc[model, 'test_r2_mean'] >= ceiling - 0.08, (model, ceiling)
+
+
+def test_linear_models_reach_the_noise_limit_of_cp_u(cp_u_result):
+    """Mean outer test R2 of OLS, LASSO and Ridge is within 0.08 below the noise ceiling; no model is above."""
+    check_between_noise_limit_and_ceiling(cp_u_result, 'cp_u')
+    assert cp_u_result.metrics.set_index('model').loc['random_forest', 'test_r2_mean'] > 0
+
+
+def test_linear_models_reach_the_noise_limit_of_v_atom(v_atom_result):
+    """Per-temperature rows, with the temperature as a feature, reach the noise limit too, and not beyond."""
+    check_between_noise_limit_and_ceiling(v_atom_result, 'v_atom')
+    assert v_atom_result.metrics.set_index('model').loc['random_forest', 'test_r2_mean'] > 0
     assert 'thermo:temperature' in v_atom_result.feature_names
+
+
+def test_the_ceiling_fails_a_model_that_saw_its_test_targets(v_atom_result):
+    """The planted leak: a forest fitted on every row, test rows included, then scored on the outer folds.
+    It reproduces part of the noise and its R2 is above the ceiling plus the slack: the bound above fails it."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    rows = v_atom_result.predictions[v_atom_result.predictions['model'] == 'ridge']
+    table = rows.merge(_linear_table(), on=['material', 'temperature'])
+    features = [column for column in table.columns if ':' in column and column != 'thermo:temperature']
+    X = np.column_stack([table[features].to_numpy(), table['temperature'].to_numpy()])
+    forest = RandomForestRegressor(n_estimators=100, min_samples_leaf=1, random_state=0).fit(X, table['true'])
+    leaked = np.mean([r2_score(fold['true'], forest.predict(X[fold.index])) for _, fold in table.groupby('fold')])
+    assert leaked > noise_ceiling(v_atom_result, 'v_atom', 'ridge') + SLACK
+
+
+def _linear_table():
+    from .synthetic import linear_frame
+
+    frame = linear_frame(n_materials=60, sigma=0.3, seed=0)[0]
+    return frame[['material', 'temperature', *[column for column in frame.columns if ':' in column]]]
 
 
 def test_stacked_model_learns_and_uses_its_stacked_feature(stacked_result, linear_data):
     metrics = stacked_result.metrics.set_index('model')
-    assert metrics.loc['ridge', 'test_r2_mean'] == pytest.approx(linear_data[1]['v_atom'], abs=0.08)
+    ceiling = noise_ceiling(stacked_result, 'v_atom', 'ridge')
+    assert ceiling - 0.08 <= metrics.loc['ridge', 'test_r2_mean'] <= ceiling + SLACK
     assert metrics.loc['random_forest', 'test_r2_mean'] > 0
     assert stacked_result.feature_names[-1] == 'stack:per_material_prediction'
     assert 'stack' in set(stacked_result.importance['random_forest']['family']['family'])

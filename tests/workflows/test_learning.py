@@ -23,8 +23,9 @@ CHAINS = (3, 4, 5, 6, 7, 8)
 #: The material simulated with a charge model and parameter set other than the protocol's.
 OTHER_CHAIN = 8
 OTHER_FORCE_FIELD = {'charge_model': 'scaled:0.9', 'parameter_set': 'myp-pbi-uff'}
+#: The group mixes two force fields on purpose (OTHER_FORCE_FIELD): training across them is asked for by name.
 TRAINING = {'outer_folds': 3, 'inner_folds': 2, 'n_estimators': 20, 'learning_curve_sizes': [0.5, 1.0],
-            'permutation_repeats': 2, 'seed': 1}
+            'permutation_repeats': 2, 'seed': 1, 'allow_mixed': ['charge_model', 'parameter_set']}
 
 
 def dj_cif(n_carbons: int) -> orm.CifData:
@@ -196,6 +197,8 @@ def test_screen_ranks_cifs_from_the_stored_model_in_a_new_process(trained, tmp_p
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
     assert completed.returncode == 1, completed.stdout + completed.stderr  # one CIF failed, the others ranked
     assert '2 ranked, 1 failed' in completed.stdout
+    # C9 and C10 chains are longer than any training chain (C3..C8): extrapolations, flagged as such.
+    assert '2 out of the training domain' in completed.stdout and 'out of range' in completed.stdout
     assert 'FAILED' in completed.stderr and 'broken.cif' in completed.stderr
     assert 'UnreadableCifError' in completed.stderr
     assert 'Traceback' not in completed.stdout + completed.stderr  # a clear reason, not a parser's dump
@@ -227,9 +230,13 @@ def test_train_command_prints_the_table_and_writes_the_report(learning_group, tm
     from aiida_perovskite.cli import cmd_root
 
     monkeypatch.chdir(tmp_path)  # a relative --report path, as people type it
-    result = CliRunner().invoke(cmd_root, ['train', '--group', learning_group.label, '--target', 'cp_u',
-                                           '--families', 'ridge', '--outer-folds', '3', '--inner-folds', '2',
-                                           '--report', 'report/cp_u'])
+    arguments = ['train', '--group', learning_group.label, '--target', 'cp_u', '--families', 'ridge',
+                 '--outer-folds', '3', '--inner-folds', '2', '--report', 'report/cp_u']
+    # The group mixes two force fields: refused in one line unless the mixture is asked for by name.
+    refused = CliRunner().invoke(cmd_root, arguments)
+    assert refused.exit_code == 1 and 'mixes 2 values of charge_model' in refused.output
+    assert '--allow-mixed charge_model' in refused.output and 'Traceback' not in refused.output
+    result = CliRunner().invoke(cmd_root, [*arguments, '--allow-mixed', 'charge_model', '--allow-mixed', 'parameter_set'])
     assert result.exit_code == 0, result.output
     assert 'baseline_mean' in result.output and 'ridge' in result.output
     assert 'TrainedModelData<' in result.output and 'learning-test/cp_u/ridge' in result.output

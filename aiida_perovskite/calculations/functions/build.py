@@ -53,7 +53,8 @@ def build_perovskite(smiles: orm.Str, settings: orm.Dict | None = None):
         'input_smiles': smiles.value,
         'smiles': result.spacer.smiles,
         'charge': result.spacer.charge,
-        'decomposed_smiles': spacer.smiles,
+        # Every spacer: a cell built for a spacer whose SMILES fixes no handedness holds both enantiomers.
+        'decomposed_smiles': '.'.join(s.smiles for s in decomposition.spacers),
         'decomposed_charge': spacer.charge,
         'settings': result.settings,
         'measured': result.record,

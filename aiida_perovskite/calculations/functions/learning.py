@@ -8,8 +8,8 @@ from aiida.engine import calcfunction
 from aiida_perovskite.data import DatasetData, TrainedModelData
 
 #: Columns of the dataset that say where a row comes from (never features).
-ID_COLUMNS = ('material', 'material_uuid', 'cif_uuid', 'targets_uuid', 'features_uuid', 'file', 'smiles',
-              'protocol', 'charge_method', 'charge_model', 'parameter_set', 'parameter_set_uuid')
+ID_COLUMNS = ('material', 'material_uuid', 'structure', 'elements', 'cif_uuid', 'targets_uuid', 'features_uuid',
+              'file', 'smiles', 'protocol', 'charge_method', 'charge_model', 'parameter_set', 'parameter_set_uuid')
 
 
 @calcfunction
@@ -17,7 +17,8 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
     """One table row per material and temperature from each material's targets and features.
 
     :param settings: ``materials``: per material, in the order of the inputs ``cif_<i>``,
-        ``targets_<i>``, ``features_<i>``, the identifiers to carry (``material_uuid``, ``file``,
+        ``targets_<i>``, ``features_<i>``, the identifiers to carry (``material_uuid``, ``structure``
+        (the structure identity the folds group by), ``elements``, ``file``,
         ``smiles``, ``protocol``, ``charge_method``, ``charge_model``, ``parameter_set``,
         ``parameter_set_uuid``); ``population_outlier_scale``:
         the MAD multiple beyond which a material's mean potential energy per atom is a population
@@ -101,6 +102,7 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
     main = results[0]
     units = main.units
     force_field = _force_field_of(frame)
+    domain = _training_domain(frame, main)
     for family, estimator in main.final_models.items():
         row = main.metrics[main.metrics['model'] == family].iloc[0].to_dict()
         outputs[f'model_{family}'] = TrainedModelData.from_estimator(
@@ -110,9 +112,19 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
             metrics=_plain(row), rmse=main.cv_rmse[family], units=units, n_materials=int(row['n_materials']),
             excluded=_plain(main.excluded), settings=training.as_dict(),
             library_versions={**_plain(main.library_versions), **_own_versions()},
-            force_field=force_field,
+            force_field=force_field, domain=domain,
         )
     return outputs
+
+
+def _training_domain(frame, result) -> dict:
+    """The applicability domain of the materials the models learned from (the excluded ones left out)."""
+    from aiida_perovskite.ml.domain import training_domain
+
+    excluded = {material for reason, materials in result.excluded.items() for material in materials
+                if reason != 'missing_target_rows'}  # those keep their other rows
+    kept = frame[~frame['material'].astype(str).isin(excluded)] if excluded else frame
+    return _plain(training_domain(kept, list(result.feature_names)))
 
 
 def _force_field_of(frame) -> dict:
@@ -128,16 +140,21 @@ def _force_field_of(frame) -> dict:
 def predict_properties(model: TrainedModelData, features: orm.Dict, settings: orm.Dict) -> orm.Dict:
     """The model's prediction (and uncertainty) for one structure's features.
 
-    :param settings: ``temperature`` (K) for models that take the temperature as a feature.
+    :param settings: ``temperature`` (K) for models that take the temperature as a feature; ``elements``
+        of the cell, for the applicability domain.
     """
     import pandas as pd
 
     row = dict(features.get_dict())
-    row['thermo:temperature'] = float(settings.get_dict().get('temperature', 300.0))
+    options = settings.get_dict()
+    row['thermo:temperature'] = float(options.get('temperature', 300.0))
     mean, spread = model.predict(pd.DataFrame([row]))
+    # The applicability domain: flagged, never silent (None for models trained before it was recorded).
+    domain = model.applicability(features.get_dict(), options.get('elements'))
     return orm.Dict({'task': model.task, 'family': model.family, 'prediction': float(mean[0]),
                      'uncertainty': float(spread[0]), 'units': model.base.attributes.get('units'),
-                     'temperature': row['thermo:temperature']})
+                     'temperature': row['thermo:temperature'], 'domain': _plain(domain),
+                     'in_domain': None if domain is None else bool(domain['in_domain'])})
 
 
 def _own_versions() -> dict:

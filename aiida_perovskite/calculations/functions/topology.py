@@ -19,9 +19,10 @@ from aiida_perovskite.forcefield.amber import atom_names, cell_pdb, renormalise_
 
 
 def unique_molecules(decomposition: orm.Dict) -> list[dict]:
-    """Every unique organic molecule of a decomposition record (spacers first), as parametrised."""
+    """Every unique organic molecule of a decomposition record (spacers, A-site cations, then neutral guests
+    such as lattice water, all parametrised alike: GAFF types and the run's charge method through antechamber)."""
     record = decomposition.get_dict()
-    return record['spacers'] + record['a_site_molecules']
+    return record['spacers'] + record['a_site_molecules'] + record.get('guests', [])
 
 
 def _file(text: str, filename: str) -> orm.SinglefileData:
