@@ -231,7 +231,7 @@ def validation_holds(validation: dict) -> bool:
 
 
 def validation_summary(validation: dict) -> str:
-    """One line: the cells, mean |volume| deviation and worst octahedra share against the tolerance."""
+    """One line: the cells, mean absolute volume deviation and worst octahedra share against the tolerance."""
     cells = validation.get('cells') or []
     if not cells:
         return 'no validation against experimental cells recorded'
