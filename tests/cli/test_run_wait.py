@@ -128,7 +128,7 @@ def test_unreadable_cif_is_one_line_and_not_run(aiida_profile, aiida_localhost, 
     result = CliRunner().invoke(cmd_root, ['run', str(truncated), '--group', 'unreadable', '--protocol', 'fast'])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f'{truncated}: not run, unreadable CIF: ' + result.output.split('unreadable CIF: ', 1)[1].strip()]
+        f'{truncated}: UnreadableCifError: ' + result.output.split('UnreadableCifError: ', 1)[1].strip()]
     assert 'truncated' in result.output and 'Traceback' not in result.output
     assert len(orm.load_group(label='unreadable').nodes) == 0
 
