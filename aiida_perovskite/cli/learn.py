@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 
@@ -113,7 +114,13 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     click.echo(f'training on DatasetData<{dataset.pk}> ({dataset.base.attributes.get("n_materials")} materials)...')
     _show_progress()
     start = time.perf_counter()
-    results, node = train_models.run_get_node(dataset, orm.Dict(settings))
+    try:
+        with _quiet_process_logs():  # a refusal is the one line below, not the engine's logged traceback
+            results, node = train_models.run_get_node(dataset, orm.Dict(settings))
+    except ValueError as error:  # too few materials left after the exclusions, an unknown family...
+        message = ' '.join(str(error).split())
+        raise click.ClickException(f'cannot train on DatasetData<{dataset.pk}> '
+                                   f'({dataset.base.attributes.get("n_materials")} materials): {message}') from None
     if not node.is_finished_ok:
         raise click.ClickException(f'training failed: {node.exit_message}')
     click.echo(f'trained in {time.perf_counter() - start:.0f} s (train_models<{node.pk}>)')
@@ -131,6 +138,22 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
         report_dir.mkdir(parents=True, exist_ok=True)
         results['report'].base.repository.copy_tree(report_dir.resolve())  # AiiDA wants an absolute path
         click.echo(f'report: {report_dir / "index.html"}')
+
+
+@contextlib.contextmanager
+def _quiet_process_logs():
+    """Hold back the engine's own log of a process that excepts (its traceback); the command reports the error."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ('aiida', 'plumpy')]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _show_progress():

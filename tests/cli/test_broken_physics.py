@@ -82,3 +82,21 @@ def test_the_dataset_leaves_it_out_unless_asked(broken_validation, aiida_profile
     kept = runner.invoke(cmd_root, ['dataset', *common, '--include-broken'])
     assert kept.exit_code == 0, kept.output
     assert ': 1 materials, 1 rows' in kept.output
+
+
+def test_train_on_too_few_materials_is_one_line(broken_validation, aiida_profile, caplog):
+    """With nothing left, and with one material (one temperature: no Cp(U), too few for folds)."""
+    runner = CliRunner()
+    common = ['--group', 'broken-materials', '--profile', aiida_profile.name]
+    nothing = runner.invoke(cmd_root, ['train', *common, '--target', 'v_atom'])
+    assert nothing.exit_code == 1 and 'Traceback' not in nothing.output
+    assert nothing.output.strip().splitlines()[-1].startswith(
+        "Error: group 'broken-materials' has no finished material left: all 1 flagged with broken physics")
+    # Its one temperature gives no Cp(U); it is also flagged unstable (its volume fluctuates): nothing is left.
+    for target, reason in (('v_atom', 'no rows left for task v_atom after exclusions'),
+                           ('cp_u', 'no rows left for task cp_u after exclusions')):
+        few = runner.invoke(cmd_root, ['train', *common, '--include-broken', '--target', target])
+        assert few.exit_code == 1 and 'Traceback' not in few.output + few.stderr, few.output
+        last = few.output.strip().splitlines()[-1]
+        assert last.startswith('Error: cannot train on DatasetData<') and reason in last, last
+    assert not [record for record in caplog.records if record.exc_info], 'the engine logged a traceback'
