@@ -150,7 +150,8 @@ def wait_for_materials(group, watched, queue, submit_one, max_running=None, poll
                     echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {done} temperatures')
                 else:
                     failures += 1
-                    echo(f'{path}: failed [{node.exit_status}] {node.exit_message or node.process_state.value}', err=True)
+                    echo(f'{path}: {exit_label(node)}: MaterialWorkChain<{node.pk}> [{node.exit_status}] '
+                         f'{node.exit_message or node.process_state.value}', err=True)
             running = sum(not node.is_terminated for _, node in mine)
             while queue and (max_running is None or running < max_running):
                 mine.append((queue[0][0], submit_one(*queue.pop(0))))
