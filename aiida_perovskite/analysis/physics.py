@@ -33,7 +33,7 @@ class PhysicsChecks:
 
     #: Largest drop of the intact-octahedra share below the input cell's (0..1).
     max_octahedra_loss: float = 0.5
-    #: Largest relative change |V / V_input - 1| of the mean volume.
+    #: Largest relative change ``abs(V / V_input - 1)`` of the mean volume.
     max_volume_change: float = 0.25
 
     def __post_init__(self):
