@@ -7,6 +7,8 @@ A real validation whose octahedra come apart: the (BDA)PbI4 cell with every char
 `status` and `report` show the flag, and the dataset leaves the material out unless asked.
 """
 
+import re
+
 import pytest
 from aiida import orm
 from click.testing import CliRunner
@@ -100,3 +102,29 @@ def test_train_on_too_few_materials_is_one_line(broken_validation, aiida_profile
         last = few.output.strip().splitlines()[-1]
         assert last.startswith('Error: cannot train on DatasetData<') and reason in last, last
     assert not [record for record in caplog.records if record.exc_info], 'the engine logged a traceback'
+
+
+def test_dataset_reports_a_material_it_cannot_use_and_goes_on(broken_validation, aiida_profile):
+    """A finished material without its ladder outputs (a stand-in node) is one line; the dataset is still made."""
+    import io
+
+    from aiida.common.links import LinkType
+    from aiida.engine import ProcessState
+
+    _, _, _, material = broken_validation
+    stand_in = orm.WorkChainNode()
+    stand_in.set_process_label('MaterialWorkChain')
+    stand_in.set_process_state(ProcessState.FINISHED)
+    stand_in.set_exit_status(0)
+    cif = orm.CifData(file=io.BytesIO(b'data_stand_in\n'), filename='hollow.cif', parse_policy='lazy').store()
+    stand_in.base.links.add_incoming(cif, LinkType.INPUT_WORK, 'cif')
+    stand_in.store()
+    stand_in.base.extras.set_many({'cif_file': 'cifs/hollow.cif', 'protocol': 'screening'})
+    group = orm.Group(label='dataset-batch').store()
+    group.add_nodes([material, stand_in])
+    result = CliRunner().invoke(cmd_root, ['dataset', '--group', 'dataset-batch', '--include-broken',
+                                           '--profile', aiida_profile.name])
+    assert result.exit_code == 1 and 'Traceback' not in result.output
+    (line,) = [line for line in result.stderr.splitlines() if 'hollow.cif' in line]
+    assert re.match(r'^cifs/hollow\.cif: \w+Error: \S', line), line  # file, error class, message
+    assert ': 1 materials, 1 rows' in result.stdout
