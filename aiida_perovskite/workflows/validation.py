@@ -26,7 +26,8 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         spec.expose_inputs(MaterialWorkChain, namespace='material')
         spec.input('reference', valid_type=orm.Dict,
                    help='temperature (K), temperature_source, and optionally a reference cell (see '
-                        'compare_with_reference); without a cell the CIF\'s own cell is the reference.')
+                        'compare_with_reference; without a cell the CIF\'s own cell is the reference) and '
+                        'physics_checks (the thresholds of the broken-physics flag, PhysicsChecks).')
         spec.outline(cls.run_material, cls.inspect_material, cls.compare)
         spec.output('validation', valid_type=orm.Dict, help='Deviations from the reference and the octahedra check.')
         spec.output('structure', valid_type=orm.StructureData, help='The final simulated configuration.')
@@ -56,7 +57,10 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         )
         builder = cls.get_builder()
         builder.material = material
-        builder.reference = orm.Dict({**reference, 'temperature': float(reference['temperature'])})
+        reference = {**reference, 'temperature': float(reference['temperature'])}
+        if 'physics_checks' in material and 'physics_checks' not in reference:  # the material protocol's thresholds
+            reference['physics_checks'] = material.physics_checks.get_dict()
+        builder.reference = orm.Dict(reference)
         return builder
 
     def run_material(self):
