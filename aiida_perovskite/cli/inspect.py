@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from .params import CIF_PATHS, expand_paths
+from .common import Batch
+from .params import CIF_PATHS
 
 
 @click.command('inspect')
@@ -20,12 +21,13 @@ def cmd_inspect(paths, as_json, tolerance):
 
     Each file gets a row: formula, spacer SMILES with charge and copies per
     cell, stacking axis, layers per slab (n) and inter-layer distance; or the
-    file's error. A bad file never stops the others. The exit status is 1 when
-    any file failed.
+    file's error, also on one line of stderr (file, error class, message). A
+    bad file never stops the others. The exit status is 1 when any file failed.
     """
     from aiida_perovskite.structure.report import inspect_many, records_table
 
-    files = list(expand_paths(paths))
+    batch = Batch(paths)
+    files = batch.items
     if not files:
         raise click.UsageError(f'no CIF files found in {", ".join(map(str, paths))}')
 
@@ -37,7 +39,9 @@ def cmd_inspect(paths, as_json, tolerance):
         click.echo(json.dumps(records, indent=2))
     else:
         click.echo(records_table(records))
-    failed = sum(not record['ok'] for record in records)
-    click.echo(f'{len(records)} file(s): {len(records) - failed} decomposed, {failed} failed', err=True)
-    sys.exit(1 if failed else 0)
+    for record in records:
+        if not record['ok']:
+            batch.fail(record['file'], record['error']['class'], record['error']['message'])
+    click.echo(f'{len(records)} file(s): {len(records) - batch.failed} decomposed, {batch.failed} failed', err=True)
+    batch.exit()
 

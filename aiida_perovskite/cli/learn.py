@@ -2,45 +2,68 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 
 import click
 
-from .common import load_model, load_profile
-from .params import CIF_PATHS, GROUP, MODEL, PROFILE, expand_paths, group_option
+from .common import Batch, load_model, load_profile
+from .params import CIF_PATHS, GROUP, MODEL, PROFILE, group_option
+
+#: ``--include-broken``: keep the materials flagged with broken physics in the dataset.
+INCLUDE_BROKEN = click.option('--include-broken', is_flag=True,
+                              help='Keep the materials whose octahedra broke or whose volume ran away (flagged '
+                                   '"broken physics" by `status`); they are left out by default.')
 
 
-def _dataset(group_label):
+def _dataset(group_label, include_broken=False, batch=None):
+    """The group's dataset; a material whose targets or features cannot be computed is reported in ``batch``
+    (one line) and left out, and the flagged materials left out are counted on stderr."""
     import sys
 
-    from aiida_perovskite.tools.dataset import build_dataset
+    from aiida_perovskite.tools.dataset import build_dataset, finished_materials
 
     interactive = sys.stderr.isatty()
+    batch = batch if batch is not None else Batch(expand=False)
 
     def progress(done, total):
         # One updating line at a terminal; in a log, only the final count.
         if interactive or done == total:
             click.echo(f'\r  targets and features: {done}/{total} materials', nl=done == total, err=True)
 
+    def failure(material, error):
+        batch.fail_with(material.base.extras.get('cif_file', f'MaterialWorkChain<{material.pk}>'), error)
+
     try:
-        return build_dataset(group_label, progress=progress)
+        dataset = build_dataset(group_label, progress=progress, include_broken=include_broken, on_failure=failure)
     except LookupError as error:
         raise click.ClickException(str(error)) from None
+    if not include_broken:
+        left_out = len(finished_materials(group_label, include_broken=True)) - len(finished_materials(group_label))
+        if left_out:
+            click.echo(f'  {left_out} material(s) flagged with broken physics left out (--include-broken keeps them)',
+                       err=True)
+    return dataset
 
 
 @click.command('dataset')
 @GROUP
 @click.option('--csv', 'csv_file', type=click.Path(dir_okay=False, path_type=pathlib.Path), help='Also write the table here.')
+@INCLUDE_BROKEN
 @PROFILE
-def cmd_dataset(group_label, csv_file, profile_name):
+def cmd_dataset(group_label, csv_file, include_broken, profile_name):
     """The learning table of the group's finished materials, as a provenance node (reused when unchanged).
 
     One row per material and temperature: features (family:name), targets
     (cp_u, v_atom), quality flags and the UUIDs that lead back to each CIF.
+    Materials flagged with broken physics are left out unless asked; a material
+    whose targets or features cannot be computed is reported on one line and
+    left out (exit status 1).
     """
     load_profile(profile_name)
-    dataset = _dataset(group_label)
+    batch = Batch(expand=False)
+    dataset = _dataset(group_label, include_broken, batch)
     attributes = dataset.base.attributes
     click.echo(f'DatasetData<{dataset.pk}> {dataset.uuid}: {attributes.get("n_materials")} materials, '
                f'{attributes.get("n_rows")} rows, {sum(":" in c for c in attributes.get("columns"))} features '
@@ -51,6 +74,7 @@ def cmd_dataset(group_label, csv_file, profile_name):
         csv_file.parent.mkdir(parents=True, exist_ok=True)
         dataset.frame().to_csv(csv_file, index=False)
         click.echo(f'  written to {csv_file}')
+    batch.exit()
 
 
 @click.command('train')
@@ -70,9 +94,10 @@ def cmd_dataset(group_label, csv_file, profile_name):
               type=click.Choice(['protocol', 'charge_method', 'charge_model', 'parameter_set']),
               help='Learn across materials simulated with different values of this (repeatable); by default a '
                    'dataset mixing protocols, charge methods, charge models or parameter sets is refused.')
+@INCLUDE_BROKEN
 @PROFILE
 def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, allow_mixed,
-              profile_name):
+              include_broken, profile_name):
     """Train every model family with nested cross-validation grouped by structure; store the models as nodes."""
     import time
 
@@ -82,7 +107,7 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     from aiida_perovskite.calculations.functions.learning import train_models
     from aiida_perovskite.ml import TrainingSettings, format_metrics
 
-    dataset = _dataset(group_label)
+    dataset = _dataset(group_label, include_broken)
     try:
         training = TrainingSettings(seed=seed, n_jobs=jobs, outer_folds=outer_folds, inner_folds=inner_folds,
                                     allow_mixed=tuple(allow_mixed))
@@ -100,7 +125,13 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     click.echo(f'training on DatasetData<{dataset.pk}> ({dataset.base.attributes.get("n_materials")} materials)...')
     _show_progress()
     start = time.perf_counter()
-    results, node = train_models.run_get_node(dataset, orm.Dict(settings))
+    try:
+        with _quiet_process_logs():  # a refusal is the one line below, not the engine's logged traceback
+            results, node = train_models.run_get_node(dataset, orm.Dict(settings))
+    except ValueError as error:  # too few materials left after the exclusions, an unknown family...
+        message = ' '.join(str(error).split())
+        raise click.ClickException(f'cannot train on DatasetData<{dataset.pk}> '
+                                   f'({dataset.base.attributes.get("n_materials")} materials): {message}') from None
     if not node.is_finished_ok:
         raise click.ClickException(f'training failed: {node.exit_message}')
     click.echo(f'trained in {time.perf_counter() - start:.0f} s (train_models<{node.pk}>)')
@@ -118,6 +149,22 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
         report_dir.mkdir(parents=True, exist_ok=True)
         results['report'].base.repository.copy_tree(report_dir.resolve())  # AiiDA wants an absolute path
         click.echo(f'report: {report_dir / "index.html"}')
+
+
+@contextlib.contextmanager
+def _quiet_process_logs():
+    """Hold back the engine's own log of a process that excepts (its traceback); the command reports the error."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ('aiida', 'plumpy')]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _show_progress():
@@ -153,7 +200,7 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
 
     from aiida import orm
 
-    from aiida_perovskite.ml.screening import screen_cifs
+    from aiida_perovskite.ml.screening import predict_cif, rank_predictions
 
     model = load_model(model_id)
     predict_one = None  # in memory (nothing stored)
@@ -162,17 +209,24 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
 
         group = orm.Group.collection.get_or_create(group_label)[0] if group_label else None
         predict_one = functools.partial(predict_cif_with_provenance, group=group)
-    screening = screen_cifs(expand_paths(paths), model, temperature, ascending, predict_one=predict_one)
+    predict_one = predict_one or predict_cif
+    rows, batch = [], Batch(paths)
+    for path in batch:
+        with batch.step(path):
+            rows.append(predict_one(path, model, temperature))
+    rows = rank_predictions(rows, ascending)
     if as_json:
-        for record in screening.rows + screening.failures:
+        for record in rows:
             click.echo(json.dumps(record))
+        for path, kind, message in batch.failures:
+            click.echo(json.dumps({'file': path, 'error': f'{kind}: {message}'}))
     else:
-        print_ranking(screening.rows, screening.failures, model, temperature)
-    raise SystemExit(1 if screening.failures else 0)
+        print_ranking(rows, batch, model, temperature)
+    batch.exit()
 
 
-def print_ranking(rows, failures, model, temperature):
-    """The ranked table with the model's target and units above it; the failures on stderr."""
+def print_ranking(rows, batch, model, temperature):
+    """The ranked table with the model's target and units above it (the failures are on stderr already)."""
     from tabulate import tabulate
 
     units = model.base.attributes.get('units', '')
@@ -183,9 +237,7 @@ def print_ranking(rows, failures, model, temperature):
     table = [[row['rank'], row['file'], row['smiles'], f'{row["prediction"]:.5g}', f'{row["uncertainty"]:.2g}',
               describe(row.get('domain'))] for row in rows]
     click.echo(tabulate(table, headers=['rank', 'cif', 'spacer', 'prediction', '±', 'domain'], disable_numparse=True))
-    for failure in failures:
-        click.echo(f'FAILED {failure["file"]}: {failure["error"]}', err=True)
     outside = sum(row.get('in_domain') is False for row in rows)
     if outside:
         click.echo(f'{outside} out of the training domain: their predictions are extrapolations')
-    click.echo(f'{len(rows)} ranked, {len(failures)} failed')
+    click.echo(f'{len(rows)} ranked, {batch.failed} failed')

@@ -38,8 +38,12 @@ def cmd_report(group_label, output_dir, all_models, profile_name):
     headers, rows = material_table(materials)
     click.echo(tabulate(rows, headers=headers, disable_numparse=True))  # values as formatted
     finished = sum(record['state'] == 'finished' for record in materials)
-    failed = sum(record['terminated'] and record['state'] != 'finished' for record in materials)
-    click.echo(f'{finished} finished, {failed} failed, {len(materials) - finished - failed} in progress')
+    broken = [record for record in materials if record['state'] == 'broken physics']
+    failed = sum(record['terminated'] and record['state'] != 'finished' for record in materials) - len(broken)
+    click.echo(f'{finished} finished, ' + (f'{len(broken)} broken physics (flagged), ' if broken else '')
+               + f'{failed} failed, {len(materials) - finished - len(broken) - failed} in progress')
+    for record in broken:  # the reason in full: the table cuts messages short
+        click.echo(f'  {record["cif"]}: {record["message"]}')
     click.echo('')
     if report['models']:
         datasets = ', '.join(f'DatasetData<{d["pk"]}> ({d["n_materials"]} materials)' for d in report['datasets'])

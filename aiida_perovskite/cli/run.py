@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import load_profile, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, DAEMON, PROFILE, PROTOCOL, expand_paths, group_option
+from .common import Batch, exit_label, load_profile, load_profile_and_codes
+from .params import CIF_PATHS, COMPUTER, DAEMON, PROFILE, PROTOCOL, group_option
 
 
 @click.command('run')
@@ -33,17 +33,23 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
-    finished or still running, are skipped, so the command can be stopped and
-    run again without redoing work. A failing material does not stop the others;
-    a file that cannot be read as a CIF is reported in one line and not run.
+    finished, still running or flagged with broken physics, are skipped, so the
+    command can be stopped and run again without redoing work. Each CIF is
+    decomposed first: a bad one (unreadable, disordered, missing hydrogens,
+    unsupported elements...) is reported on one line (file, error class, message)
+    and not run, and the others go on; a failing material does not stop the
+    others either. A run whose octahedra break or whose volume runs away ends
+    flagged (broken physics), with its outputs. The exit status is 1 if any CIF
+    or material failed.
     """
     from aiida import orm
     from aiida.engine import submit
     from aiida.manage import get_manager
 
-    from aiida_perovskite.structure import UnreadableCifError, read_cif
+    from aiida_perovskite.structure import inspect_cif
     from aiida_perovskite.tools.materials import (
         cif_md5,
+        is_broken_physics,
         material_builder,
         materials_by_key,
         needs_running,
@@ -61,49 +67,43 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
         options['max_wallclock_seconds'] = walltime
 
     existing = materials_by_key(group)
-    failed = 0
+    batch = Batch(paths)
     watched, queue = [], []  # with the daemon: (path, node) to follow, (path, md5, builder) still to submit
-    for path in expand_paths(paths):
-        try:
+    for path in batch:
+        with batch.step(path):
             md5 = cif_md5(path)
-        except OSError as error:
-            click.echo(f'{path}: cannot read ({error.strerror})', err=True)
-            failed += 1
-            continue
-        previous = existing.get((md5, protocol))
-        if not needs_running(previous):
-            state = 'done' if previous.is_finished_ok else 'running'
-            click.echo(f'{path}: {state} already (MaterialWorkChain<{previous.pk}>), skipped')
-            if not previous.is_terminated:
-                watched.append((path, previous))
-            continue
-        try:
-            # Our own reader first: it names the problem in one line, where CifData's parser (PyCifRW)
-            # prints tracebacks for a truncated file before the work chain fails.
-            read_cif(path)
-        except UnreadableCifError as error:
-            click.echo(f'{path}: not run, unreadable CIF: {error.message}', err=True)
-            failed += 1
-            continue
-        builder = material_builder(path, codes, protocol, options)
-        if daemon:
-            queue.append((path, md5, builder))
-            continue
-        runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
-        process = runner.instantiate_process(builder)
-        register_material(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
-        try:
-            runner.run(process)
-        except Exception as error:  # one material's crash must not stop the batch
-            click.echo(f'{path}: MaterialWorkChain<{process.node.pk}> crashed: {error}', err=True)
-            failed += 1
-            continue
-        node = process.node
-        if node.is_finished_ok:
-            click.echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {len(node.outputs.ladder.summaries)} temperatures')
-        else:
-            failed += 1
-            click.echo(f'{path}: failed [{node.exit_status}] {node.exit_message}', err=True)
+            previous = existing.get((md5, protocol))
+            if not needs_running(previous):
+                if is_broken_physics(previous):  # ran to its end and broke: running it again would not help
+                    batch.fail(path, exit_label(previous), f'MaterialWorkChain<{previous.pk}> already ran, skipped: '
+                                                           f'{previous.exit_message}')
+                    continue
+                click.echo(f'{path}: {"done" if previous.is_finished_ok else "running"} already '
+                           f'(MaterialWorkChain<{previous.pk}>), skipped')
+                if not previous.is_terminated:
+                    watched.append((path, previous))
+                continue
+            # Decomposed here first: a bad CIF (unreadable, disordered, missing hydrogens, unknown elements...)
+            # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
+            # tracebacks for a truncated file before the work chain failed.
+            inspect_cif(path)
+            builder = material_builder(path, codes, protocol, options)
+            if daemon:
+                queue.append((path, md5, builder))
+                continue
+            runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
+            process = runner.instantiate_process(builder)
+            register_material(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
+            try:
+                runner.run(process)
+            except Exception as error:  # one material's crash must not stop the batch
+                batch.fail(path, type(error).__name__, f'MaterialWorkChain<{process.node.pk}> crashed: {error}')
+                continue
+            node = process.node
+            if node.is_finished_ok:
+                click.echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {len(node.outputs.ladder.summaries)} temperatures')
+            else:
+                batch.fail(path, exit_label(node), f'MaterialWorkChain<{node.pk}> [{node.exit_status}] {node.exit_message}')
 
     if daemon and (queue or watched):  # nothing to submit or follow: leave the daemon as it is
         start_daemon(workers)
@@ -119,8 +119,9 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             for item in queue:
                 submit_one(*item)
         else:
-            failed += wait_for_materials(group, watched, queue, submit_one, max_running=max_running, poll=poll)
-    raise SystemExit(1 if failed else 0)
+            late = wait_for_materials(group, watched, queue, submit_one, max_running=max_running, poll=poll)
+            batch.exit(late)
+    batch.exit()
 
 
 def wait_for_materials(group, watched, queue, submit_one, max_running=None, poll=5.0, echo=click.echo) -> int:
@@ -149,7 +150,8 @@ def wait_for_materials(group, watched, queue, submit_one, max_running=None, poll
                     echo(f'{path}: done (MaterialWorkChain<{node.pk}>), {done} temperatures')
                 else:
                     failures += 1
-                    echo(f'{path}: failed [{node.exit_status}] {node.exit_message or node.process_state.value}', err=True)
+                    echo(f'{path}: {exit_label(node)}: MaterialWorkChain<{node.pk}> [{node.exit_status}] '
+                         f'{node.exit_message or node.process_state.value}', err=True)
             running = sum(not node.is_terminated for _, node in mine)
             while queue and (max_running is None or running < max_running):
                 mine.append((queue[0][0], submit_one(*queue.pop(0))))
@@ -208,6 +210,8 @@ def cmd_status(group_label, profile_name):
     from aiida import orm
     from tabulate import tabulate
 
+    from aiida_perovskite.tools.report import material_state
+
     load_profile(profile_name)
     try:
         group = orm.load_group(label=group_label)  # a bare string that looks like hex ('abc') would be read as a UUID
@@ -221,28 +225,32 @@ def cmd_status(group_label, profile_name):
         total = len(ladder.inputs.parameters['temperatures']) if ladder else None
         done = ladder.base.extras.get('temperatures_done', 0) if ladder else 0
         current = ladder.base.extras.get('current_temperature', None) if ladder else None
-        if node.is_finished_ok:
-            state = 'finished'
-        elif node.is_terminated:
+        state = material_state(node)
+        if state.startswith('failed'):
             state = f'failed [{node.exit_status}]'
-        else:
-            state = node.process_state.value if node.process_state else 'created'
         stage = 'ladder' if ladder else 'parametrising' if not node.is_terminated else '-'
+        message = node.exit_message or ''
         rows.append([node.pk, node.base.extras.get('cif_file', node.inputs.cif.filename), node.base.extras.get('protocol', ''),
                      state, stage, f'{done}/{total}' if total else '-', f'{current} K' if current else '',
-                     _targets_summary(node), (node.exit_message or '')[:60]])
+                     _targets_summary(node), message if state == 'broken physics' else message[:60]])  # the whole reason
     click.echo(tabulate(rows, headers=['pk', 'cif', 'protocol', 'state', 'stage', 'temperatures', 'now at',
                                        'Cp(U) [flags]', 'message'], disable_numparse=True))  # print values as formatted
     finished = sum(row[3] == 'finished' for row in rows)
-    click.echo(f'{len(rows)} material(s): {finished} finished, '
-               f'{sum(row[3].startswith("failed") for row in rows)} failed, {len(rows) - finished - sum(row[3].startswith("failed") for row in rows)} in progress')
+    broken = sum(row[3] == 'broken physics' for row in rows)
+    failed = sum(row[3].startswith('failed') or (row[3] in ('excepted', 'killed')) for row in rows)
+    click.echo(f'{len(rows)} material(s): {finished} finished, ' + (f'{broken} broken physics (flagged), ' if broken else '')
+               + f'{failed} failed, {len(rows) - finished - broken - failed} in progress')
 
 
 def _targets_summary(node) -> str:
-    """``Cp(U)`` in kcal/mol/K per atom and the raised quality flags of a finished material, if it has targets."""
-    if not node.is_finished_ok or 'targets' not in node.outputs:
+    """``Cp(U)`` in kcal/mol/K per atom and the raised quality flags of a finished (or broken-physics) material,
+    if it has targets."""
+    from aiida_perovskite.tools.materials import is_broken_physics
+
+    broken = is_broken_physics(node)
+    if not (node.is_finished_ok or broken) or 'targets' not in node.outputs:
         return ''
     targets = node.outputs.targets.get_dict()
-    flags = [name for name, raised in targets['flags'].items() if raised]
+    flags = ['broken_physics'] * broken + [name for name, raised in targets['flags'].items() if raised]
     value = '-' if targets['cp_u'] is None else f'{targets["cp_u"]:.3e}'  # None: one temperature, no slope
     return value + (f' [{", ".join(flags)}]' if flags else '')

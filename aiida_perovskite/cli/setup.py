@@ -28,7 +28,20 @@ def cmd_setup(profile_name, config_file):
     from aiida import load_profile, orm
     from aiida.manage.configuration import get_config, reset_config
 
-    from aiida_perovskite.tools.codes import register_from_config, register_local_codes
+    from aiida_perovskite.tools.codes import check_config, register_from_config, register_local_codes
+
+    config = None
+    if config_file:  # read and checked before any profile, computer or code is made
+        try:
+            config = yaml.safe_load(config_file.read_text())
+            check_config(config)
+        except yaml.YAMLError as error:
+            mark = getattr(error, 'problem_mark', None)
+            where = f' (line {mark.line + 1}, column {mark.column + 1})' if mark else ''
+            problem = getattr(error, 'problem', None) or str(error).splitlines()[0]
+            raise click.ClickException(f'{config_file}: not valid YAML{where}: {problem}') from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise click.ClickException(f'{config_file}: {error}') from None
 
     if profile_name not in get_config(create=True).profile_names:
         verdi = pathlib.Path(sys.executable).with_name('verdi')
@@ -42,8 +55,12 @@ def cmd_setup(profile_name, config_file):
         click.echo(f'Using the existing profile {profile_name}.')
     load_profile(profile_name, allow_switch=True)
 
-    if config_file:
-        computer, codes = register_from_config(yaml.safe_load(config_file.read_text()))
+    if config is not None:
+        try:
+            computer, codes = register_from_config(config)
+        except Exception as error:  # e.g. the transport refuses its configure parameters
+            message = ' '.join(str(error).split()) or type(error).__name__
+            raise click.ClickException(f'{config_file}: cannot register the computer or codes: {message}') from None
     else:
         computer = orm.load_computer('localhost')
         _without_login_shell(computer)

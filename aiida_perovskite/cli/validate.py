@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sys
 
 import click
 
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file, protocol_inputs
 
-from .common import load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, PROFILE, expand_paths, group_option
+from .common import Batch, describe_error, exit_label, load_profile_and_codes
+from .params import CIF_PATHS, COMPUTER, PROFILE, group_option
 
 #: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
 VALIDATION = protocol_inputs('validation.yaml')
@@ -92,26 +91,21 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
 
-    records, failed = [], 0
-    for path in expand_paths(paths):
-        try:  # every choice checked before anything runs
+    records, batch = [], Batch(paths)
+    for path in batch:
+        with batch.step(path):  # every choice checked before anything runs: unreadable CIF, uncovered element...
             jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models])
-        except (ValueError, OSError) as error:  # unreadable CIF, uncovered element, charge model without the ions
-            click.echo(f'{path}: {type(error).__name__}: {error}', err=True)
-            failed += 1
-            continue
-        for job in jobs:
-            click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at {job.temperature:g} K '
-                       f'({job.temperature_source}) ...', err=True)
-            node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges))
-            group.add_nodes(node)
-            if not node.is_finished_ok:
-                reason = job.error or f'[{node.exit_status}] {node.exit_message}'
-                click.echo(f'{path}: ValidationWorkChain<{node.pk}> failed: {reason}', err=True)
-                failed += 1
-                continue
-            records.append(show_record(node.pk, node.outputs.validation.get_dict()))
-    finish(records, failed, json_file)
+            for job in jobs:
+                click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at '
+                           f'{job.temperature:g} K ({job.temperature_source}) ...', err=True)
+                node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges))
+                group.add_nodes(node)
+                if 'validation' not in node.outputs:  # it did not get as far as the comparison
+                    reason = job.error or f'[{node.exit_status}] {node.exit_message}'
+                    batch.fail(path, exit_label(node), f'ValidationWorkChain<{node.pk}> failed: {reason}')
+                    continue
+                records.append(show_record(node.pk, node.outputs.validation.get_dict(), batch, path))
+    finish(records, batch, json_file)
 
 
 def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, lammps_only):
@@ -140,31 +134,40 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
 
     codes = load_profile_and_codes(profile_name, computer, ('mlip',))
     group, _ = orm.Group.collection.get_or_create(group_label)
-    records, failed = [], 0
-    for path in expand_paths(paths):
-        click.echo(f'{path}: 0 K relaxation with {engine} ...', err=True)
-        node, record, error = run_mlip_validation(path, codes['mlip'], potential, settings)
-        group.add_nodes(node)
-        if record is None:
-            click.echo(f'{path}: {node.process_label}<{node.pk}> failed: {error}', err=True)
-            failed += 1
-            continue
-        records.append(show_record(node.pk, record))
-    finish(records, failed, json_file)
+    records, batch = [], Batch(paths)
+    for path in batch:
+        with batch.step(path):
+            click.echo(f'{path}: 0 K relaxation with {engine} ...', err=True)
+            node, record, error = run_mlip_validation(path, codes['mlip'], potential, settings)
+            group.add_nodes(node)
+            if record is None:
+                kind, message = describe_error(RuntimeError(error), path)
+                batch.fail(path, kind if kind != 'RuntimeError' else exit_label(node),
+                           f'{node.process_label}<{node.pk}> failed: {message}')
+                continue
+            records.append(show_record(node.pk, record, batch, path))
+    finish(records, batch, json_file)
 
 
-def show_record(pk: int, record: dict) -> dict:
-    """Print a validation record's table; return the record with its node's PK, as the JSON file keeps it."""
+def show_record(pk: int, record: dict, batch: Batch, path) -> dict:
+    """Print a validation record's table; a run whose physics broke (its octahedra came apart, its volume ran
+    away) is a failure of the batch, with the reason. Return the record with its node's PK, as the JSON file
+    keeps it."""
     from aiida_perovskite.tools.validation import validation_table
 
     click.echo(validation_table(record))
     click.echo('')
+    problems = record.get('physics', {}).get('problems', [])
+    if problems:
+        batch.fail(path, 'BrokenPhysics', f'node {pk}: ' + '; '.join(problems))
     return {'pk': pk, **record}
 
 
-def finish(records: list[dict], failed: int, json_file) -> None:
-    """Write the JSON file if asked, say how many ran and failed, and exit non-zero if any failed."""
+def finish(records: list[dict], batch: Batch, json_file) -> None:
+    """Write the JSON file if asked, say how many ran, broke and failed, and exit non-zero if any did."""
     if json_file:
         json_file.write_text(json.dumps(records, indent=2))
-    click.echo(f'{len(records)} validation(s), {failed} failed', err=True)
-    sys.exit(1 if failed else 0)
+    broken = sum(bool(record.get('physics', {}).get('broken')) for record in records)
+    click.echo(f'{len(records)} validation(s), {broken} with broken physics, {batch.failed - broken} failed'
+               if broken else f'{len(records)} validation(s), {batch.failed} failed', err=True)
+    batch.exit()

@@ -111,6 +111,8 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (510, 'ERROR_UNSTABLE_DYNAMICS', 'The dynamics broke again after halving the time step: {message}'),
         (520, 'ERROR_NON_FINITE', 'The {stage} stage broke: {message}'),
         (521, 'ERROR_VOLUME_CHANGE', 'The {stage} stage broke: {message}'),
+        # The run ended, but the structure did not hold (analysis.physics): outputs are kept, flagged.
+        (530, 'ERROR_BROKEN_PHYSICS', 'Broken physics: {message}'),
     ),
 }
 
@@ -130,6 +132,11 @@ STRUCTURE_EXIT_CODES: dict[str, tuple[int, str]] = {
         'structure_error': 'ERROR_INVALID_STRUCTURE',
     }.items()
 }
+
+
+def label_of(status: int | None) -> str | None:
+    """The label of an exit status of this table (None for 0, aiida-core's own codes and unknown ones)."""
+    return next((label for label, code in EXIT_CODES.items() if code.status == status), None)
 
 
 def declare(spec, *labels: str) -> None:

@@ -76,6 +76,55 @@ def load_codes(computer: str | None = None, tools=tuple(TOOLS)) -> dict[str, orm
     return codes
 
 
+#: The keys of the ``computer`` section of a ``setup --config`` file.
+COMPUTER_KEYS = ('label', 'hostname', 'transport', 'scheduler', 'work_dir', 'mpirun_command', 'mpiprocs_per_machine',
+                 'minimum_job_poll_interval', 'prepend_text', 'configure', 'description')
+
+
+def check_config(config) -> None:
+    """Check the shape of a ``setup --config`` document (see :func:`register_from_config`) before anything is made.
+
+    :raises ValueError: one sentence naming the first problem (a missing section or key, an unknown key or
+        tool, a value of the wrong kind, a transport or scheduler plugin that is not installed).
+    """
+    from aiida.plugins import SchedulerFactory, TransportFactory
+
+    if not isinstance(config, dict):
+        raise ValueError(f'the config must be a mapping with a computer and a codes section, not {type(config).__name__}')
+    unknown = sorted(set(config) - {'computer', 'codes'})
+    if unknown:
+        raise ValueError(f'unknown section(s) {", ".join(map(str, unknown))}; known: computer, codes')
+    computer = config.get('computer')
+    if not isinstance(computer, dict) or not isinstance(computer.get('label'), str) or not computer['label'].strip():
+        raise ValueError('the config needs a computer section with a label (computer: {label: NAME, hostname: ...})')
+    unknown = sorted(set(computer) - set(COMPUTER_KEYS))
+    if unknown:
+        raise ValueError(f'unknown computer key(s) {", ".join(map(str, unknown))}; known: {", ".join(COMPUTER_KEYS)}')
+    if not isinstance(computer.get('configure', {}), dict):
+        raise ValueError('computer.configure must be a mapping of the transport\'s parameters (e.g. {username: me})')
+    for key in ('mpiprocs_per_machine', 'minimum_job_poll_interval'):
+        if key in computer:
+            try:
+                float(computer[key])
+            except (TypeError, ValueError):
+                raise ValueError(f'computer.{key} must be a number, not {computer[key]!r}') from None
+    for key, factory in (('transport', TransportFactory), ('scheduler', SchedulerFactory)):
+        if key in computer:
+            try:
+                factory(str(computer[key]))
+            except Exception:  # MissingEntryPointError and the like
+                raise ValueError(f'computer.{key} {computer[key]!r} is not an installed AiiDA {key} plugin '
+                                 f'(e.g. core.local, core.ssh; `verdi plugin list aiida.{key}s`)') from None
+    codes = config.get('codes', {})
+    if not isinstance(codes, dict):
+        raise ValueError('codes must be a mapping of tool names to {executable: PATH, prepend_text: ...}')
+    for tool, code in codes.items():
+        if tool not in TOOLS:
+            raise ValueError(f'unknown tool {tool!r} in the config; known: {", ".join(TOOLS)}')
+        if not isinstance(code, dict) or not isinstance(code.get('executable'), str):
+            raise ValueError(f'codes.{tool} needs an executable (codes: {{{tool}: {{executable: PATH}}}})')
+
+
 def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.InstalledCode]]:
     """Set up (or reuse) the computer described by ``config`` and register the codes it lists.
 
@@ -102,6 +151,7 @@ def register_from_config(config: dict) -> tuple[orm.Computer, dict[str, orm.Inst
     """
     from aiida.common.exceptions import NotExistent
 
+    check_config(config)
     spec = dict(config['computer'])
     label = spec['label']
     try:

@@ -7,12 +7,19 @@ from aiida import orm
 from aiida_perovskite.analysis import TargetSettings, structure_elements, structure_identity
 
 
-def finished_materials(group_label: str) -> list[tuple]:
-    """``(material, cif)`` of every finished ``MaterialWorkChain`` in the group, oldest first."""
+def finished_materials(group_label: str, include_broken: bool = False) -> list[tuple]:
+    """``(material, cif)`` of every finished ``MaterialWorkChain`` in the group, oldest first.
+
+    :param include_broken: also the materials that ran to their end with broken physics (``ERROR_BROKEN_PHYSICS``:
+        octahedra broken or volume run away; their targets are kept but describe a structure that fell apart).
+    """
+    from aiida_perovskite.common.exit_codes import EXIT_CODES
+
+    statuses = [0, EXIT_CODES['ERROR_BROKEN_PHYSICS'].status] if include_broken else [0]
     builder = orm.QueryBuilder()
     builder.append(orm.Group, filters={'label': group_label}, tag='group')
     builder.append(orm.WorkChainNode, with_group='group', tag='material', project='*',
-                   filters={'attributes.process_label': 'MaterialWorkChain', 'attributes.exit_status': 0})
+                   filters={'attributes.process_label': 'MaterialWorkChain', 'attributes.exit_status': {'in': statuses}})
     builder.append(orm.CifData, with_outgoing='material', edge_filters={'label': 'cif'}, project='*')
     builder.order_by({'material': {'id': 'asc'}})
     return builder.all()
@@ -61,19 +68,39 @@ def _parameter_set_of(topology) -> str | None:
     return builder.first(flat=True)
 
 
-def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None):
+def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None, include_broken: bool = False,
+                  on_failure=None):
     """The ``DatasetData`` of a group: reused if one was made from exactly these materials, else assembled.
 
-    :raises LookupError: the group does not exist or has no finished material.
+    :param include_broken: keep the materials flagged with broken physics (excluded by default; see
+        :func:`finished_materials`).
+    :param on_failure: ``on_failure(material, error)`` for a material whose targets or features cannot be
+        computed: it is left out and the others go on (without it, the error is raised).
+    :raises LookupError: the group does not exist or has no finished material (none left after the exclusions).
     """
     from aiida_perovskite.calculations.functions.learning import assemble_dataset
     from aiida_perovskite.data import DatasetData
 
     if not orm.QueryBuilder().append(orm.Group, filters={'label': group_label}).count():
         raise LookupError(f'no group {group_label!r}')
-    materials = finished_materials(group_label)
+    materials = finished_materials(group_label, include_broken)
     if not materials:
-        raise LookupError(f'group {group_label!r} has no finished material yet (see `aiida-perovskite status`)')
+        broken = len(finished_materials(group_label, include_broken=True)) if not include_broken else 0
+        raise LookupError(f'group {group_label!r} has no finished material' + (
+            f' left: all {broken} flagged with broken physics are excluded (`dataset --include-broken` keeps them)'
+            if broken else ' yet (see `aiida-perovskite status`)'))
+    if on_failure is not None:
+        usable = []
+        for material, cif in materials:
+            try:
+                analysis_of(material)
+            except Exception as error:  # one material's broken record must not lose the others
+                on_failure(material, error)
+                continue
+            usable.append((material, cif))
+        materials = usable
+        if not materials:
+            raise LookupError(f'group {group_label!r}: no material left whose targets and features can be computed')
     key = DatasetData.materials_key(material.uuid for material, _ in materials)
     existing = orm.QueryBuilder().append(DatasetData, filters={
         'attributes.materials_key': key, 'extras.group': group_label,

@@ -33,9 +33,24 @@ def materials_by_key(group: orm.Group) -> dict:
     return chosen
 
 
+def is_broken_physics(node) -> bool:
+    """The material (or validation) ran to its end but its structure broke: ``ERROR_BROKEN_PHYSICS``, outputs kept."""
+    from aiida_perovskite.common.exit_codes import EXIT_CODES
+
+    return node.is_terminated and node.exit_status == EXIT_CODES['ERROR_BROKEN_PHYSICS'].status
+
+
+def physics_problems(node) -> list[str]:
+    """Why a terminated material's physics broke (its ``physics`` output), empty when it held or was not checked."""
+    if 'physics' not in node.outputs:
+        return []
+    return list(node.outputs.physics.get('problems', []))
+
+
 def needs_running(previous) -> bool:
-    """A material is (re)submitted unless it finished well or is still under way."""
-    return previous is None or (previous.is_terminated and not previous.is_finished_ok)
+    """A material is (re)submitted unless it finished well, is still under way, or ran to its end with broken
+    physics (the same force field would break it again: a flag to look at, not a failure to retry)."""
+    return previous is None or (previous.is_terminated and not previous.is_finished_ok and not is_broken_physics(previous))
 
 
 def material_builder(path: pathlib.Path, codes: dict, protocol: str, options: dict | None = None, overrides=None):

@@ -32,9 +32,14 @@ def group_materials(group: orm.Group) -> list:
 
 
 def material_state(node) -> str:
-    """``finished``, ``failed [status]`` or the process state (``running``, ``waiting``, ``created``...)."""
+    """``finished``, ``broken physics`` (ran to its end, structure broke: flagged, outputs kept),
+    ``failed [status]`` or the process state (``running``, ``waiting``, ``created``...)."""
+    from aiida_perovskite.tools.materials import is_broken_physics
+
     if node.is_finished_ok:
         return 'finished'
+    if is_broken_physics(node):
+        return 'broken physics'
     if node.is_finished:
         return f'failed [{node.exit_status}]'
     if node.is_terminated:  # excepted or killed
@@ -85,7 +90,8 @@ def material_record(node) -> dict:
         'flags': [],
         'units': {},
     }
-    if node.is_finished_ok and 'targets' in node.outputs:
+    broken = record['state'] == 'broken physics'
+    if (node.is_finished_ok or broken) and 'targets' in node.outputs:
         targets = node.outputs.targets.get_dict()
         stderr = targets.get('cp_u_stderr')
         record.update({
@@ -98,6 +104,8 @@ def material_record(node) -> dict:
             'flags': sorted(name for name, raised in targets.get('flags', {}).items() if raised),
             'units': targets.get('units', {}),
         })
+    if broken:
+        record['flags'] = ['broken_physics', *record['flags']]
     return record
 
 

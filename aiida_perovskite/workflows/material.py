@@ -6,8 +6,9 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
-from aiida_perovskite.analysis import TargetSettings
+from aiida_perovskite.analysis import PhysicsChecks, TargetSettings
 from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
+from aiida_perovskite.calculations.functions.validation import check_physics
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
@@ -28,12 +29,16 @@ class MaterialWorkChain(ProtocolMixin, WorkChain):
         spec.expose_inputs(TemperatureLadderWorkChain, namespace='ladder', exclude=('topology',))
         spec.input('target_settings', valid_type=orm.Dict, default=lambda: orm.Dict(TargetSettings().as_dict()),
                    help='Thresholds of the quality flags of the targets (TargetSettings).')
+        spec.input('physics_checks', valid_type=orm.Dict, default=lambda: orm.Dict(PhysicsChecks().as_dict()),
+                   help='Thresholds of the broken-physics flag (PhysicsChecks): octahedra lost, volume change.')
         spec.outline(cls.parametrise, cls.inspect_parametrise, cls.run_ladder, cls.inspect_ladder, cls.analyse)
         spec.expose_outputs(ParametriseWorkChain, namespace='parametrise')
         spec.expose_outputs(TemperatureLadderWorkChain, namespace='ladder')
         spec.output('targets', valid_type=orm.Dict, help='Cp(U), V_atom per temperature and quality flags.')
         spec.output('features', valid_type=orm.Dict, help='Structure features of the CIF (family:name).')
-        declare(spec, 'ERROR_SUB_PROCESS_FAILED_PARAMETRISE', 'ERROR_SUB_PROCESS_FAILED_LADDER')
+        spec.output('physics', valid_type=orm.Dict, required=False,
+                    help='The broken-physics check (octahedra intact, volume change against the input cell).')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_PARAMETRISE', 'ERROR_SUB_PROCESS_FAILED_LADDER', 'ERROR_BROKEN_PHYSICS')
 
     @classmethod
     def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, protocol=None, overrides=None, options=None):
@@ -58,6 +63,8 @@ class MaterialWorkChain(ProtocolMixin, WorkChain):
         builder.ladder = ladder
         if 'target_settings' in inputs:
             builder.target_settings = orm.Dict(inputs['target_settings'])
+        if 'physics_checks' in inputs:
+            builder.physics_checks = orm.Dict(inputs['physics_checks'])
         return builder
 
     def parametrise(self):
@@ -87,6 +94,18 @@ class MaterialWorkChain(ProtocolMixin, WorkChain):
         return None
 
     def analyse(self):
-        """Targets of the ladder and features of the structure, each a calcfunction node."""
-        self.out('targets', compute_targets(self.inputs.target_settings, **self.ctx.ladder.outputs.summaries))
+        """Targets of the ladder and features of the structure, each a calcfunction node, and the broken-physics
+        check: a run whose octahedra broke or whose volume ran away keeps its outputs and ends with
+        ``ERROR_BROKEN_PHYSICS`` (a flag that `status`, `report` and the datasets see), never as a success."""
+        summaries = self.ctx.ladder.outputs.summaries
+        self.out('targets', compute_targets(self.inputs.target_settings, **summaries))
         self.out('features', compute_features(self.ctx.parametrisation.outputs.decomposition))
+        parametrisation = self.ctx.parametrisation.outputs
+        physics = check_physics(parametrisation.structure, parametrisation.decomposition,
+                                self.ctx.ladder.outputs.structure, self.inputs.physics_checks, **summaries)
+        self.out('physics', physics)
+        if physics['broken']:
+            message = '; '.join(physics['problems'])
+            self.report(f'broken physics: {message}')
+            return self.exit_codes.ERROR_BROKEN_PHYSICS.format(message=message)
+        return None

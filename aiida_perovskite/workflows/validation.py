@@ -26,11 +26,12 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         spec.expose_inputs(MaterialWorkChain, namespace='material')
         spec.input('reference', valid_type=orm.Dict,
                    help='temperature (K), temperature_source, and optionally a reference cell (see '
-                        'compare_with_reference); without a cell the CIF\'s own cell is the reference.')
+                        'compare_with_reference; without a cell the CIF\'s own cell is the reference) and '
+                        'physics_checks (the thresholds of the broken-physics flag, PhysicsChecks).')
         spec.outline(cls.run_material, cls.inspect_material, cls.compare)
         spec.output('validation', valid_type=orm.Dict, help='Deviations from the reference and the octahedra check.')
         spec.output('structure', valid_type=orm.StructureData, help='The final simulated configuration.')
-        declare(spec, 'ERROR_SUB_PROCESS_FAILED_MATERIAL')
+        declare(spec, 'ERROR_SUB_PROCESS_FAILED_MATERIAL', 'ERROR_BROKEN_PHYSICS')
 
     @classmethod
     def get_builder_from_protocol(cls, codes: dict, cif: orm.CifData, reference: dict, protocol=None, overrides=None,
@@ -56,7 +57,10 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         )
         builder = cls.get_builder()
         builder.material = material
-        builder.reference = orm.Dict({**reference, 'temperature': float(reference['temperature'])})
+        reference = {**reference, 'temperature': float(reference['temperature'])}
+        if 'physics_checks' in material and 'physics_checks' not in reference:  # the material protocol's thresholds
+            reference['physics_checks'] = material.physics_checks.get_dict()
+        builder.reference = orm.Dict(reference)
         return builder
 
     def run_material(self):
@@ -66,7 +70,8 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
 
     def inspect_material(self):
         node = self.ctx.material
-        if not node.is_finished_ok:
+        broken = node.exit_status == MaterialWorkChain.exit_codes.ERROR_BROKEN_PHYSICS.status
+        if not node.is_finished_ok and not broken:  # a broken run is still compared, then flagged
             return self.exit_codes.ERROR_SUB_PROCESS_FAILED_MATERIAL.format(message=f'[{node.exit_status}] {node.exit_message}')
         return None
 
@@ -83,3 +88,9 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         deviations = validation['deviations']
         self.report(f'{validation["file"]}: volume {deviations["volume"]:+.1f}%, in-plane {deviations["in_plane"]:+.1f}%, '
                     f'stacking {deviations["stacking"]:+.1f}%, octahedra intact {validation["octahedra"]["share"]:.0%}')
+        problems = list(validation['physics']['problems'])
+        if not problems and not node.is_finished_ok:  # the material's own check (every temperature) flagged it
+            problems = list(node.outputs.physics['problems'])
+        if problems:
+            return self.exit_codes.ERROR_BROKEN_PHYSICS.format(message='; '.join(problems))
+        return None

@@ -98,3 +98,18 @@ def test_relax_runs_parametrisation_and_300_k(tmp_path, aiida_profile, aiida_loc
     assert 'parametrisation (myp-pbi-uffi, auto, formal ion charges, gas spacer charges)' in result.output
     relaxed = inspect_cif(tmp_path / 'ba_relaxed.cif')
     assert [(s.smiles, s.count) for s in relaxed.spacers] == [('CCCC[NH3+]', 32)]  # 2 x 2 x 2 herringbone cells
+
+
+def test_several_spacers_build_the_good_ones_and_report_each_bad_one(tmp_path):
+    folder = tmp_path / 'built'
+    result = CliRunner().invoke(cmd_root, ['build', '--name', 'BA', '--spacer', 'C1CC(', '--name', 'XYZ',
+                                           '--spacer', 'CCCN', '-o', str(folder)])
+    assert result.exit_code == 1 and 'Traceback' not in result.output
+    assert sorted(path.name for path in folder.iterdir()) == ['ba_pbi_rp_n1.cif', 'spacer_pbi_rp_n1.cif']
+    assert inspect_cif(folder / 'spacer_pbi_rp_n1.cif').spacers[0].smiles == 'CCC[NH3+]'
+    bad = [line for line in result.stderr.splitlines()]
+    assert len(bad) == 2
+    assert bad[0].startswith("C1CC(: BuildError: invalid SMILES 'C1CC('")
+    assert bad[1].startswith('XYZ: BuildError: no bundled spacer called')
+    refused = CliRunner().invoke(cmd_root, ['build', '--name', 'BA', '--name', 'PEA', '-o', str(tmp_path / 'x.cif')])
+    assert refused.exit_code == 2 and 'with several spacers -o is the folder the CIFs go in' in refused.output

@@ -83,3 +83,58 @@ def test_no_configuration_at_all(tmp_path):
         completed = subprocess.run([*script, *arguments], capture_output=True, text=True, env=environment)
         assert completed.returncode == 1 and 'Traceback' not in completed.stderr
         assert message in completed.stderr
+
+
+@pytest.mark.parametrize('text, message', [
+    ('computer: {label: x\n', 'not valid YAML (line 2, column 1): '),
+    ('- just\n- a list\n', 'the config must be a mapping with a computer and a codes section, not list'),
+    ('codes: {}\n', 'the config needs a computer section with a label'),
+    ('computer: {label: x, hostnme: h}\n', 'unknown computer key(s) hostnme; known: label, hostname'),
+    ('computer: {label: x, transport: core.carrier-pigeon}\n',
+     "computer.transport 'core.carrier-pigeon' is not an installed AiiDA transport plugin"),
+    ('computer: {label: x, mpiprocs_per_machine: many}\n', "computer.mpiprocs_per_machine must be a number, not 'many'"),
+    ('computer: {label: x}\ncodes: {gromacs: {executable: /bin/true}}\n', "unknown tool 'gromacs' in the config"),
+    ('computer: {label: x}\ncodes: {tleap: /bin/tleap}\n', 'codes.tleap needs an executable'),
+], ids=['yaml', 'list', 'no-computer', 'unknown-key', 'transport', 'number', 'tool', 'executable'])
+def test_malformed_setup_config(aiida_profile, tmp_path, text, message):
+    from aiida import orm
+
+    config = tmp_path / 'computer.yaml'
+    config.write_text(text)
+    computers = orm.QueryBuilder().append(orm.Computer).count()
+    line = one_line_error(CliRunner().invoke(cmd_root, ['setup', '--profile', aiida_profile.name, '--config', str(config)]))
+    assert line.startswith(f'Error: {config}: ') and message in line, line
+    assert orm.QueryBuilder().append(orm.Computer).count() == computers  # refused before anything was made
+
+
+def test_setup_config_of_a_new_profile_is_checked_before_the_profile_is_made(tmp_path):
+    """A fresh AIIDA_PATH: the malformed config is refused and no profile is created."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / 'computer.yaml'
+    config.write_text('computer: [not, a, mapping]\n')
+    script = [sys.executable, '-c', 'from aiida_perovskite.cli import cmd_root; cmd_root()']
+    completed = subprocess.run([*script, 'setup', '--profile', 'fresh', '--config', str(config)], capture_output=True,
+                               text=True, env={**os.environ, 'AIIDA_PATH': str(tmp_path)})
+    assert completed.returncode == 1 and 'Traceback' not in completed.stderr
+    assert f'Error: {config}: the config needs a computer section with a label' in completed.stderr
+    assert 'Created profile' not in completed.stdout
+
+
+def test_a_model_that_cannot_be_loaded(aiida_profile, tmp_path):
+    """A TrainedModelData whose stored estimator is not a model (a corrupt or foreign file)."""
+    import io
+
+    from aiida_perovskite.data import TrainedModelData
+
+    model = TrainedModelData()
+    model.base.repository.put_object_from_filelike(io.BytesIO(b'not a skops file'), TrainedModelData.FILENAME)
+    model.base.attributes.set_many({'task': 'cp_u', 'family': 'ols', 'feature_names': ['thermo:temperature']})
+    model.store()
+    cif = tmp_path / 'x.cif'
+    cif.write_text('data_x\n')
+    line = one_line_error(CliRunner().invoke(cmd_root, ['screen', str(cif), '--model', str(model.pk),
+                                                        '--profile', aiida_profile.name]))
+    assert line.startswith(f'Error: model {model.pk} (TrainedModelData<{model.pk}>) cannot be used: '), line

@@ -20,7 +20,7 @@ def test_run_then_status_then_rerun(aiida_profile, aiida_localhost, butanediammo
     result = runner.invoke(cmd_root, ['run', str(folder), '--protocol', 'fast', *common])
     assert result.exit_code == 1  # the broken file failed, the good one still ran
     assert 'bda.cif: done' in result.output and '2 temperatures' in result.output
-    assert 'broken.cif: not run, unreadable CIF' in result.output  # refused before it becomes a material
+    assert 'broken.cif: UnreadableCifError: ' in result.output  # refused before it becomes a material
 
     group = orm.load_group('screen')
     assert len(group.nodes) == 1

@@ -68,7 +68,7 @@ def test_wait_prints_progress_until_the_materials_end(aiida_profile, monkeypatch
     assert 'temperatures 1/4' in progress[1] and 'a.cif at 300 K' in progress[1]
     assert 'materials 1/2 done, 0 failed, 1 running; temperatures 2/4' in progress[2]
     assert 'materials 1/2 done, 1 failed, 0 running' in progress[-1]
-    assert 'a.cif: done' in '\n'.join(lines) and 'b.cif: failed [377]' in '\n'.join(lines)
+    assert 'a.cif: done' in '\n'.join(lines) and f'b.cif: ERROR_SUB_PROCESS_FAILED_LADDER: MaterialWorkChain<{second.pk}> [377]' in '\n'.join(lines)
 
 
 def test_wait_submits_at_most_max_running_at_a_time(aiida_profile, monkeypatch):
@@ -128,7 +128,7 @@ def test_unreadable_cif_is_one_line_and_not_run(aiida_profile, aiida_localhost, 
     result = CliRunner().invoke(cmd_root, ['run', str(truncated), '--group', 'unreadable', '--protocol', 'fast'])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f'{truncated}: not run, unreadable CIF: ' + result.output.split('unreadable CIF: ', 1)[1].strip()]
+        f'{truncated}: UnreadableCifError: ' + result.output.split('UnreadableCifError: ', 1)[1].strip()]
     assert 'truncated' in result.output and 'Traceback' not in result.output
     assert len(orm.load_group(label='unreadable').nodes) == 0
 

@@ -49,7 +49,13 @@ def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_l
         assert abs(summary['temp_mean'] - 250) < 60
         volume = next(row for row in record['rows'] if row['quantity'] == 'volume per B')
         assert volume['reference'] == pytest.approx(butylammonium_rp.volume)  # one Pb per cell
-        assert -40 < volume['deviation'] < 60  # a real, finite simulated cell
+        # Measured (seeded velocities, 200 + 200 steps at 250 K): -13.2% (formal) and -11.6% (myp); the ideal
+        # builder cell is looser than the force field's. A window of about 5 points either side holds the
+        # run-to-run noise of so short a run and still fails on a wrong cross term or a unit slip (a cell
+        # whose ion charges are scaled by 0.05 comes apart: +45%, tests/cli/test_broken_physics.py).
+        assert -18 < volume['deviation'] < -7, volume['deviation']
+        assert node.outputs.validation['octahedra']['share'] == 1.0  # measured: 4/4 intact
+        assert not node.outputs.validation['physics']['broken']
     myp = orm.load_node(saved[1]['pk'])
     topology = next(c for c in myp.called if c.process_label == 'MaterialWorkChain').outputs.parametrise.topology
     assert topology.base.attributes.get('ion_charges') == {'I': -1.13, 'Pb': 2.03}

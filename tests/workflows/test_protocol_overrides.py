@@ -126,6 +126,11 @@ def test_validation_is_one_temperature_of_the_material_protocol(codes, cif_node,
     assert default.material.parametrise.parameter_set.value == 'myp-pbi-uffi, auto'
     assert default.material.ladder.parameters['steps_per_temperature'] == 10000
     assert default.material.ladder.parameters['restart_every'] == 5000
+    # The broken-physics thresholds: the defaults, except where the material protocol sets its own (fast).
+    assert 'physics_checks' not in default.reference.get_dict()
+    fast = ValidationWorkChain.get_builder_from_protocol(codes, cif, {'temperature': 300}, protocol='fast')
+    assert fast.reference['physics_checks'] == fast.material.physics_checks.get_dict() == {
+        'max_octahedra_loss': 1.0, 'max_volume_change': 0.5}
 
 
 def test_segments_take_the_topologys_pppm_accuracy():

@@ -10,6 +10,15 @@ from aiida.engine import calcfunction
 FIGURES = ('stacking_axis', 'rows', 'deviations', 'octahedra', 'simulated', 'reference')
 
 
+def validation_physics(figures: dict, settings: dict | None = None) -> dict:
+    """:func:`~aiida_perovskite.analysis.physics.physics_check` of a comparison: its octahedra and its volume
+    deviation from the reference cell (``settings``: the ``PhysicsChecks`` thresholds, default when None)."""
+    from aiida_perovskite.analysis.physics import PhysicsChecks, physics_check
+
+    volume = figures['deviations']['volume'] / 100.0
+    return physics_check(figures['octahedra'], {'the reference temperature': volume}, PhysicsChecks(**(settings or {})))
+
+
 def cell_of(structure: orm.StructureData):
     """The plain :class:`~aiida_perovskite.analysis.validation.Cell` of a ``StructureData``."""
     from aiida_perovskite.analysis.validation import Cell
@@ -37,7 +46,9 @@ def compare_with_reference(
     :param final_structure: the last configuration, for the octahedra check.
     :param reference: ``temperature``, ``temperature_source`` and optionally ``cell`` (a, b, c,
         alpha, beta, gamma, ``metals``, ``slabs``, ``n_layers``, ``stacking`` axis index, ``source``)
-        for a reference whose cell choice differs from the simulated one.
+        for a reference whose cell choice differs from the simulated one, and ``physics_checks`` (the
+        thresholds of :class:`~aiida_perovskite.analysis.physics.PhysicsChecks`).
+    :returns: the record; its ``physics`` says whether the octahedra broke or the volume ran away.
     """
     from aiida_perovskite.analysis.validation import compare_with_reference as compare
 
@@ -58,6 +69,7 @@ def compare_with_reference(
         'replication': attributes['replication'],
         'n_atoms': attributes['n_atoms'],
         **{key: figures[key] for key in FIGURES},
+        'physics': validation_physics(figures, settings.get('physics_checks')),
     })
 
 
@@ -95,4 +107,29 @@ def compare_relaxed_with_reference(
         'n_atoms': len(relaxed.sites),
         'replication': [1, 1, 1],
         **{key: figures[key] for key in FIGURES},
+        'physics': validation_physics(figures, settings.get('physics_checks')),
     })
+
+
+@calcfunction
+def check_physics(structure: orm.StructureData, decomposition: orm.Dict, final_structure: orm.StructureData,
+                  settings: orm.Dict, **summaries: orm.Dict) -> orm.Dict:
+    """Whether a material's run broke (:func:`aiida_perovskite.analysis.physics.physics_check`).
+
+    :param structure: the decomposed input cell; :param final_structure: the last configuration of the ladder.
+    :param settings: the thresholds (:class:`~aiida_perovskite.analysis.physics.PhysicsChecks`).
+    :param summaries: the ladder's per-temperature summaries: each mean volume per atom is compared
+        with the input cell's.
+    """
+    from aiida_perovskite.analysis.physics import PhysicsChecks, physics_check
+    from aiida_perovskite.analysis.validation import metal_and_halide_elements, octahedra_check
+
+    record = decomposition.get_dict()
+    cell, final = cell_of(structure), cell_of(final_structure)
+    metals, halides = metal_and_halide_elements(record, cell.symbols)
+    octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metals, halides)
+    octahedra['reference_share'] = octahedra_check(cell.symbols, cell.positions, cell.lattice, metals, halides)['share']
+    volume_per_atom = abs(float(np.linalg.det(cell.lattice))) / len(cell.symbols)
+    changes = {f'{summary["temperature"]:g} K': summary['volume_per_atom_mean'] / volume_per_atom - 1
+               for summary in (node.get_dict() for node in summaries.values())}
+    return orm.Dict({**physics_check(octahedra, changes, PhysicsChecks(**settings.get_dict())), 'octahedra': octahedra})

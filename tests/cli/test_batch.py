@@ -1,0 +1,153 @@
+"""Every batch command on a folder holding one bad file of every ``StructureError`` class beside good files.
+
+Each bad file is reported on one line (file, error class, message), the good files are still processed,
+and the exit status is 1. The bad files are made from good cells by the makers of
+tests/structure/test_errors.py (hydrogens deleted, an unsupported element, a partial occupancy, ...).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+from aiida import orm
+from click.testing import CliRunner
+
+from aiida_perovskite import structure
+from aiida_perovskite.builder import alkylammonium, layered_perovskite
+from aiida_perovskite.cli import cmd_root
+from tests.structure import test_errors as corpus
+
+
+def structure_error_classes() -> set:
+    """Every subclass of StructureError, at any depth (a new class must get its bad file below)."""
+    found, todo = set(), [structure.StructureError]
+    while todo:
+        for subclass in todo.pop().__subclasses__():
+            found.add(subclass)
+            todo.append(subclass)
+    return found
+
+
+def not_layered(good, write_cif):
+    return write_cif(corpus.cubic_mapbi3(), 'bad.cif')
+
+
+def garbage(good, write_cif):
+    return write_cif('this is not a CIF at all\n\x00\x01 garbage\n', 'bad.cif')
+
+
+@pytest.fixture
+def batch_folder(tmp_path, butanediammonium_dj):
+    """``cifs/``: two good cells and one bad file per StructureError class (named after the class)."""
+    folder = tmp_path / 'cifs'
+    scratch = tmp_path / 'scratch'
+    folder.mkdir()
+    scratch.mkdir()
+
+    def write(structure_or_text, name):
+        path = scratch / name
+        if isinstance(structure_or_text, str):
+            path.write_text(structure_or_text)
+        else:
+            structure_or_text.to(filename=str(path))
+        return path
+
+    makers = {error_class: make for make, error_class, _ in corpus.BAD_INPUTS[::-1]}  # the first maker of each
+    makers[structure.NotLayeredError] = not_layered
+    makers[structure.UnreadableCifError] = garbage
+    missing = structure_error_classes() - set(makers)
+    assert not missing, f'no bad file for {sorted(c.__name__ for c in missing)}: add a maker to this test'
+    expected = {}
+    for error_class, make in makers.items():
+        path = folder / f'bad_{error_class.__name__}.cif'
+        make(butanediammonium_dj, write).rename(path)
+        expected[path.name] = error_class.__name__
+    butanediammonium_dj.to(filename=str(folder / 'good_bda.cif'))
+    layered_perovskite(alkylammonium(3, diammonium=True), phase='DJ').to(filename=str(folder / 'good_pda.cif'))
+    return folder, expected
+
+
+def one_line_per_bad_file(output: str, folder: pathlib.Path, expected: dict) -> None:
+    """Each bad file on exactly one line ``FILE: ErrorClass: message``, no traceback, no line for a good file."""
+    assert 'Traceback' not in output
+    for name, error_class in expected.items():
+        lines = [line for line in output.splitlines() if name in line]
+        assert len(lines) == 1, (name, lines)
+        assert re.match(rf'^{re.escape(str(folder / name))}: {error_class}: \S', lines[0]), lines[0]
+    for line in output.splitlines():
+        assert not re.match(rf'^{re.escape(str(folder))}/good_\w+\.cif: \w+(Error|Exception): ', line), line
+
+
+def test_inspect(batch_folder):
+    folder, expected = batch_folder
+    result = CliRunner().invoke(cmd_root, ['inspect', str(folder)])
+    assert result.exit_code == 1
+    one_line_per_bad_file(result.stderr, folder, expected)
+    assert f'{len(expected) + 2} file(s): 2 decomposed, {len(expected)} failed' in result.stderr
+    assert '[NH3+]CCCC[NH3+]' in result.stdout and '[NH3+]CCC[NH3+]' in result.stdout
+
+
+def test_run_with_the_daemon_submits_the_good_ones(batch_folder, aiida_profile, aiida_localhost, monkeypatch):
+    """``run --daemon --no-wait``: the daemon is replaced by creating each submitted process (not run)."""
+    from aiida.manage import get_manager
+
+    from aiida_perovskite.cli import run as run_module
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    submitted = []
+
+    def submit(builder):
+        node = get_manager().create_runner(communicator=None).instantiate_process(builder).node
+        submitted.append(node)
+        return node
+
+    monkeypatch.setattr('aiida.engine.submit', submit)
+    monkeypatch.setattr(run_module, 'start_daemon', lambda workers=1: None)
+    folder, expected = batch_folder
+    result = CliRunner().invoke(cmd_root, ['run', str(folder), '--daemon', '--no-wait', '--protocol', 'fast',
+                                           '--group', 'batch-run', '--profile', aiida_profile.name])
+    assert result.exit_code == 1, result.output
+    one_line_per_bad_file(result.stderr, folder, expected)
+    assert sorted(node.inputs.cif.filename for node in submitted) == ['good_bda.cif', 'good_pda.cif']
+    assert {node.pk for node in orm.load_group('batch-run').nodes} == {node.pk for node in submitted}
+    for name in ('good_bda.cif', 'good_pda.cif'):
+        assert f'{folder / name}: submitted MaterialWorkChain<' in result.stdout
+
+
+def test_screen(batch_folder, aiida_profile):
+    """A real (linear) model of the temperature alone: every decomposable CIF is ranked, the bad ones reported."""
+    from sklearn.linear_model import LinearRegression
+
+    from aiida_perovskite.data import TrainedModelData
+
+    estimator = LinearRegression().fit([[200.0], [300.0], [400.0]], [1.0, 2.0, 3.0])
+    model = TrainedModelData.from_estimator(estimator, task='cp_u', family='ols', feature_names=['thermo:temperature'],
+                                            rmse=0.1, units='kcal/mol/K per atom').store()
+    folder, expected = batch_folder
+    for store in ('--no-store', '--store'):
+        result = CliRunner().invoke(cmd_root, ['screen', str(folder), '--model', str(model.pk), store,
+                                               '--profile', aiida_profile.name])
+        assert result.exit_code == 1, result.output
+        one_line_per_bad_file(result.stderr, folder, expected)
+        assert f'2 ranked, {len(expected)} failed' in result.stdout
+        assert 'good_bda.cif' in result.stdout and 'good_pda.cif' in result.stdout
+
+
+def test_validate(batch_folder, aiida_profile, aiida_localhost):
+    """A real short NPT of each good cell; the bad files never start a run."""
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    folder, expected = batch_folder
+    (folder / 'good_pda.cif').unlink()  # one real validation is enough here
+    result = CliRunner().invoke(cmd_root, [
+        'validate', str(folder), '--charges', 'myp', '--steps', '100', '--partial-charges', 'gas', '--min-width', '8',
+        '--group', 'batch-validation', '--computer', aiida_localhost.label, '--profile', aiida_profile.name])
+    assert result.exit_code == 1, result.output
+    one_line_per_bad_file(result.stderr, folder, expected)
+    assert f'1 validation(s), {len(expected)} failed' in result.stderr
+    (node,) = orm.load_group('batch-validation').nodes
+    assert node.is_finished_ok and node.outputs.validation['file'] == 'good_bda.cif'
