@@ -61,6 +61,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (217, 'ERROR_IMPOSSIBLE_BONDING', '{message}'),
         (219, 'ERROR_INVALID_STRUCTURE', '{message}'),
         (220, 'ERROR_INVALID_SPACER', 'The builder refused the spacer or settings: {message}'),
+        (221, 'ERROR_SEARCH_GENERATION', 'No search candidates could be generated: {message}'),
         (230, 'ERROR_MISSING_PARAMETERS', '{message}'),
         (240, 'ERROR_INVALID_REPLICATION', 'No replication of the cell fits the cut-off: {message}'),
     ),
@@ -91,6 +92,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (377, 'ERROR_SUB_PROCESS_FAILED_LADDER', 'The temperature ladder failed: {message}'),
         (378, 'ERROR_SUB_PROCESS_FAILED_MATERIAL', 'The simulation failed: {message}'),
         (379, 'ERROR_SUB_PROCESS_FAILED_MLIP', 'The MLIP run failed and cannot be restarted: {message}'),
+        (380, 'ERROR_NO_CANDIDATE_RELAXED', 'No search candidate finished its {stage} relaxation: {message}'),
     ),
     **_codes(
         'recoverable',

@@ -29,6 +29,10 @@ REQUIRED_SETTINGS = (
 #: Settings one stage needs besides: the NPT temperature (K), the minimiser's etol, ftol, maxiter, maxeval.
 STAGE_SETTINGS = {'npt': ('temperature',), 'minimise': ('minimise',)}
 MINIMISE_SETTINGS = ('etol', 'ftol', 'maxiter', 'maxeval')
+#: Optional minimiser settings: ``box_relax`` (None, or iso|aniso|tri: the cell relaxes too, towards the
+#: segment's ``pressure`` in atm, with ``fix box/relax``) and ``vmax`` (the largest volume change per
+#: iteration of the cell relaxation, a fraction).
+MINIMISE_OPTIONAL = {'box_relax': None, 'vmax': 0.001}
 
 #: Settings that describe where a segment sits in a ladder, with their values when not given.
 SEGMENT_DEFAULTS = {
@@ -61,6 +65,13 @@ def validate(settings: dict) -> dict:
                 if merged['stage'] == 'minimise' and 'minimise' in merged and key not in merged['minimise']]
     if missing:
         raise ValueError(f'missing segment setting(s) {missing}')
+    if merged['stage'] == 'minimise':
+        extra = sorted(set(merged['minimise']) - set(MINIMISE_SETTINGS) - set(MINIMISE_OPTIONAL))
+        if extra:
+            raise ValueError(f'unknown minimise setting(s) {extra}; known: '
+                             f'{sorted((*MINIMISE_SETTINGS, *MINIMISE_OPTIONAL))}')
+        if merged['minimise'].get('box_relax') not in (None, 'iso', 'aniso', 'tri'):
+            raise ValueError(f'minimise.box_relax must be iso, aniso or tri, not {merged["minimise"]["box_relax"]!r}')
     if merged['barostat'] not in ('iso', 'aniso', 'tri'):
         raise ValueError(f'barostat must be iso, aniso or tri, not {merged["barostat"]!r}')
     for key in ('target_step', 'thermo_every', 'restart_every'):
@@ -98,7 +109,9 @@ def segment_script(
     if s['shake']:
         lines.append('fix constrain all shake 1.0e-4 20 0 m 1.1')  # before the barostat (LAMMPS 2025)
     if s['stage'] == 'minimise':
-        m = s['minimise']
+        m = {**MINIMISE_OPTIONAL, **s['minimise']}
+        if m['box_relax']:  # the cell relaxes with the atoms (towards the segment's pressure)
+            lines.append(f'fix relax all box/relax {m["box_relax"]} {s["pressure"]} vmax {m["vmax"]:g}')
         lines += [
             'min_style cg',
             f'minimize {m["etol"]:g} {m["ftol"]:g} {int(m["maxiter"])} {int(m["maxeval"])}',

@@ -20,7 +20,8 @@ def test_only_the_package_module_adds_commands_to_the_group():
                 importers.append(path.name)
     assert importers == ['__init__.py']
     assert sorted(cmd_root.commands) == sorted(command.name for command in COMMANDS) == [
-        'build', 'dataset', 'export', 'graph', 'inspect', 'parametrise', 'report', 'run', 'screen', 'setup', 'status',
+        'build', 'dataset', 'export', 'graph', 'inspect', 'parametrise', 'predict', 'report', 'run', 'screen', 'setup',
+        'status',
         'train', 'validate']
 
 

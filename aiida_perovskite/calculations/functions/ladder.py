@@ -50,9 +50,14 @@ def ladder_series(settings: orm.Dict, **thermos) -> orm.ArrayData:
 @calcfunction
 def final_structure(final_data: orm.SinglefileData) -> orm.StructureData:
     """The last configuration of the ladder as a structure (elements from the masses of the data file)."""
+    return orm.StructureData(pymatgen=lammps_data_structure(final_data.get_content()))
+
+
+def lammps_data_structure(text: str):
+    """A LAMMPS data file as a pymatgen ``Structure``, atoms by id (elements from the masses)."""
     from pymatgen.core import Element, Lattice, Structure
 
-    lines = final_data.get_content().splitlines()
+    lines = text.splitlines()
     box = {}
     masses, atoms, section = {}, [], None
     for line in lines:
@@ -73,6 +78,5 @@ def final_structure(final_data: orm.SinglefileData) -> orm.StructureData:
     candidates = [Element(symbol) for symbol in ('H', 'C', 'N', 'O', 'F', 'S', 'Cl', 'Br', 'I', 'Pb', 'Sn', 'Si', 'B', 'P', 'Se', 'Cs', 'Bi', 'Sb', 'In', 'Ge')]
     element = {kind: min(candidates, key=lambda e: abs(float(e.atomic_mass) - mass)).symbol for kind, mass in masses.items()}
     atoms.sort()
-    structure = Structure(lattice, [element[kind] for _, kind, _ in atoms], [xyz for *_, xyz in atoms],
-                          coords_are_cartesian=True)
-    return orm.StructureData(pymatgen=structure)
+    return Structure(lattice, [element[kind] for _, kind, _ in atoms], [xyz for *_, xyz in atoms],
+                     coords_are_cartesian=True)

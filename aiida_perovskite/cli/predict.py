@@ -1,0 +1,100 @@
+"""``aiida-perovskite predict``: the crystal structure of a layered perovskite from its spacer's SMILES alone."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import click
+
+from .common import load_profile_and_codes
+from .params import COMPUTER, PROFILE
+
+
+@click.command('predict')
+@click.option('--spacer', 'smiles', required=True, metavar='SMILES', help='The spacer, e.g. CCCCN (protonated here).')
+@click.option('--metal', type=click.Choice(['Pb', 'Sn']), default='Pb', show_default=True)
+@click.option('--halide', type=click.Choice(['I', 'Br', 'Cl']), default='I', show_default=True)
+@click.option('--phase', type=click.Choice(['RP', 'DJ'], case_sensitive=False), default='RP', show_default=True)
+@click.option('--candidates', type=click.IntRange(min=1), default=None,
+              help='Random candidates (default: the protocol\'s, 50 in screening).')
+@click.option('--keep', type=click.IntRange(min=1), default=None,
+              help='Lowest distinct candidates re-relaxed with the MLIP (default: the protocol\'s).')
+@click.option('--mlip', 'potential', default='chgnet', show_default=True, metavar='NAME[+d3]',
+              help='Machine-learned potential of the final relaxation (chgnet, sevennet, with +d3 for dispersion).')
+@click.option('--seed', type=int, default=0, show_default=True, help='Seed of the candidate generator.')
+@click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
+@click.option('--compare', 'reference', type=click.Path(dir_okay=False, path_type=pathlib.Path),
+              help='Reference CIF: per-metal figures, StructureMatcher verdict and RMS, powder-XRD similarity.')
+@click.option('-o', '--output', type=click.Path(dir_okay=False, path_type=pathlib.Path), default=None,
+              help='Write the predicted (lowest-energy) structure to this CIF.')
+@click.option('--plot', type=click.Path(dir_okay=False, path_type=pathlib.Path), default=None,
+              help='Energy landscape PNG (default: next to --output, or predict_landscape.png).')
+@PROFILE
+@COMPUTER
+def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, protocol, reference, output, plot,
+                profile_name, computer):
+    """Predict the structure: random candidates, classical relaxation of all, MLIP relaxation of the lowest.
+
+    The prediction is the lowest MLIP energy per formula unit; it goes straight into `run`, `validate`
+    and `screen` through -o.
+    """
+    reference_structure = None
+    if reference is not None:
+        from pymatgen.core import Structure
+
+        if not reference.is_file():
+            raise click.ClickException(f'{reference}: no such file')
+        try:
+            reference_structure = Structure.from_file(str(reference))
+        except Exception as error:  # noqa: BLE001  (any reader failure is the file's problem)
+            raise click.ClickException(f'{reference}: not a readable CIF ({str(error).splitlines()[0]})') from None
+    codes = load_profile_and_codes(profile_name, computer, ('antechamber', 'parmchk2', 'tleap', 'lammps', 'mlip'))
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.workflows.search import StructureSearchWorkChain
+
+    overrides = {'generator': {'seed': seed}, 'mlip': {'parameters': {'potential': potential}}}
+    if candidates is not None:
+        overrides['generator']['candidates'] = candidates
+    if keep is not None:
+        overrides['keep'] = keep
+    builder = StructureSearchWorkChain.get_builder_from_protocol(codes, smiles, phase.upper(), metal, halide, protocol,
+                                                                 overrides)
+    click.echo(f'searching {smiles} {phase.upper()} {metal}{halide}4: {builder.generator["candidates"]} candidates, '
+               f'keep {builder.keep.value}, {potential} (protocol {protocol})')
+    start = time.monotonic()
+    results, node = run_get_node(builder)
+    seconds = time.monotonic() - start
+    if not node.is_finished_ok:
+        raise click.ClickException(f'search {node.process_label}<{node.pk}> failed [{node.exit_status}]: '
+                                   f'{node.exit_message}')
+    energies = results['energies'].get_dict()
+    ranking = results['ranking'].get_dict()
+    click.echo(f'{len(results["candidates"])} generated, {len(energies["classical"])} relaxed classically, '
+               f'{len(energies["mlip"])} with {potential}, {ranking["distinct"]} distinct; {seconds:.0f} s '
+               f'(search<{node.pk}>)')
+    for position, key in enumerate(ranking['order'], start=1):
+        relative = (ranking['energies'][key] - ranking['energies'][ranking['order'][0]]) * 1000
+        click.echo(f'  {position:2d}. {key}  {ranking["energies"][key]:.4f} eV/f.u.  (+{relative:.1f} meV)')
+    best = results['ranked']['r01'].get_pymatgen_structure()
+    if output is not None:
+        from pymatgen.io.cif import CifWriter
+
+        CifWriter(best).write_file(output)
+        click.echo(f'prediction written to {output}')
+    from aiida_perovskite.search.compare import compare_structures, plot_landscape
+
+    plot = plot or (output.with_name(output.stem + '_landscape.png') if output else pathlib.Path('predict_landscape.png'))
+    plot_landscape(energies, plot, f'{smiles} {phase.upper()} {metal}{halide}4')
+    click.echo(f'energy landscape: {plot}')
+    if reference_structure is not None:
+        from tabulate import tabulate
+
+        comparison = compare_structures(best, reference_structure)
+        click.echo(tabulate([[r['quantity'], r['unit'], f'{r["reference"]:.2f}', f'{r["predicted"]:.2f}',
+                              f'{r["deviation"]:+.1f} %'] for r in comparison['rows']],
+                            headers=['per metal', 'unit', reference.name, 'predicted', 'deviation']))
+        rms = f', RMS {comparison["rms"]:.3f}' if comparison['rms'] is not None else ''
+        click.echo(f'StructureMatcher (H stripped): {"match" if comparison["match"] else "no match"}{rms}; '
+                   f'powder XRD similarity {comparison["xrd_similarity"]:.3f}')

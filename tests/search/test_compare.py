@@ -1,0 +1,40 @@
+"""Comparison of a predicted cell with a reference: per-metal figures, match, XRD similarity, landscape plot."""
+
+import numpy as np
+import pytest
+
+from aiida_perovskite.builder import build_perovskite
+from aiida_perovskite.search.compare import compare_structures, plot_landscape, xrd_similarity
+
+
+@pytest.fixture(scope='module')
+def built():
+    return build_perovskite('CCCCN', phase='RP').structure
+
+
+def test_same_cell_matches_with_zero_deviation(built):
+    shifted = built.copy()
+    shifted.translate_sites(list(range(len(shifted))), [0.2, 0.1, 0.05])
+    result = compare_structures(shifted, built)
+    assert result['match'] and result['rms'] < 1e-3
+    assert result['xrd_similarity'] > 0.999
+    assert all(abs(row['deviation']) < 1e-6 for row in result['rows'])
+    volume = next(row for row in result['rows'] if row['quantity'] == 'volume per B')
+    assert np.isclose(volume['reference'], built.volume / 2)  # two Pb in the herringbone cell
+
+
+def test_strained_cell_is_measured(built):
+    """5 % longer stacking: layer spacing +5 %, area 0 %, volume +5 %, XRD similarity lower."""
+    strained = built.copy()
+    strained.apply_strain([0.0, 0.0, 0.05])
+    result = compare_structures(strained, built)
+    by = {row['quantity']: row['deviation'] for row in result['rows']}
+    assert abs(by['in-plane area per B']) < 0.01
+    assert by['volume per B'] == pytest.approx(5.0, abs=0.01) and by['layer spacing'] == pytest.approx(5.0, abs=0.01)
+    assert xrd_similarity(strained, built) < 0.9
+
+
+def test_landscape_plot(tmp_path):
+    path = tmp_path / 'landscape.png'
+    plot_landscape({'classical': {'c000': -1.0, 'c001': -1.2}, 'mlip': {'c001': -100.0}}, path, 'test')
+    assert path.stat().st_size > 5000

@@ -1,0 +1,82 @@
+"""``StructureSearchWorkChain``: a small real search (LAMMPS minimisations, then CHGNet) end to end."""
+
+import numpy as np
+import pytest
+from aiida.engine import run_get_node
+
+from aiida_perovskite.workflows.search import StructureSearchWorkChain
+
+
+@pytest.fixture
+def codes(aiida_localhost):
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    aiida_localhost.configure(safe_interval=0)
+    aiida_localhost.set_minimum_job_poll_interval(0.0)
+    return register_local_codes(aiida_localhost)
+
+
+def test_protocols_name_every_input():
+    for protocol in StructureSearchWorkChain.get_available_protocols():
+        inputs = StructureSearchWorkChain.get_protocol_inputs(protocol)
+        assert set(inputs) == {'generator', 'keep', 'parametrise', 'minimise', 'mlip', 'max_iterations'}
+        assert inputs['minimise']['box_relax'] == 'tri'
+
+
+def test_small_search_end_to_end(codes):
+    """Ethylammonium lead iodide (27 atoms), 2 candidates of one formula unit under the ``fast`` protocol:
+    both minimised with their cells free from one parametrisation, both relaxed with CHGNet (one run
+    each, to 0.2 eV/A and 0.5 GPa) and ranked again by their CHGNet energies. About a minute of wall time
+    on 2 cores."""
+    builder = StructureSearchWorkChain.get_builder_from_protocol(
+        codes, 'CCN', 'RP', 'Pb', 'I', 'fast',
+        {'generator': {'candidates': 2, 'seed': 1, 'formula_units': [1]}, 'keep': 2})
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    assert sorted(results['candidates']) == ['c000', 'c001']
+    # the spacer was parametrised once: one antechamber run in the whole search
+    labels = [child.process_label for child in node.called_descendants]
+    assert labels.count('AntechamberCalculation') == 1 and labels.count('TleapCalculation') == 1
+    assert labels.count('LammpsSegmentCalculation') >= 2
+    energies = results['energies'].get_dict()
+    assert sorted(energies['classical']) == ['c000', 'c001']
+    # formula units are the composition's: EA2PbI4
+    for key, structure in results['classical'].items():
+        composition = structure.get_pymatgen_structure().composition
+        assert composition['Pb'] == 1 and composition['I'] == 4 and composition['N'] == 2
+        before = results['candidates'][key].get_pymatgen_structure()
+        # the cell relaxed (box/relax): the volume changed, and by less than a factor 2
+        ratio = structure.get_pymatgen_structure().volume / before.volume
+        assert 0.5 < ratio < 1.5 and abs(ratio - 1) > 1e-3
+        # each classical result came out of its own minimisation
+        assert structure.creator is not None
+    # the classical ranking is sorted; both distinct minima go on to the MLIP
+    classical = results['classical_ranking'].get_dict()
+    assert classical['distinct'] == 2
+    order = classical['order']
+    assert [classical['energies'][key] for key in order] == sorted(classical['energies'][key] for key in order)
+    assert all(np.isclose(classical['energies'][key], energies['classical'][key]) for key in order)
+    assert sorted(results['mlip']) == sorted(energies['mlip']) == ['c000', 'c001']
+    # each kept cell relaxed by its own MlipRelaxWorkChain of the search, in one MlipCalculation (it
+    # converged without a restart: the loose criteria are what keeps this test at about a minute)
+    assert labels.count('MlipCalculation') == 2
+    for key, relaxed in results['mlip'].items():
+        chain = relaxed.creator.caller
+        assert chain.process_label == 'MlipRelaxWorkChain' and chain.caller.uuid == node.uuid
+        assert chain.inputs.mlip.structure.uuid == results['classical'][key].uuid
+        assert relaxed.get_pymatgen_structure().composition == results['classical'][key].get_pymatgen_structure().composition
+    # CHGNet total energies of EA2PbI4 are about -5 eV/atom x 27 atoms: per formula unit -170 to -100 eV,
+    # far from the classical (GAFF + MYP) energies: the final ranking is by the MLIP energies alone
+    for key, value in energies['mlip'].items():
+        assert np.isfinite(value) and -170 < value < -100
+        assert abs(value - energies['classical'][key]) > 1.0
+    ranking = results['ranking'].get_dict()
+    final = ranking['order']
+    assert [ranking['energies'][key] for key in final] == sorted(ranking['energies'][key] for key in final)
+    assert all(np.isclose(ranking['energies'][key], energies['mlip'][key]) for key in final)
+    assert final[0] == min(energies['mlip'], key=energies['mlip'].get)
+    assert len(results['ranked']) == ranking['distinct'] == len(final)
+    assert results['ranked']['r01'].uuid == results['mlip'][final[0]].uuid
+    if len(final) == 2:
+        gap = ranking['energies'][final[1]] - ranking['energies'][final[0]]
+        assert np.isclose(ranking['gap_to_next'], gap) and gap >= 0
