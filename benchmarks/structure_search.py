@@ -1,0 +1,251 @@
+"""A structure search against a known structure: is the experiment-like cell found, and at which rank?
+
+    AIIDA_PATH=/work/search-bench aiida-perovskite setup --profile search-bench     # once
+    AIIDA_PATH=/work/search-bench python benchmarks/structure_search.py --profile search-bench \\
+        --reference BA2PbI4 --candidates 8 --keep 2 [--formula-units 1 2] [--protocol screening] \\
+        [--mlip-protocol fast] [--seed 0]
+    ... --spacer SMILES --phase RP --metal Pb --halide I --cif REFERENCE.cif
+    ... --spacer SMILES --lattice A B C [ALPHA BETA GAMMA] --metals 4 --slabs 2
+
+Runs ``StructureSearchWorkChain`` (the work chain behind ``aiida-perovskite predict``) in the given profile
+and prints: the candidates generated, relaxed, distinct and kept; every MLIP-ranked structure with its
+energy per formula unit and its per-metal volume, in-plane area and layer spacing against the reference;
+the rank of the experiment-like structure and the energy gap to the next distinct one; the wall time of
+each stage (from the nodes' ctime/mtime: the parametrisation, each classical minimisation, each MLIP
+relaxation with its steps and seconds per step).
+
+Experiment-like: with a reference CIF, a ranked structure that ``StructureMatcher`` matches to the reference
+(hydrogens stripped), or whose powder-XRD similarity is >= 0.9 with the volume per metal within 3 %. With
+lattice constants only (``--lattice`` or a ``--reference`` preset), neither test is possible: the script
+then reports the structures whose per-metal volume, in-plane area and layer spacing are all within 3 % of
+the reference, and says that this is a lattice-only proxy (it cannot see the tilt pattern or the
+spacers' arrangement).
+
+Presets (published room-temperature lattices; no CIF is shipped with the project):
+
+- ``BA2PbI4``: CCCCN, RP, Pbca, 8.8632 x 8.6816 x 27.57 A, 4 Pb in 2 layers
+  (D. B. Mitzi, Chem. Mater. 8 (1996) 791, doi:10.1021/cm9505097);
+- ``PEA2PbI4``: NCCc1ccccc1, RP, P-1, 8.7389 x 8.7403 x 32.9952 A, 84.646, 84.657, 89.643 deg, 298 K,
+  4 Pb in 2 layers (K. Du et al., Inorg. Chem. 56 (2017) 9291, doi:10.1021/acs.inorgchem.7b01094).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+PRESETS = {
+    'BA2PbI4': {'smiles': 'CCCCN', 'phase': 'RP', 'metal': 'Pb', 'halide': 'I',
+                'lattice': [8.8632, 8.6816, 27.57, 90.0, 90.0, 90.0], 'metals': 4, 'slabs': 2,
+                'source': 'Mitzi, Chem. Mater. 8 (1996) 791, Pbca, room temperature'},
+    'PEA2PbI4': {'smiles': 'NCCc1ccccc1', 'phase': 'RP', 'metal': 'Pb', 'halide': 'I',
+                 'lattice': [8.7389, 8.7403, 32.9952, 84.646, 84.657, 89.643], 'metals': 4, 'slabs': 2,
+                 'source': 'Du et al., Inorg. Chem. 56 (2017) 9291, P-1, 298 K'},
+}
+#: Fractional tolerance of the per-metal figures (and of the volume next to the XRD test).
+TOLERANCE = 0.03
+FIGURES = (('volume_per_metal', 'volume per B', 'A^3'), ('in_plane_area_per_metal', 'in-plane area per B', 'A^2'),
+           ('layer_spacing', 'layer spacing', 'A'))
+
+
+def reference_from_lattice(parameters, metals: int, slabs: int) -> dict:
+    """Per-metal figures of a cell from its lattice constants (the longest vector crosses the layers)."""
+    import numpy as np
+    from pymatgen.core import Lattice
+
+    from aiida_perovskite.analysis.validation import cell_figures
+
+    if len(parameters) == 3:
+        parameters = [*parameters, 90.0, 90.0, 90.0]
+    if len(parameters) != 6:
+        sys.exit('--lattice: give A B C or A B C ALPHA BETA GAMMA')
+    lattice = Lattice.from_parameters(*parameters).matrix
+    stacking = int(np.argmax(np.linalg.norm(lattice, axis=1)))
+    return cell_figures(lattice, stacking, metals, slabs)
+
+
+def seconds(node) -> float:
+    return (node.mtime - node.ctime).total_seconds()
+
+
+def stage_times(search) -> dict:
+    """Wall time of each stage of a finished search, from its descendants' ctime and mtime."""
+    out = {'parametrise': None, 'classical': [], 'mlip': []}
+    for child in search.called:
+        if child.process_label == 'ParametriseWorkChain':
+            out['parametrise'] = seconds(child)
+        elif child.process_label == 'LammpsSegmentWorkChain':
+            key = child.label.split()[-1]
+            out['classical'].append((key, seconds(child), child.ctime, child.mtime))
+        elif child.process_label == 'MlipRelaxWorkChain':
+            key = child.label.split()[-1]
+            runs = [c for c in child.called if c.process_label == 'MlipCalculation']
+            steps = sum(s['steps_this_run'] for run in runs if 'output_parameters' in run.outputs
+                        for s in run.outputs.output_parameters['stages'])
+            engine = sum(run.outputs.output_parameters['seconds'] for run in runs if 'output_parameters' in run.outputs)
+            out['mlip'].append((key, seconds(child), len(runs), steps, engine, child.ctime, child.mtime))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--profile', required=True, help='AiiDA profile with the codes (aiida-perovskite setup).')
+    parser.add_argument('--reference', choices=sorted(PRESETS), help='A published structure (sets the spacer too).')
+    parser.add_argument('--spacer', help='Spacer SMILES (overrides the preset\'s).')
+    parser.add_argument('--phase', choices=['RP', 'DJ'])
+    parser.add_argument('--metal', choices=['Pb', 'Sn'])
+    parser.add_argument('--halide', choices=['I', 'Br', 'Cl'])
+    parser.add_argument('--cif', type=pathlib.Path, help='Reference CIF: StructureMatcher and XRD tests too.')
+    parser.add_argument('--lattice', type=float, nargs='+', metavar='X', help='A B C [ALPHA BETA GAMMA] of the reference.')
+    parser.add_argument('--metals', type=int, help='Metal atoms in the --lattice cell.')
+    parser.add_argument('--slabs', type=int, help='Inorganic slabs in the --lattice cell.')
+    parser.add_argument('--candidates', type=int, default=8)
+    parser.add_argument('--keep', type=int, default=2)
+    parser.add_argument('--formula-units', type=int, nargs='+', default=None, help='Formula units per candidate cell.')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--protocol', default='screening', help='Search protocol (force field, minimiser).')
+    parser.add_argument('--mlip-protocol', default=None, help='MlipRelaxWorkChain protocol (default: the search\'s).')
+    parser.add_argument('--mlip', default='chgnet', help='Potential of the MLIP stage.')
+    parser.add_argument('--search', metavar='PK', help='Report on this finished search instead of running one.')
+    args = parser.parse_args(argv)
+
+    preset = PRESETS.get(args.reference, {})
+    smiles = args.spacer or preset.get('smiles')
+    if not smiles:
+        parser.error('give --spacer or --reference')
+    phase, metal, halide = (args.phase or preset.get('phase', 'RP'), args.metal or preset.get('metal', 'Pb'),
+                            args.halide or preset.get('halide', 'I'))
+    reference_cif = None
+    if args.cif is not None:
+        from pymatgen.core import Structure
+
+        if not args.cif.is_file():
+            parser.error(f'{args.cif}: no such file')
+        try:
+            reference_cif = Structure.from_file(str(args.cif))
+        except Exception as error:  # noqa: BLE001  (any reader failure is the file's problem)
+            parser.error(f'{args.cif}: not a readable CIF ({str(error).splitlines()[0]})')
+        from aiida_perovskite.search.compare import layer_figures
+
+        reference = layer_figures(reference_cif)
+        source = str(args.cif)
+    elif args.lattice:
+        if not (args.metals and args.slabs):
+            parser.error('--lattice needs --metals and --slabs')
+        reference = reference_from_lattice(args.lattice, args.metals, args.slabs)
+        source = f'lattice {args.lattice}'
+    elif preset:
+        reference = reference_from_lattice(preset['lattice'], preset['metals'], preset['slabs'])
+        source = preset['source']
+    else:
+        parser.error('give --reference, --cif or --lattice')
+
+    from aiida import load_profile
+
+    load_profile(args.profile)
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.search.compare import layer_figures
+    from aiida_perovskite.tools.codes import load_codes
+    from aiida_perovskite.workflows.search import StructureSearchWorkChain
+
+    codes = None if args.search else load_codes(None, ('antechamber', 'parmchk2', 'tleap', 'lammps', 'mlip'))
+    overrides = {'generator': {'candidates': args.candidates, 'seed': args.seed}, 'keep': args.keep,
+                 'mlip': {'parameters': {'potential': args.mlip}}}
+    if args.formula_units:
+        overrides['generator']['formula_units'] = args.formula_units
+    if args.mlip_protocol:
+        overrides['mlip']['protocol'] = args.mlip_protocol
+    if args.search:
+        from aiida import orm
+
+        node = orm.load_node(args.search)
+        results = {link.link_label: link.node for link in node.base.links.get_outgoing().all()}
+        for namespace in ('candidates', 'classical', 'mlip', 'ranked'):
+            results[namespace] = {label.split('__', 1)[1]: value for label, value in results.items()
+                                  if isinstance(label, str) and label.startswith(namespace + '__')}
+        wall = seconds(node)
+        print(f'reference: {source}')
+    else:
+        builder = StructureSearchWorkChain.get_builder_from_protocol(codes, smiles, phase, metal, halide,
+                                                                     args.protocol, overrides)
+        print(f'search: {smiles} {phase} {metal}{halide}4, {args.candidates} candidates (formula units '
+              f'{builder.generator.get_dict().get("formula_units", "default")}), keep {args.keep}, protocol '
+              f'{args.protocol}, MLIP {args.mlip} (protocol {builder.mlip["protocol"]}), seed {args.seed}',
+              flush=True)
+        print(f'reference: {source}')
+        start = time.monotonic()
+        results, node = run_get_node(builder)
+        wall = time.monotonic() - start
+        if not node.is_finished_ok:
+            print(f'search {node.process_label}<{node.pk}> failed [{node.exit_status}] {node.exit_message}')
+            return 1
+
+    energies = results['energies'].get_dict()
+    classical = results['classical_ranking'].get_dict()
+    ranking = results['ranking'].get_dict()
+    records = results['records'].get_dict()
+    print(f'\nsearch<{node.pk}>: {len(results["candidates"])} generated, {len(energies["classical"])} minimised, '
+          f'{classical["distinct"]} distinct classically, kept {len(energies["mlip"])} '
+          f'({", ".join(sorted(energies["mlip"]))}), {ranking["distinct"]} distinct after the MLIP')
+    print('classical order (eV/f.u. relative to the lowest): ' + ', '.join(
+        f'{key} ({records[key]["formula_units"]} f.u.) +{(classical["energies"][key] - classical["energies"][classical["order"][0]]) * 1000:.0f} meV'
+        for key in classical['order']))
+
+    print(f'\n{"rank":>4} {"cand":>5} {"f.u.":>4} {"E (eV/f.u.)":>12} {"dE (meV)":>9}'
+          + ''.join(f' {label + " " + unit:>22}' for _, label, unit in FIGURES) + '  experiment-like')
+    ref_row = ''.join(f' {reference[key]:22.2f}' for key, _, _ in FIGURES)
+    print(f'{"ref":>4} {"":>5} {"":>4} {"":>12} {"":>9}{ref_row}')
+    lowest = ranking['energies'][ranking['order'][0]]
+    like = []
+    for position, key in enumerate(ranking['order'], start=1):
+        structure = results['ranked'][f'r{position:02d}'].get_pymatgen_structure()
+        figures = layer_figures(structure)
+        deviations = {k: (figures[k] - reference[k]) / reference[k] for k, _, _ in FIGURES}
+        if reference_cif is not None:
+            from aiida_perovskite.search.compare import compare_structures
+
+            comparison = compare_structures(structure, reference_cif)
+            verdict = comparison['match'] or (comparison['xrd_similarity'] >= 0.9
+                                              and abs(deviations['volume_per_metal']) <= TOLERANCE)
+            note = (f'{"yes" if verdict else "no"} (match {comparison["match"]}, XRD {comparison["xrd_similarity"]:.3f})')
+        else:
+            verdict = all(abs(value) <= TOLERANCE for value in deviations.values())
+            note = f'{"yes" if verdict else "no"} (lattice-only proxy)'
+        if verdict:
+            like.append(position)
+        cells = ''.join(f' {figures[k]:13.2f} ({100 * deviations[k]:+5.1f}%)' for k, _, _ in FIGURES)
+        print(f'{position:4d} {key:>5} {records[key]["formula_units"]:4d} {ranking["energies"][key]:12.4f} '
+              f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}')
+
+    gap = ranking.get('gap_to_next')
+    print(f'\nenergy gap of the prediction to the next distinct structure: '
+          f'{"n/a (one distinct structure)" if gap is None else f"{gap * 1000:.1f} meV/f.u."}')
+    if like:
+        first = like[0]
+        key = ranking['order'][first - 1]
+        behind = (ranking['energies'][key] - lowest) * 1000
+        test = 'StructureMatcher / XRD' if reference_cif is not None else 'per-metal figures within 3 % (proxy)'
+        print(f'experiment-like structure ({test}): rank {first} of {ranking["distinct"]}'
+              + (f', {behind:.1f} meV/f.u. above the prediction' if first > 1 else ''))
+    else:
+        print('experiment-like structure: none among the ranked ones'
+              + ('' if reference_cif is not None else ' (lattice-only proxy: all three per-metal figures within 3 %)'))
+
+    times = stage_times(node)
+    print(f'\nwall time: {wall:.0f} s in all; parametrisation {times["parametrise"]:.0f} s')
+    if times['classical']:
+        span = (max(t[3] for t in times['classical']) - min(t[2] for t in times['classical'])).total_seconds()
+        print(f'classical minimisations (all at once): {span:.0f} s for {len(times["classical"])}; each: ' + ', '.join(
+            f'{key} ({records[key]["formula_units"]} f.u., {len(results["candidates"][key].sites)} atoms) {t:.0f} s'
+            for key, t, *_ in sorted(times['classical'])))
+    for key, t, runs, steps, engine, *_ in sorted(times['mlip']):
+        print(f'MLIP {key} ({records[key]["formula_units"]} f.u.): {t:.0f} s, {runs} run(s), {steps} steps, '
+              f'{engine:.0f} s in the optimiser ({engine / max(steps, 1):.2f} s/step)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
