@@ -221,12 +221,12 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
         for path, kind, message in batch.failures:
             click.echo(json.dumps({'file': path, 'error': f'{kind}: {message}'}))
     else:
-        print_ranking(rows, batch, model, temperature)
+        print_ranking(rows, batch.failed, model, temperature)
     batch.exit()
 
 
-def print_ranking(rows, batch, model, temperature):
-    """The ranked table with the model's target and units above it (the failures are on stderr already)."""
+def print_ranking(rows, failed: int, model, temperature):
+    """The ranked table with the model's target and units above it (the ``failed`` inputs are on stderr already)."""
     from tabulate import tabulate
 
     units = model.base.attributes.get('units', '')
@@ -240,4 +240,4 @@ def print_ranking(rows, batch, model, temperature):
     outside = sum(row.get('in_domain') is False for row in rows)
     if outside:
         click.echo(f'{outside} out of the training domain: their predictions are extrapolations')
-    click.echo(f'{len(rows)} ranked, {batch.failed} failed')
+    click.echo(f'{len(rows)} ranked, {failed} failed')

@@ -31,8 +31,9 @@ STAGE_SETTINGS = {'npt': ('temperature',), 'minimise': ('minimise',)}
 MINIMISE_SETTINGS = ('etol', 'ftol', 'maxiter', 'maxeval')
 #: Optional minimiser settings: ``box_relax`` (None, or iso|aniso|tri: the cell relaxes too, towards the
 #: segment's ``pressure`` in atm, with ``fix box/relax``) and ``vmax`` (the largest volume change per
-#: iteration of the cell relaxation, a fraction).
-MINIMISE_OPTIONAL = {'box_relax': None, 'vmax': 0.001}
+#: iteration of the cell relaxation, a fraction) and ``cycles`` (how many times the cell-free minimisation restarts
+#: from where it stopped, each with a fresh reference cell, before a last minimisation of the atoms alone).
+MINIMISE_OPTIONAL = {'box_relax': None, 'vmax': 0.001, 'cycles': 3}
 
 #: Settings that describe where a segment sits in a ladder, with their values when not given.
 SEGMENT_DEFAULTS = {
@@ -110,13 +111,17 @@ def segment_script(
         lines.append('fix constrain all shake 1.0e-4 20 0 m 1.1')  # before the barostat (LAMMPS 2025)
     if s['stage'] == 'minimise':
         m = {**MINIMISE_OPTIONAL, **s['minimise']}
-        if m['box_relax']:  # the cell relaxes with the atoms (towards the segment's pressure)
-            lines.append(f'fix relax all box/relax {m["box_relax"]} {s["pressure"]} vmax {m["vmax"]:g}')
-        lines += [
-            'min_style cg',
-            f'minimize {m["etol"]:g} {m["ftol"]:g} {int(m["maxiter"])} {int(m["maxeval"])}',
-            'reset_timestep 0',
-        ]
+        minimize = f'minimize {m["etol"]:g} {m["ftol"]:g} {int(m["maxiter"])} {int(m["maxeval"])}'
+        lines.append('min_style cg')
+        if m['box_relax']:
+            # The cell relaxes with the atoms (towards the segment's pressure). fix box/relax measures
+            # strain from the cell it starts from, so one minimisation often stops with "linesearch
+            # alpha is zero" far from the minimum; restarting it from where it stopped (a fresh
+            # reference cell each cycle) is what the LAMMPS manual advises.
+            for _ in range(int(m['cycles'])):
+                lines += [f'fix relax all box/relax {m["box_relax"]} {s["pressure"]} vmax {m["vmax"]:g}',
+                          minimize, 'unfix relax']
+        lines += [minimize, 'reset_timestep 0']
     else:
         temperature = float(s['temperature'])
         if s['create_velocities']:

@@ -16,6 +16,7 @@ from aiida_perovskite.calculations.functions.search import (
 )
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data import ParameterSetData
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, segment_settings
 from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 from aiida_perovskite.workflows.protocols.utils import ProtocolMixin, recursive_merge
@@ -142,13 +143,15 @@ class StructureSearchWorkChain(ProtocolMixin, WorkChain):
             'charge_model': template.base.attributes.get('charge_model'),
         })
         minimise = self.inputs.minimise.get_dict()
-        segment = {
-            'stage': 'minimise', 'target_step': 0, 'timestep': 1.0, 'thermo_every': 10, 'restart_every': 1000,
-            'barostat': minimise.get('box_relax') or 'tri', 'pressure': float(minimise.get('pressure', 1.0)),
-            'tdamp': 100.0, 'pdamp': 1000.0, 'seed': 1, 'shake': False, 'write_data': True,
-            'kspace_accuracy': template.base.attributes.get('kspace_accuracy'),
-            'minimise': {key: value for key, value in minimise.items() if key not in _SEGMENT_ONLY},
-        }
+        # The ladder protocol's segment settings (one definition of the time step, damping, output
+        # frequency), with this search's minimiser, cell relaxation and pressure.
+        ladder = TemperatureLadderWorkChain.get_protocol_inputs(TemperatureLadderWorkChain.get_default_protocol())
+        ladder = {**ladder, 'minimise': {key: value for key, value in minimise.items() if key not in _SEGMENT_ONLY}}
+        segment = segment_settings(
+            ladder, template, 'minimise', target_step=0, thermo_every=10,
+            barostat=minimise.get('box_relax') or 'tri', pressure=float(minimise.get('pressure', 1.0)),
+            seed=1, shake=False, write_data=True, kspace_accuracy=template.base.attributes.get('kspace_accuracy'),
+        )
         self.ctx.topologies = {}
         calculations = {}
         for key, structure in self.ctx.candidates.items():

@@ -148,7 +148,7 @@ def test_screening_flags_unseen_elements_and_fragments(domain_model, tmp_path, c
     # The model has no S column: without the domain the sulfur would count for nothing, silently.
     assert 'jdd0:S' not in domain_model.feature_names
 
-    print_ranking(list(rows.values()), [], domain_model, 300.0)
+    print_ranking(list(rows.values()), 0, domain_model, 300.0)
     printed = capsys.readouterr().out
     assert 'OUT: unseen element Br' in printed and 'OUT: unseen element S; unseen fragment' in printed
     assert '2 out of the training domain' in printed
