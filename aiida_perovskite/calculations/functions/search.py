@@ -46,34 +46,32 @@ def structure_to_cif(structure: orm.StructureData) -> orm.CifData:
     return orm.CifData(file=io.BytesIO(text.encode()), filename='candidate.cif')
 
 
-def spacer_permutation(template, symbols: list[str], coords: np.ndarray) -> list[int]:
+def spacer_permutation(template, symbols: list[str], indices: list[int], graph) -> list[int]:
     """For each atom of the template molecule (a ParmEd residue), the index of the same atom in a copy.
 
-    The copy is given by its ``symbols`` and ``coords`` (bonds from covalent radii); the match is a graph
-    isomorphism with elements as labels (atoms related by the molecule's symmetry are interchangeable).
+    The copy is the atoms ``indices`` of a candidate whose bonds are ``graph`` (the decomposition's own
+    :func:`~aiida_perovskite.structure.graph.bond_graph`, periodic, so a molecule across a cell face
+    keeps its bonds); the match is a graph isomorphism with elements as labels (atoms related by the
+    molecule's symmetry are interchangeable).
     """
     import networkx as nx
     from networkx.algorithms import isomorphism
-
-    from aiida_perovskite.structure.elements import COVALENT_RADII
 
     first = nx.Graph()
     for atom in template.atoms:
         first.add_node(atom.idx, element=symbols_of(atom))
     for bond in template.bonds:
         first.add_edge(bond.atom1.idx, bond.atom2.idx)
+    members = set(indices)
     second = nx.Graph()
-    for i, element in enumerate(symbols):
-        second.add_node(i, element=element)
-    for i in range(len(symbols)):
-        for j in range(i + 1, len(symbols)):
-            if np.linalg.norm(coords[i] - coords[j]) < COVALENT_RADII[symbols[i]] + COVALENT_RADII[symbols[j]] + 0.4:
-                second.add_edge(i, j)
+    for i in indices:
+        second.add_node(i, element=symbols[i])
+        second.add_edges_from((i, j) for j, _ in graph.neighbours[i] if j in members)
     matcher = isomorphism.GraphMatcher(first, second, node_match=lambda a, b: a['element'] == b['element'])
     mapping = next(matcher.isomorphisms_iter(), None)
     if mapping is None:
         raise ValueError('the candidate\'s spacer is not the parametrised molecule (no bond-graph match)')
-    return [mapping[atom.idx] for atom in template.atoms]
+    return [indices.index(mapping[atom.idx]) for atom in template.atoms]
 
 
 def symbols_of(atom) -> str:
@@ -100,6 +98,7 @@ def candidate_topology(structure: orm.StructureData, record: orm.Dict, prmtop: o
     from aiida_perovskite.data import LammpsTopologyData
     from aiida_perovskite.forcefield import ForceFieldError
     from aiida_perovskite.forcefield.lammps import build_system
+    from aiida_perovskite.structure.graph import bond_graph
 
     options = settings.get_dict()
     pymatgen = structure.get_pymatgen_structure()
@@ -112,9 +111,8 @@ def candidate_topology(structure: orm.StructureData, record: orm.Dict, prmtop: o
             path.write_bytes(handle.read())
         whole = parmed.load_file(str(path))
     template = whole[':1']
-    first = molecules[0]
     try:
-        order = spacer_permutation(template, [symbols[i] for i in first], positions[first])
+        order = spacer_permutation(template, symbols, molecules[0], bond_graph(pymatgen))
     except ValueError as error:
         return exit_code('ERROR_FORCEFIELD', str(error))
     organic = None
