@@ -221,23 +221,31 @@ def validation_holds(validation: dict) -> bool:
     percent, ``octahedra`` share, ...). A set without cells is not verified: ``verified`` means
     "validated against experimental cells within the stated tolerance", not "values copied correctly".
     """
-    cells = validation.get('cells') or []
     tolerance = validation.get('tolerance') or {}
-    if not cells or 'volume_percent' not in tolerance or 'octahedra_share' not in tolerance:
+    figures = _validation_figures(validation)
+    if figures is None or 'volume_percent' not in tolerance or 'octahedra_share' not in tolerance:
         return False
-    mean_volume = sum(abs(float(cell['volume'])) for cell in cells) / len(cells)
-    worst_octahedra = min(float(cell['octahedra']) for cell in cells)
+    mean_volume, worst_octahedra = figures
     return mean_volume <= float(tolerance['volume_percent']) and worst_octahedra >= float(tolerance['octahedra_share'])
+
+
+def _validation_figures(validation: dict) -> tuple[float, float] | None:
+    """Mean absolute volume deviation (percent) and worst octahedra share over the cells, or None without cells."""
+    cells = validation.get('cells') or []
+    if not cells:
+        return None
+    return (sum(abs(float(cell['volume'])) for cell in cells) / len(cells),
+            min(float(cell['octahedra']) for cell in cells))
 
 
 def validation_summary(validation: dict) -> str:
     """One line: the cells, mean absolute volume deviation and worst octahedra share against the tolerance."""
-    cells = validation.get('cells') or []
-    if not cells:
+    figures = _validation_figures(validation)
+    if figures is None:
         return 'no validation against experimental cells recorded'
     tolerance = validation.get('tolerance') or {}
-    mean_volume = sum(abs(float(cell['volume'])) for cell in cells) / len(cells)
-    worst = min(float(cell['octahedra']) for cell in cells)
+    mean_volume, worst = figures
+    cells = validation['cells']
     return (f'{len(cells)} experimental cell(s): mean |volume| {mean_volume:.1f}% '
             f'(tolerance {tolerance.get("volume_percent", "?")}%), octahedra intact >= {worst:.2f} '
             f'(tolerance {tolerance.get("octahedra_share", "?")})')
