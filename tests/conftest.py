@@ -72,3 +72,18 @@ def cif_node():
         return orm.CifData(file=io.BytesIO(str(CifWriter(structure_or_path)).encode()), filename=filename)
 
     return make
+
+
+def local_computer(label: str, workdir):
+    """A stored localhost computer (direct scheduler, no polling delays) and the project's codes on it,
+    ``(computer, codes)``, for module-scoped fixtures that cannot use the function-scoped ``aiida_localhost``."""
+    from aiida import orm
+
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    computer = orm.Computer(label=label, hostname='localhost', transport_type='core.local',
+                            scheduler_type='core.direct', workdir=str(workdir)).store()
+    computer.configure(safe_interval=0)
+    computer.set_minimum_job_poll_interval(0.0)
+    return computer, register_local_codes(computer)
+

@@ -39,20 +39,10 @@ def garbage(good, write_cif):
 
 
 @pytest.fixture
-def batch_folder(tmp_path, butanediammonium_dj):
+def batch_folder(tmp_path, butanediammonium_dj, write_cif):
     """``cifs/``: two good cells and one bad file per StructureError class (named after the class)."""
-    folder = tmp_path / 'cifs'
-    scratch = tmp_path / 'scratch'
+    folder = tmp_path / 'cifs'  # the makers write beside it (write_cif: tmp_path), each file is moved in
     folder.mkdir()
-    scratch.mkdir()
-
-    def write(structure_or_text, name):
-        path = scratch / name
-        if isinstance(structure_or_text, str):
-            path.write_text(structure_or_text)
-        else:
-            structure_or_text.to(filename=str(path))
-        return path
 
     makers = {error_class: make for make, error_class, _ in corpus.BAD_INPUTS[::-1]}  # the first maker of each
     makers[structure.NotLayeredError] = not_layered
@@ -62,7 +52,7 @@ def batch_folder(tmp_path, butanediammonium_dj):
     expected = {}
     for error_class, make in makers.items():
         path = folder / f'bad_{error_class.__name__}.cif'
-        make(butanediammonium_dj, write).rename(path)
+        make(butanediammonium_dj, write_cif).rename(path)
         expected[path.name] = error_class.__name__
     butanediammonium_dj.to(filename=str(folder / 'good_bda.cif'))
     layered_perovskite(alkylammonium(3, diammonium=True), phase='DJ').to(filename=str(folder / 'good_pda.cif'))

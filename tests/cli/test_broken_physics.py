@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from aiida_perovskite.cli import cmd_root
 from aiida_perovskite.common.exit_codes import EXIT_CODES
+from tests.conftest import local_computer
 
 BROKEN = EXIT_CODES['ERROR_BROKEN_PHYSICS'].status
 
@@ -22,13 +23,8 @@ BROKEN = EXIT_CODES['ERROR_BROKEN_PHYSICS'].status
 @pytest.fixture(scope='module')
 def broken_validation(aiida_profile, tmp_path_factory):
     from aiida_perovskite.builder import alkylammonium, layered_perovskite
-    from aiida_perovskite.tools.codes import register_local_codes
 
-    computer = orm.Computer(label='broken-localhost', hostname='localhost', transport_type='core.local',
-                            scheduler_type='core.direct', workdir=str(tmp_path_factory.mktemp('work'))).store()
-    computer.configure(safe_interval=0)
-    computer.set_minimum_job_poll_interval(0.0)
-    register_local_codes(computer)
+    computer, _ = local_computer('broken-localhost', tmp_path_factory.mktemp('work'))
     cif = tmp_path_factory.mktemp('cifs') / 'bda.cif'
     layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ').to(filename=str(cif))
     result = CliRunner().invoke(cmd_root, [

@@ -38,15 +38,11 @@ def dj_cif(n_carbons: int) -> orm.CifData:
 @pytest.fixture(scope='module')
 def learning_group(aiida_profile, tmp_path_factory):
     """A group of six finished fast-protocol materials (about 2 minutes of real runs)."""
-    from aiida_perovskite.tools.codes import register_local_codes
     from aiida_perovskite.tools.materials import register_material
     from aiida_perovskite.workflows.material import MaterialWorkChain
+    from tests.conftest import local_computer
 
-    computer = orm.Computer(label='learning-localhost', hostname='localhost', transport_type='core.local',
-                            scheduler_type='core.direct', workdir=str(tmp_path_factory.mktemp('work'))).store()
-    computer.configure(safe_interval=0)
-    computer.set_minimum_job_poll_interval(0.0)
-    codes = register_local_codes(computer)
+    _, codes = local_computer('learning-localhost', tmp_path_factory.mktemp('work'))
     group = orm.Group(label='learning-test').store()
     for n_carbons in CHAINS:
         # One material with another charge model and parameter set, so the traces below have to tell them apart.
