@@ -17,7 +17,7 @@ from aiida_perovskite.workflows.protocols.utils import default_force_field, load
 #: The protocols of MaterialWorkChain, which `run` submits.
 MATERIAL = load_protocol_file('material.yaml')
 
-__all__ = ('CIF_PATHS', 'COMPUTER', 'DAEMON', 'GROUP', 'MODEL', 'PROFILE', 'PROTOCOL', 'expand_paths', 'group_option',
+__all__ = ('CIF_PATHS', 'COMPUTER', 'DAEMON', 'GROUP', 'MODEL', 'MPIPROCS', 'PROFILE', 'PROTOCOL', 'expand_paths', 'group_option',
            'model_option', 'profile_option')
 
 
@@ -45,6 +45,30 @@ COMPUTER = click.option('--computer', metavar='LABEL', help='Computer whose code
 #: Submit to the daemon instead of running in this process.
 DAEMON = click.option('--daemon', is_flag=True,
                       help='Submit to the daemon (started if needed) instead of running here one by one.')
+
+
+class RanksType(click.ParamType):
+    """A positive number of MPI ranks, or ``auto``."""
+
+    name = 'N|auto'
+
+    def convert(self, value, param, ctx):
+        if value == 'auto' or isinstance(value, int):
+            return value
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(f'{value!r} is neither a number of ranks nor auto', param, ctx)
+        if number < 1:
+            self.fail(f'{number} ranks: at least 1', param, ctx)
+        return number
+
+
+#: MPI ranks per LAMMPS run: ``auto`` shares the computer's cores among the runs that go at once.
+MPIPROCS = click.option('--mpiprocs', type=RanksType(), default='auto', show_default=True,
+                        help='MPI ranks per LAMMPS run; auto: the cores of the computer shared among the runs that go '
+                             'at once on a core.direct computer (this machine: all its cores for one run), the '
+                             'computer\'s mpiprocs_per_machine on a queued one.')
 #: The group of materials a learning or report command reads.
 GROUP = group_option(required=True, help='Group of materials (from `aiida-perovskite run`).')
 #: A trained model that a command must be given.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import Batch, exit_label, load_profile, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, DAEMON, PROFILE, PROTOCOL, group_option
+from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, expand_paths, group_option
 
 
 @click.command('run')
@@ -23,7 +23,7 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, PROFILE, PROTOCOL, group_option
               help='Daemon workers to start if the daemon is not running yet.')
 @click.option('--poll', type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help='Seconds between progress checks while waiting.')
-@click.option('--mpiprocs', type=click.IntRange(min=1), default=1, show_default=True, help='MPI ranks per LAMMPS run.')
+@MPIPROCS
 @click.option('--threads', type=click.IntRange(min=1), default=1, show_default=True, help='OpenMP threads per rank.')
 @click.option('--walltime', type=click.IntRange(min=60), help='Wall-time of each LAMMPS run in seconds.')
 @COMPUTER
@@ -60,6 +60,11 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
         raise click.UsageError('--max-running needs --daemon and waiting (not --no-wait)')
     codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
+    if mpiprocs == 'auto':  # one at a time here; with the daemon, all of them (or --max-running) at once
+        from aiida_perovskite.tools.codes import ranks_per_run
+
+        concurrent = 1 if not daemon else (max_running or max(1, sum(1 for _ in expand_paths(paths))))
+        mpiprocs = max(1, ranks_per_run(codes['lammps'].computer, concurrent) // threads)
     options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
     if threads > 1:
         options['resources']['num_cores_per_mpiproc'] = threads

@@ -10,7 +10,7 @@ import click
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file, protocol_inputs
 
 from .common import Batch, describe_error, exit_label, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, PROFILE, group_option
+from .params import CIF_PATHS, COMPUTER, MPIPROCS, PROFILE, group_option
 
 #: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
 VALIDATION = protocol_inputs('validation.yaml')
@@ -42,10 +42,11 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @group_option(default='validation', show_default=True, help='Group the validation nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Also write every validation record to this JSON file.')
+@MPIPROCS
 @COMPUTER
 @PROFILE
 def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, engine,
-                 mlip_settings, group_label, json_file, computer, profile_name):
+                 mlip_settings, group_label, json_file, mpiprocs, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
 
     For every charge model and parameter set asked for, prints simulated against reference
@@ -62,7 +63,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
         _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name,
                             lammps_only={'--charges': charge_models, '--params': parameter_sets,
                                          '--partial-charges': partial_charges, '--steps': steps,
-                                         '--min-width': min_width})
+                                         '--min-width': min_width, '--mpiprocs': mpiprocs != 'auto'})
         return
     if mlip_settings:
         raise click.BadParameter('--mlip-settings goes with --engine mlip:NAME', param_hint='--mlip-settings')
@@ -90,6 +91,11 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
 
     codes = load_profile_and_codes(profile_name, computer)
     group, _ = orm.Group.collection.get_or_create(group_label)
+    if mpiprocs == 'auto':  # the validations run one after the other
+        from aiida_perovskite.tools.codes import ranks_per_run
+
+        mpiprocs = ranks_per_run(codes['lammps'].computer)
+    options = {'resources': {'num_machines': 1, 'num_mpiprocs_per_machine': mpiprocs}}
 
     records, batch = [], Batch(paths)
     for path in batch:
@@ -98,7 +104,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
             for job in jobs:
                 click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at '
                            f'{job.temperature:g} K ({job.temperature_source}) ...', err=True)
-                node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges))
+                node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges),
+                                      options=options)
                 group.add_nodes(node)
                 if 'validation' not in node.outputs:  # it did not get as far as the comparison
                     reason = job.error or f'[{node.exit_status}] {node.exit_message}'

@@ -22,6 +22,22 @@ CLASSICAL_TOOLS = ('antechamber', 'parmchk2', 'tleap', 'lammps')
 PROGRAMS = {'lammps': 'lmp', 'mlip': 'python'}
 
 
+def ranks_per_run(computer: orm.Computer, concurrent: int = 1) -> int:
+    """MPI ranks for one LAMMPS run on ``computer`` when ``concurrent`` runs share it (``--mpiprocs auto``).
+
+    A computer whose scheduler queues jobs (SLURM, PBS...) gives every job its own allocation: each run
+    gets the computer's ``mpiprocs_per_machine`` (1 if unset). A computer with the ``core.direct``
+    scheduler runs its jobs side by side on the same cores: they are shared out, at least one rank each
+    (its ``mpiprocs_per_machine``, else this machine's core count when it is local).
+    """
+    cores = computer.get_default_mpiprocs_per_machine()
+    if computer.scheduler_type != 'core.direct':
+        return max(1, int(cores or 1))
+    if not cores:
+        cores = len(os.sched_getaffinity(0)) if computer.transport_type == 'core.local' else 1
+    return max(1, int(cores) // max(1, int(concurrent)))
+
+
 def local_prepend_text() -> str:
     """Shell lines that give a job the environment of the tools installed by ``make install``."""
     from aiida_perovskite.toolchain import environment
