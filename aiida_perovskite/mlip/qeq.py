@@ -37,6 +37,7 @@ modules from the JSON and loads the tensors. :class:`QEqCalculator` is the model
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import pathlib
@@ -50,6 +51,7 @@ os.environ.setdefault('HIPPYNN_USE_CUSTOM_KERNELS', 'False')  # pure PyTorch; no
 # or MD configuration often has one, and the model stays smooth there.
 warnings.filterwarnings('ignore', message='Provided distances are underneath sensitivity range')
 
+LOGGER = logging.getLogger(__name__)
 #: Coulomb constant, eV A / e^2.
 COULOMB = 14.399645
 #: Hyperparameters of a model, with their values when not given.
@@ -337,6 +339,8 @@ def train(configurations, hyperparameters: dict | None = None, settings: dict | 
             history[stage].append(total / len(data))
             if progress is not None:
                 progress(stage, epoch + 1, epochs, history[stage][-1])
+            if (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
+                LOGGER.info('%s stage: epoch %d/%d, loss %.3f', stage, epoch + 1, epochs, history[stage][-1])
     model.hyper['training'] = {**settings, 'n_configurations': len(configurations),
                                'seconds': time.perf_counter() - started, 'final_loss': (history['all'] or history['charges'] or [None])[-1]}
     return model.eval(), history

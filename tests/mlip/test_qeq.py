@@ -121,25 +121,29 @@ def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
 
 def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_localhost):
     from aiida import orm
-    from aiida.engine import run_get_node
     from aiida.manage import get_manager
+    from click.testing import CliRunner
 
     from aiida_perovskite.calculations.functions.qeq import train_qeq_potential
     from aiida_perovskite.calculations.xtb import XtbLabelCalculation
+    from aiida_perovskite.cli import cmd_root
     from aiida_perovskite.data import ConfigurationSetData
     from aiida_perovskite.tools.codes import register_local_codes
 
-    # The CalcJob labels on the test computer with this virtualenv's Python, keeping each origin.
-    code = register_local_codes(aiida_localhost)['mlip']
-    unlabelled = ConfigurationSetData.from_atoms(sampling.sample(cell, 100.0, 2, seed=5, vacancies=('I',)))
-    results, node = run_get_node(XtbLabelCalculation, code=code, configurations=unlabelled,
-                                 parameters=orm.Dict(SETTINGS))
-    assert node.is_finished_ok, node.exit_message
-    out = results['configurations']
+    # `potential label` samples, and its XtbLabelCalculation labels on the test computer with this
+    # virtualenv's Python, keeping each configuration's origin.
+    register_local_codes(aiida_localhost)
+    result = CliRunner().invoke(cmd_root, ['potential', 'label', '--cell', 'cs2pbi4-primitive', '--count', '2',
+                                           '--temperature', '100', '--vacancy', 'I', '--seed', '5'])
+    assert result.exit_code == 0, result.output
+    out = orm.load_node(int(result.output.split('ConfigurationSetData<')[-1].split('>')[0]))
+    calculation = out.creator
+    assert calculation.process_class is XtbLabelCalculation and calculation.is_finished_ok, calculation.exit_message
     assert out.labelled and out.base.attributes.get('labels')['method'] == 'GFN1-xTB'
     assert out.base.attributes.get('origins')[0]['vacancy'] == 'I' and out.base.attributes.get('formulas')[0] == 'Cs2I3Pb'
-    direct = xtb.label(unlabelled.configurations()[0], SETTINGS)
+    direct = xtb.label(calculation.inputs.configurations.configurations()[0], SETTINGS)
     assert out.configurations()[0].info['energy'] == pytest.approx(direct['energy'], abs=1e-6)
+    assert np.allclose(out.configurations()[0].arrays['charges'], direct['charges'], atol=1e-6)
 
     training = ConfigurationSetData.from_atoms(labelled, labels=xtb.record(SETTINGS))
     # A few epochs: the learning itself is tested above; here, the node and its reload.
@@ -169,6 +173,9 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
                                timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     reloaded = json.loads(completed.stdout)
+    result = CliRunner().invoke(cmd_root, ['potential', 'evaluate', str(potential.pk), str(out.pk)])
+    assert result.exit_code == 0, result.output
+    assert '2 configurations: MAE energy' in result.output and 'element-mean charges' in result.output
     for old, new in zip(expected, reloaded):
         assert new['energy'] == old['energy']
         assert np.array_equal(np.array(new['forces']), old['forces'])
