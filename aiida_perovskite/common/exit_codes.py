@@ -82,6 +82,8 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (355, 'ERROR_MLIP_DRIVER', 'The MLIP driver stopped with an error: {message}'),
         (356, 'ERROR_XTB_LABELLING', 'The tblite labelling stopped with an error: {message}'),
         (357, 'ERROR_XTB_NOTHING_LABELLED', 'tblite labelled none of the {total} configurations: {message}'),
+        # The labels of the configurations that converged are kept; the others are named.
+        (358, 'ERROR_XTB_SCF_FAILED', 'tblite failed on {failed} of {total} configurations: {message}'),
         (360, 'ERROR_BUILT_STRUCTURE_INVALID', 'The built cell fails validation: {message}'),
         # A work chain forwarding a child's failure: one code per kind of child.
         (370, 'ERROR_SUB_PROCESS_FAILED_ANTECHAMBER', '{message}'),
@@ -117,8 +119,6 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (521, 'ERROR_VOLUME_CHANGE', 'The {stage} stage broke: {message}'),
         # The run ended, but the structure did not hold (analysis.physics): outputs are kept, flagged.
         (530, 'ERROR_BROKEN_PHYSICS', 'Broken physics: {message}'),
-        # Labels kept for the configurations that converged; the others are named.
-        (540, 'ERROR_XTB_SCF_FAILED', 'tblite failed on {failed} of {total} configurations: {message}'),
     ),
 }
 

@@ -180,3 +180,20 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
         assert new['energy'] == old['energy']
         assert np.array_equal(np.array(new['forces']), old['forces'])
         assert np.array_equal(np.array(new['charges']), old['charges'])
+
+
+def test_labelling_command_keeps_good_configurations_and_names_failures(cell, tmp_path, monkeypatch):
+    broken = cell.copy()
+    broken.positions[1] = broken.positions[0]  # tblite refuses atoms on top of each other
+    xtb.write(tmp_path / xtb.CONFIGURATIONS, [cell, broken])
+    (tmp_path / xtb.SETTINGS).write_text(json.dumps(SETTINGS))
+    monkeypatch.chdir(tmp_path)
+    assert xtb.main([xtb.SETTINGS, xtb.CONFIGURATIONS]) == 0
+    results = json.loads((tmp_path / xtb.RESULTS).read_text())
+    assert results['n_labelled'] == 1 and [f['index'] for f in results['failures']] == [1]
+    assert 'close' in results['failures'][0]['message'] and results['record']['version']
+    (labelled,) = xtb.read(tmp_path / xtb.LABELLED)
+    assert labelled.info['energy'] == pytest.approx(xtb.label(cell, SETTINGS)['energy'], abs=1e-6)
+    assert labelled.info['origin']['kind'] == 'ideal' and labelled.arrays['charges'].shape == (7,)
+    (tmp_path / 'bad.json').write_text(json.dumps({'method': 'GFN1-xTB', 'smearing': 1}))
+    assert xtb.main(['bad.json', xtb.CONFIGURATIONS]) == 2
