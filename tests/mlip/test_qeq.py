@@ -121,10 +121,12 @@ def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
 
 def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_localhost):
     from aiida import orm
+    from aiida.engine import run_get_node
     from aiida.manage import get_manager
     from click.testing import CliRunner
 
     from aiida_perovskite.calculations.functions.qeq import train_qeq_potential
+    from aiida_perovskite.calculations.mlip import MlipCalculation
     from aiida_perovskite.calculations.xtb import XtbLabelCalculation
     from aiida_perovskite.cli import cmd_root
     from aiida_perovskite.data import ConfigurationSetData
@@ -173,6 +175,16 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
                                timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     reloaded = json.loads(completed.stdout)
+    # The MLIP engine's CalcJob runs with the stored potential: its files go with the job, the record names them.
+    parameters = orm.Dict({'max_steps': 2, 'stages': [{'name': 'relax', 'kind': 'relax', 'pressure_gpa': 0.0}]})
+    relax, relax_node = run_get_node(MlipCalculation, code=register_local_codes(aiida_localhost)['mlip'],
+                                     structure=orm.StructureData(ase=labelled[0]), parameters=parameters,
+                                     qeq_potential=potential)
+    record = relax['output_parameters']['potential']
+    assert relax_node.exit_status in (0, MlipCalculation.exit_codes.ERROR_NOT_CONVERGED.status), relax_node.exit_message
+    assert record['package'] == 'hippynn' and record['name'] == 'qeq:qeq_potential'
+    assert relax['output_parameters']['stages'][0]['steps'] >= 1
+
     result = CliRunner().invoke(cmd_root, ['potential', 'evaluate', str(potential.pk), str(out.pk)])
     assert result.exit_code == 0, result.output
     assert '2 configurations: MAE energy' in result.output and 'element-mean charges' in result.output
