@@ -72,6 +72,7 @@ def primitive(atoms):
 def _derived(atoms, **origin):
     result = atoms.copy()
     result.calc = None
+    result.set_constraint()
     result.info['origin'] = {**atoms.info.get('origin', {}), **origin}
     return result
 
@@ -119,13 +120,15 @@ def vacancy(atoms, kind: str, seed: int = 0):
 def short_md(atoms, calculator, temperature_k: float, steps: int, interval: int, seed: int, timestep_fs: float = 2.0):
     """Frames every ``interval`` steps of Langevin MD at ``temperature_k`` with ``calculator`` (xTB or a model)."""
     from ase import units
+    from ase.constraints import FixCom
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.velocitydistribution import thermalize_momenta
 
     current = atoms.copy()
     current.calc = calculator
-    MaxwellBoltzmannDistribution(current, temperature_K=temperature_k, rng=np.random.default_rng(seed))
-    dynamics = Langevin(current, timestep_fs * units.fs, temperature_K=temperature_k, friction=0.02,
+    thermalize_momenta(current, temperature_K=temperature_k, rng=np.random.default_rng(seed))
+    current.set_constraint(FixCom())  # ASE's own advice over Langevin's deprecated fixcm
+    dynamics = Langevin(current, timestep_fs * units.fs, temperature_K=temperature_k, friction=0.02, fixcm=False,
                         rng=np.random.default_rng(seed + 1))
     frames = []
     for block in range(steps // interval):

@@ -113,6 +113,10 @@ def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
     record = document['potential']
     assert record['package'] == 'hippynn' and len(record['weights_sha256']) == 64 and record['dispersion'] is None
     assert document['stages'][0]['steps'] == 4 and np.isfinite(document['energy_ev'])
+    # Short MD with the model gives frames to relabel, each saying where it came from.
+    frames = sampling.short_md(cell, qeq.calculator(model), 200.0, steps=4, interval=2, seed=1)
+    assert [f.info['origin']['md_step'] for f in frames] == [2, 4] and frames[1].calc is None
+    assert not np.allclose(frames[0].positions, cell.positions)
     with pytest.raises(ValueError, match='names no folder'):
         from aiida_perovskite.mlip.potentials import parse_name
 
