@@ -46,6 +46,7 @@ class MlipCalculation(CalcJob):
                    help='A potential trained here (aiida_perovskite.mlip.qeq); replaces the potential setting.')
         spec.input('parent_folder', valid_type=orm.RemoteData, required=False,
                    help='Folder of an earlier run on the same structure: continue from its trajectories.')
+        spec.inputs.validator = _validate_inputs
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
         spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.mlip'
@@ -99,4 +100,13 @@ def _validate_parameters(value, _):
         validate_settings(value.get_dict())
     except (ValueError, TypeError, AttributeError) as error:
         return str(error)
+    return None
+
+
+def _validate_inputs(inputs, _):
+    """A ``qeq:`` potential in the parameters needs its node as ``qeq_potential`` (the folder comes with it)."""
+    parameters = inputs.get('parameters')
+    potential = parameters.get_dict().get('potential', '') if parameters is not None else ''
+    if str(potential).startswith('qeq:') and 'qeq_potential' not in inputs:
+        return f'potential {potential!r} names a trained QEq potential: pass its QEqPotentialData as qeq_potential'
     return None

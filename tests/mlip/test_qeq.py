@@ -189,6 +189,16 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
     assert record['package'] == 'hippynn' and record['name'] == 'qeq:qeq_potential'
     assert relax['output_parameters']['stages'][0]['steps'] >= 1
 
+    # The relaxation work chain takes the potential by name, qeq:<UUID or PK>, and links the node.
+    from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
+
+    builder = MlipRelaxWorkChain.get_builder_from_protocol(
+        relax_node.inputs.code, relax_node.inputs.structure, overrides={'parameters': {'potential': f'qeq:{potential.pk}'}})
+    assert builder.mlip.qeq_potential.uuid == potential.uuid
+    with pytest.raises(ValueError, match='pass its QEqPotentialData as qeq_potential'):
+        run_get_node(MlipCalculation, code=relax_node.inputs.code, structure=relax_node.inputs.structure,
+                     parameters=orm.Dict({'potential': 'qeq:somewhere'}))
+
     result = CliRunner().invoke(cmd_root, ['potential', 'evaluate', str(potential.pk), str(out.pk)])
     assert result.exit_code == 0, result.output
     assert '2 configurations: MAE energy' in result.output and 'element-mean charges' in result.output
