@@ -1,7 +1,7 @@
 """The QEq potential (issue 18) from scratch: reference size convergence, training, held-out errors, baselines.
 
     OMP_NUM_THREADS=1 python benchmarks/qeq_potential.py [--n-train 48] [--n-test 12] [--epochs 60]
-        [--charge-epochs 60] [--replicate 1 1 1] [--skip-size] [--json FILE]
+        [--charge-epochs 60] [--replicate 1 1 1] [--skip-size] [--labels DIR] [--json FILE]
 
 1. Size convergence of the GFN1-xTB reference (tblite samples only the Gamma point): the ideal Cs2PbI4
    crystal (n = 1 Ruddlesden-Popper, 3.2 A Pb-I) in its 14-atom conventional cell repeated to 28, 56 and 112
@@ -87,6 +87,8 @@ def main(argv=None):
     parser.add_argument('--replicate', type=int, nargs=3, default=[1, 1, 1])
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--skip-size', action='store_true', help='skip the size-convergence part (minutes)')
+    parser.add_argument('--labels', help='keep the labelled sets here (extended XYZ) and reuse them when the same '
+                                         'scale is asked again')
     parser.add_argument('--json', help='also write every figure here')
     args = parser.parse_args(argv)
 
@@ -102,14 +104,27 @@ def main(argv=None):
     if not args.skip_size:
         report['size'] = size_convergence({**settings, 'replicate': [1, 1, 1]})
 
+    import pathlib
+
     sets, seconds = {}, {}
-    for name, configurations in datasets(args.n_train, args.n_test, args.seed).items():
+    for index, (name, configurations) in enumerate(datasets(args.n_train, args.n_test, args.seed).items()):
+        cache = None
+        if args.labels:
+            tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
+            cache = pathlib.Path(args.labels) / f'set{index}-{tag}.extxyz'
+            if cache.is_file():
+                sets[name] = xtb.read(cache)
+                print(f'read {len(sets[name])} labelled configurations of {name} from {cache}', flush=True)
+                continue
         started = time.perf_counter()
         labelled, failures, _ = xtb.label_all(configurations, settings)
         seconds[name] = time.perf_counter() - started
         sets[name] = labelled
         print(f'labelled {name}: {len(labelled)} of {len(configurations)} ({len(failures)} SCF failures) '
               f'in {seconds[name]:.0f} s', flush=True)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            xtb.write(cache, labelled)
     training = sets.pop('train (300 K)')
 
     rows, models = [], {}
@@ -125,6 +140,15 @@ def main(argv=None):
             rows.append({'model': variant, 'set': name, 'train_seconds': elapsed, **qeq.errors(model, test)})
     for name, test in sets.items():
         rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, test)})
+    # The held-out 150 K set by kind of configuration: pristine, and each defect seen in training.
+    cold = sets['held out: 150 K']
+    for kind in ('pristine', 'I', 'Cs'):
+        subset = [a for a in cold if a.info['origin'].get('vacancy', 'pristine') == kind]
+        if subset:
+            name = f'  150 K, {kind if kind == "pristine" else kind + " vacancy"} only'
+            for variant, model in models.items():
+                rows.append({'model': variant, 'set': name, **qeq.errors(model, subset)})
+            rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, subset)})
 
     print(f'\n3. Mean absolute errors against GFN1-xTB ({len(training)} training configurations)')
     print(f'{"model":<13}{"set":<38}{"E meV/atom":>11}{"F eV/A":>9}{"q e":>8}')
