@@ -57,7 +57,7 @@ def _size_row(name, atoms, labels, seconds):
             **{element: float(charges[symbols == element].mean()) for element in ('Pb', 'Cs', 'I')}}
 
 
-def datasets(n_train, n_test, seed):
+def datasets(n_train, n_test, seed, charged=False):
     from aiida_perovskite.mlip import sampling
 
     cells = [sampling.ruddlesden_popper(1), sampling.primitive(sampling.ruddlesden_popper(2))]
@@ -68,7 +68,8 @@ def datasets(n_train, n_test, seed):
         for index in range(count):
             cell = cells[index % len(cells)]
             vacancies = vacancies_cycle[(index // len(cells)) % len(vacancies_cycle)]
-            result += sampling.sample(cell, temperature, 1, seed=seed + offset + index, vacancies=vacancies)
+            result += sampling.sample(cell, temperature, 1, seed=seed + offset + index, vacancies=vacancies,
+                                      charged=charged)
         return result
 
     return {
@@ -86,6 +87,8 @@ def main(argv=None):
     parser.add_argument('--charge-epochs', type=int, default=60)
     parser.add_argument('--replicate', type=int, nargs=3, default=[1, 1, 1])
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--charged', action='store_true',
+                        help='single vacancies remove the ion (charged cells) instead of the neutral atom')
     parser.add_argument('--skip-size', action='store_true', help='skip the size-convergence part (minutes)')
     parser.add_argument('--labels', help='keep the labelled sets here (extended XYZ) and reuse them when the same '
                                          'scale is asked again')
@@ -107,10 +110,11 @@ def main(argv=None):
     import pathlib
 
     sets, seconds = {}, {}
-    for index, (name, configurations) in enumerate(datasets(args.n_train, args.n_test, args.seed).items()):
+    for index, (name, configurations) in enumerate(datasets(args.n_train, args.n_test, args.seed, args.charged).items()):
         cache = None
         if args.labels:
-            tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
+            tag = (f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
+                   f'{"-charged" if args.charged else ""}')
             cache = pathlib.Path(args.labels) / f'set{index}-{tag}.extxyz'
             if cache.is_file():
                 sets[name] = xtb.read(cache)

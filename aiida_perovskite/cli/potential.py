@@ -58,13 +58,16 @@ def cmd_potential():
 @click.option('--max-strain', type=float, default=0.02, show_default=True, help='Largest strain component.')
 @click.option('--vacancy', 'vacancies', multiple=True, type=click.Choice(['none', 'I', 'Cs', 'CsI']),
               help='Cycle through these defects (repeatable; default: none).')
+@click.option('--charged', is_flag=True, help='Remove the ion, not the atom, at an I or Cs vacancy: a charged cell '
+                                             '(+1 or -1) instead of an open shell.')
 @click.option('--method', type=click.Choice(['GFN1-xTB', 'GFN2-xTB']), default='GFN1-xTB', show_default=True)
 @click.option('--replicate', type=int, nargs=3, default=(1, 1, 1), show_default=True,
               help='Label on this supercell (a k-point grid for the Gamma-only tblite).')
 @click.option('--seed', type=int, default=0, show_default=True)
 @COMPUTER
 @PROFILE
-def cmd_label(cell, count, temperature, max_strain, vacancies, method, replicate, seed, computer, profile_name):
+def cmd_label(cell, count, temperature, max_strain, vacancies, charged, method, replicate, seed, computer,
+              profile_name):
     """Sample configurations and label them with tblite in an XtbLabelCalculation (the `mlip` code's Python)."""
     codes = load_profile_and_codes(profile_name, computer, tools=('mlip',))
     from aiida import orm
@@ -82,7 +85,7 @@ def cmd_label(cell, count, temperature, max_strain, vacancies, method, replicate
         kinds = list(vacancies) or ['none']
         kind = kinds[index % len(kinds)]
         configurations += sampling.sample(base, temperature, 1, seed=seed + index, max_strain=max_strain,
-                                          vacancies=() if kind == 'none' else (kind,))
+                                          vacancies=() if kind == 'none' else (kind,), charged=charged)
     unlabelled = ConfigurationSetData.from_atoms(configurations)
     click.echo(f'labelling {count} configurations of {base.get_chemical_formula()} with {method} '
                f'(ConfigurationSetData<{unlabelled.pk}>)...', err=True)

@@ -70,7 +70,7 @@ HYPERPARAMETERS = {
     'gaussian_width': {'53': 1.5, '55': 1.5, '82': 1.5},  # A, sigma per element
     'hardness_floor': 1.0,  # eV/e^2, added to softplus(J)
     'chi_scale': 5.0,  # eV/e per unit of the charge head's first output (charges of order 0.5 e need eV)
-    'total_charge': 0.0,
+    'total_charge': 0.0,  # of a configuration without info['charge']
 }
 #: Training settings, with their values when not given.
 TRAINING = {
@@ -171,12 +171,13 @@ def _model_class():
                 raw = self.charge_head(features)[0]
                 chi = raw[:, 0] * float(self.hyper['chi_scale'])
                 hardness = torch.nn.functional.softplus(raw[:, 1] + 3.0) + self.hyper['hardness_floor']
-                charges, electrostatic = self.equilibrate(chi, hardness, element, first, second, distances)
+                charges, electrostatic = self.equilibrate(chi, hardness, element, first, second, distances,
+                                                          graph.get('total_charge', self.hyper['total_charge']))
                 energy = energy + electrostatic
             return energy, charges, positions
 
-        def equilibrate(self, chi, hardness, element, first, second, distances):
-            """Charges with ``sum q = total_charge`` from the bordered solve, and the QEq energy at them."""
+        def equilibrate(self, chi, hardness, element, first, second, distances, total_charge):
+            """Charges with ``sum q = total_charge`` from the bordered solve, and their Coulomb energy."""
             cutoff, alpha = float(self.hyper['coulomb_cutoff']), float(self.hyper['dsf_alpha'])
             n = chi.shape[0]
             sigma = self.sigma[element]
@@ -199,7 +200,7 @@ def _model_class():
             ones = torch.ones((n, 1), dtype=chi.dtype)
             bordered = torch.cat([torch.cat([matrix, ones], dim=1),
                                   torch.cat([ones.T, torch.zeros((1, 1), dtype=chi.dtype)], dim=1)], dim=0)
-            rhs = torch.cat([-chi, torch.tensor([float(self.hyper['total_charge'])], dtype=chi.dtype)])
+            rhs = torch.cat([-chi, torch.tensor([float(total_charge)], dtype=chi.dtype)])
             charges = torch.linalg.solve(bordered, rhs)[:n]
             # The energy added to the short-range one is the Coulomb energy of the charges (the QEq functional
             # less its chi q + J q^2 / 2 terms, as in 4G-HDNNPs): the charge network's chi carries no energy of its own.
@@ -232,6 +233,8 @@ def graph_of(atoms, hyper: dict) -> dict:
         'first': torch.tensor(first), 'second': torch.tensor(second),
         'shifts': torch.tensor(shifts, dtype=torch.float64),
         'volume': float(atoms.get_volume()),
+        # A charged cell (a vacancy of an ion) says so in info['charge']; otherwise the model's total charge.
+        'total_charge': float(atoms.info.get('charge', hyper['total_charge'])),
     }
 
 

@@ -96,10 +96,17 @@ def rattled(atoms, temperature_k: float, seed: int):
     return result
 
 
-def vacancy(atoms, kind: str, seed: int = 0):
+#: Charge of the cell left by each vacancy when the ion, not the atom, is removed.
+VACANCY_CHARGES = {'I': 1, 'Cs': -1, 'CsI': 0}
+
+
+def vacancy(atoms, kind: str, seed: int = 0, charged: bool = False):
     """``atoms`` less an iodide (``I``), a Cs (``Cs``) or a nearest-neighbour Cs-I pair (``CsI``, charge-neutral).
 
-    The site is drawn with ``seed``; the removed indices are recorded in the origin.
+    The site is drawn with ``seed``; the removed indices are recorded in the origin. Removing a neutral I or
+    Cs atom leaves an odd number of electrons (an open shell that GFN1-xTB describes poorly); with ``charged``
+    the ion is removed instead and the cell's charge (+1 for I, -1 for Cs) goes in ``info['charge']``, which
+    the labelling and the charge equilibration both follow.
     """
     symbols = np.array(atoms.get_chemical_symbols())
     rng = np.random.default_rng(seed)
@@ -112,8 +119,11 @@ def vacancy(atoms, kind: str, seed: int = 0):
         removed = [cs, int(iodides[np.argmin(distances)])]
     else:
         raise ValueError(f'unknown vacancy kind {kind!r}: choose I, Cs or CsI')
-    result = _derived(atoms, vacancy=kind, removed=removed)
+    charge = VACANCY_CHARGES[kind] if charged else 0
+    result = _derived(atoms, vacancy=kind, removed=removed, **({'charge': charge} if charged else {}))
     del result[removed]
+    if charged:
+        result.info['charge'] = charge
     return result
 
 
@@ -139,16 +149,17 @@ def short_md(atoms, calculator, temperature_k: float, steps: int, interval: int,
 
 
 def sample(atoms, temperature_k: float, n_configurations: int, seed: int, max_strain: float = 0.02,
-           vacancies=()):
+           vacancies=(), charged: bool = False):
     """``n_configurations`` thermally rattled configurations of ``atoms``, each also under a random strain of up to
     ``max_strain`` (uniform per Voigt component) and, cycling through ``vacancies`` (e.g. ``('I', 'Cs', 'CsI')``),
-    with one vacancy."""
+    with one vacancy (of the ion, the cell charged, with ``charged``)."""
     rng = np.random.default_rng(seed)
     result = []
     for index in range(n_configurations):
         current = atoms
         if vacancies:
-            current = vacancy(current, vacancies[index % len(vacancies)], seed=int(rng.integers(1 << 30)))
+            current = vacancy(current, vacancies[index % len(vacancies)], seed=int(rng.integers(1 << 30)),
+                              charged=charged)
         if max_strain:
             current = strained(current, rng.uniform(-max_strain, max_strain, 6) * [1, 1, 1, 0.5, 0.5, 0.5])
         result.append(rattled(current, temperature_k, seed=int(rng.integers(1 << 30))))

@@ -72,22 +72,23 @@ def record(settings: dict) -> dict:
             'units': UNITS}
 
 
-def calculator(settings: dict):
-    """tblite's ASE calculator with ``settings`` (validated)."""
+def calculator(settings: dict, charge: int = 0):
+    """tblite's ASE calculator with ``settings`` (validated) for a cell of total ``charge`` (e)."""
     from tblite.ase import TBLite
 
     settings = validate_settings(settings)
-    return TBLite(method=settings['method'], accuracy=float(settings['accuracy']),
+    return TBLite(method=settings['method'], accuracy=float(settings['accuracy']), charge=int(charge),
                   electronic_temperature=float(settings['electronic_temperature_k']),
                   max_iterations=settings['max_iterations'], verbosity=0)
 
 
 def label(atoms, settings: dict | None = None) -> dict:
-    """Energy, forces, stress and Mulliken charges of ``atoms`` from tblite (see the module's units)."""
+    """Energy, forces, stress and Mulliken charges of ``atoms`` from tblite (see the module's units); a charged
+    cell carries its total charge in ``atoms.info['charge']`` (tblite adds the neutralising background)."""
     settings = validate_settings(settings)
     copies = int(np.prod(settings['replicate']))
     work = atoms.repeat(settings['replicate']) if copies > 1 else atoms.copy()
-    work.calc = calculator(settings)
+    work.calc = calculator(settings, charge=copies * int(round(float(atoms.info.get('charge', 0)))))
     energy = float(work.get_potential_energy()) / copies
     n = len(atoms)
     # ASE's repeat lists the copies one after the other; the SCF may break their equivalence slightly, so each

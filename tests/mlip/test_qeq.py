@@ -64,6 +64,9 @@ def test_tblite_labels_are_physical(labelled, cell):
     # The replicated label is the same crystal on a 2x1x1 grid: same size of energy, charges still neutral.
     twice = xtb.label(cell, {**SETTINGS, 'replicate': [2, 1, 1]})
     assert abs(twice['charges'].sum()) < 1e-6 and len(twice['charges']) == len(cell)
+    # A vacancy of the ion is a charged cell: tblite's Mulliken charges sum to it.
+    charged = sampling.vacancy(cell, 'I', seed=1, charged=True)
+    assert charged.info['charge'] == 1 and xtb.label(charged, SETTINGS)['charges'].sum() == pytest.approx(1, abs=1e-6)
     with pytest.raises(ValueError, match='method must be one of'):
         xtb.validate_settings({'method': 'GFN3'})
 
@@ -79,6 +82,9 @@ def test_trained_potential_conserves_charge_and_learns(labelled, tmp_path):
     for result in predicted:
         assert abs(result['charges'].sum()) < 1e-6  # the bordered solve fixes the total charge
     assert (np.sign(charges) == np.sign(reference)).all()  # Pb, Cs positive, I negative, as tblite's
+    # A charged cell (Cs vacancy of the ion) equilibrates to its own total charge.
+    (negative,) = qeq.predict(model, [sampling.vacancy(labelled[1], 'Cs', seed=0, charged=True)])
+    assert negative['charges'].sum() == pytest.approx(-1, abs=1e-6)
     errors, baseline = qeq.errors(model, labelled), qeq.baselines(labelled, labelled)
     assert errors['charges_mae_e'] < baseline['charges_element_mean_mae_e']
     assert errors['forces_mae_ev_a'] < baseline['forces_zero_mae_ev_a']
