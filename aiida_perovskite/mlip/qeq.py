@@ -10,27 +10,28 @@ Energy of a configuration (eV)::
 - ``chi_i`` (electronegativity, eV/e) and ``J_i`` (hardness, eV/e^2, kept positive by a softplus plus a
   floor) come from a second HIP-NN through a two-output ``hippynn.layers.targets.HCharge`` head;
 - ``C_ii = k_e / (sigma_i sqrt(pi)) - k_e (2 alpha / sqrt(pi) + erfc(alpha R_c) / R_c)`` and
-  ``C_ij = k_e sum_images phi_DSF(r_ij)`` (the Coulomb matrix, ``A = C + diag J``): Gaussian charges of width ``sigma`` (per element) interacting
-  through a damped shifted-force Coulomb kernel (Fennell and Gezelter 2006) with damping ``alpha`` and
+  ``C_ij = k_e sum_images phi_DSF(r_ij)`` (the Coulomb matrix, ``A = C + diag J``): Gaussian charges of
+  width ``sigma`` (per element) interacting through a damped shifted-force Coulomb kernel (Fennell and Gezelter 2006) with damping ``alpha`` and
   cut-off ``R_c``: ``phi(r) = (erfc(alpha r) - erfc(r / gamma_ij)) / r`` shifted so that it and its
   derivative vanish at ``R_c``, ``gamma_ij = sqrt(sigma_i^2 + sigma_j^2)``.
 
 The charges are the solution of the bordered linear system ``[[A, 1], [1^T, 0]] [q, mu] = [-chi, Q]``, one per
 configuration, so ``sum q = Q`` holds to machine precision (float64 throughout). Because the energy is
 not the QEq functional, the charges' dependence on the positions contributes to the forces; autograd
-carries it through the solve (forces are ``-dE/dr``, the sign ``GradientNode(..., sign=-1)`` gives in hippynn's graph language).
+carries it through the solve (forces are ``-dE/dr``, the sign ``GradientNode(..., sign=-1)`` gives in
+hippynn's graph language).
 
 Why damped shifted-force and not Ewald: the kernel is short-ranged (pairs within ``R_c``, O(N) of them with
 a neighbour list), smooth (energy and force continuous at the cut-off, so MD conserves energy), needs no
-reciprocal-space sum, and for a condensed ionic system with ``alpha R_c`` about 2 it reproduces Ewald
-energies to about a percent (Fennell and Gezelter). Building ``A`` is O(N); the dense bordered solve is
+reciprocal-space sum, and for condensed ionic systems with ``alpha R_c`` about 2 it follows Ewald energies
+and forces closely (Fennell and Gezelter). Building ``A`` is O(N); the dense bordered solve is
 O(N^3) and dominates past a few thousand atoms: there ``A`` is sparse and symmetric positive definite, so
 a conjugate-gradient solve (O(N) per iteration, warm-started from the last MD step) is the next step.
 
 The short-range-only comparator is the same model with ``charges: false`` (no second network, no
 electrostatics). Weights are saved without pickle: the state_dict's tensors in ``.npz`` and the
 hyperparameters (with the reference energies and training record) in JSON; :func:`load` rebuilds the
-modules from the JSON and loads the tensors. :class:`QEqCalculator` is the model as an ASE calculator
+modules from the JSON and loads the tensors. :func:`calculator` gives the model as an ASE calculator
 (energy, forces, stress, charges) for the MLIP engine.
 """
 
