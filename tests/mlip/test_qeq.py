@@ -135,7 +135,6 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
     from aiida.manage import get_manager
     from click.testing import CliRunner
 
-    from aiida_perovskite.calculations.functions.qeq import train_qeq_potential
     from aiida_perovskite.calculations.mlip import MlipCalculation
     from aiida_perovskite.calculations.xtb import XtbLabelCalculation
     from aiida_perovskite.cli import cmd_root
@@ -157,10 +156,12 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
     assert out.configurations()[0].info['energy'] == pytest.approx(direct['energy'], abs=1e-6)
     assert np.allclose(out.configurations()[0].arrays['charges'], direct['charges'], atol=1e-6)
 
-    training = ConfigurationSetData.from_atoms(labelled, labels=xtb.record(SETTINGS))
+    training = ConfigurationSetData.from_atoms(labelled, labels=xtb.record(SETTINGS)).store()
     # A few epochs: the learning itself is tested above; here, the node and its reload.
-    short = {**TRAINING, 'epochs': 3, 'charge_epochs': 3}
-    potential = train_qeq_potential(training, orm.Dict({'hyperparameters': HYPER, 'training': short}))
+    result = CliRunner().invoke(cmd_root, ['potential', 'train', training.uuid, '--epochs', '3', '--charge-epochs', '3'])
+    assert result.exit_code == 0, result.output
+    potential = orm.load_node(int(result.output.split('QEqPotentialData<')[-1].split('>')[0]))
+    assert potential.creator.process_type == 'aiida.calculations:perovskite.train_qeq'
     assert potential.is_stored and potential.base.attributes.get('charges')
     assert potential.creator.inputs.configurations.uuid == training.uuid  # provenance of its training set
     assert potential.base.attributes.get('metrics')['n_configurations'] == len(labelled)
