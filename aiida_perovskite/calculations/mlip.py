@@ -10,6 +10,7 @@ from aiida.common import datastructures
 from aiida.engine import CalcJob
 
 from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.data.configurations import QEqPotentialData
 from aiida_perovskite.mlip.driver import RELAXED, RESULTS, SETTINGS, STRUCTURE
 from aiida_perovskite.mlip.relax import validate_settings
 
@@ -23,8 +24,12 @@ class MlipCalculation(CalcJob):
     potential, dispersion, stages, force/stress/step limits). With ``parent_folder`` the parent's
     ``*.traj`` files are copied in and the run continues from them: finished stages are skipped, the
     stage that stopped continues from its last frame. Pass the parent's own ``structure`` again: volume
-    changes are measured against it.
+    changes are measured against it. With ``qeq_potential`` (a potential trained here), its weights are
+    written into the working folder and the run uses them (the ``potential`` setting becomes ``qeq:<folder>``).
     """
+
+    #: Where a ``qeq_potential``'s files go in the working folder.
+    QEQ_FOLDER = 'qeq_potential'
 
     STDOUT = 'mlip.out'
     STDERR = 'mlip.err'
@@ -37,8 +42,11 @@ class MlipCalculation(CalcJob):
         spec.input('structure', valid_type=orm.StructureData, help='The cell to relax (or to run NPT on).')
         spec.input('parameters', valid_type=orm.Dict, required=False, validator=_validate_parameters,
                    help='Driver settings over aiida_perovskite.mlip.relax.DEFAULTS.')
+        spec.input('qeq_potential', valid_type=QEqPotentialData, required=False,
+                   help='A potential trained here (aiida_perovskite.mlip.qeq); replaces the potential setting.')
         spec.input('parent_folder', valid_type=orm.RemoteData, required=False,
                    help='Folder of an earlier run on the same structure: continue from its trajectories.')
+        spec.inputs.validator = _validate_inputs
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
         spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.mlip'
@@ -55,6 +63,12 @@ class MlipCalculation(CalcJob):
 
     def prepare_for_submission(self, folder):
         given = self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {}
+        if 'qeq_potential' in self.inputs:
+            given = {**given, 'potential': f'qeq:{self.QEQ_FOLDER}', 'dispersion': {}}
+            folder.get_subfolder(self.QEQ_FOLDER, create=True)
+            for name, content in self.inputs.qeq_potential.files().items():
+                with folder.open(f'{self.QEQ_FOLDER}/{name}', 'wb') as handle:
+                    handle.write(content)
         settings = validate_settings(given)
         with folder.open(SETTINGS, 'w') as handle:
             json.dump(settings, handle, indent=1)
@@ -86,4 +100,13 @@ def _validate_parameters(value, _):
         validate_settings(value.get_dict())
     except (ValueError, TypeError, AttributeError) as error:
         return str(error)
+    return None
+
+
+def _validate_inputs(inputs, _):
+    """A ``qeq:`` potential in the parameters needs its node as ``qeq_potential`` (the folder comes with it)."""
+    parameters = inputs.get('parameters')
+    potential = parameters.get_dict().get('potential', '') if parameters is not None else ''
+    if str(potential).startswith('qeq:') and 'qeq_potential' not in inputs:
+        return f'potential {potential!r} names a trained QEq potential: pass its QEqPotentialData as qeq_potential'
     return None

@@ -80,6 +80,10 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (345, 'ERROR_FORCEFIELD', 'The force field could not be assembled: {message}'),
         (350, 'ERROR_LAMMPS', 'LAMMPS stopped with an error: {message}'),
         (355, 'ERROR_MLIP_DRIVER', 'The MLIP driver stopped with an error: {message}'),
+        (356, 'ERROR_XTB_LABELLING', 'The tblite labelling stopped with an error: {message}'),
+        (357, 'ERROR_XTB_NOTHING_LABELLED', 'tblite labelled none of the {total} configurations: {message}'),
+        # The labels of the configurations that converged are kept; the others are named.
+        (358, 'ERROR_XTB_SCF_FAILED', 'tblite failed on {failed} of {total} configurations: {message}'),
         (360, 'ERROR_BUILT_STRUCTURE_INVALID', 'The built cell fails validation: {message}'),
         # A work chain forwarding a child's failure: one code per kind of child.
         (370, 'ERROR_SUB_PROCESS_FAILED_ANTECHAMBER', '{message}'),

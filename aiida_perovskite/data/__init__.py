@@ -1,8 +1,10 @@
 """AiiDA data types of the plugin."""
 
+from .configurations import ConfigurationSetData, QEqPotentialData
 from .dataset import DatasetData
 from .model import TrainedModelData
 from .parameter_set import ParameterSetData
 from .topology import LammpsTopologyData
 
-__all__ = ('DatasetData', 'LammpsTopologyData', 'ParameterSetData', 'TrainedModelData')
+__all__ = ('ConfigurationSetData', 'DatasetData', 'LammpsTopologyData', 'ParameterSetData', 'QEqPotentialData',
+           'TrainedModelData')

@@ -5,6 +5,11 @@ time (a compute node often has no network, and a result must name the exact weig
 CHGNet 0.3.0 and SevenNet-0 (11 Jul 2024) are both trained on PBE(+U) Materials Project data, so they
 are paired with D3(BJ) for PBE (``torch-dftd``). The record of every result carries the package and its
 version, the weights file and its SHA-256, and the dispersion settings.
+
+A potential trained here (:mod:`aiida_perovskite.mlip.qeq`, HIP-NN with learned charges) is named
+``qeq:FOLDER``, the folder holding its ``weights.npz`` and ``model.json``; it already contains the
+dispersion of its GFN1-xTB reference, so it takes no ``+d3``. (``MlipCalculation`` writes a stored
+potential node's files into its working folder and names that folder.)
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ class Potential:
     model: str  # the package's own name of the model
 
     def weights_path(self) -> pathlib.Path:
-        """The weights file inside the installed package (never downloaded)."""
+        """The weights file inside the installed package (never downloaded), or a trained QEq potential's."""
+        if self.package == 'hippynn':
+            from .qeq import WEIGHTS
+
+            path = pathlib.Path(self.model) / WEIGHTS
+            if not path.is_file():
+                raise FileNotFoundError(f'{path} is missing: {self.model} is not a saved QEq potential')
+            return path
         if self.package == 'chgnet':
             import chgnet
 
@@ -48,6 +60,10 @@ class Potential:
     def calculator(self, device: str):
         """The potential's ASE calculator on ``device`` ('cpu' or 'cuda'), from the shipped weights."""
         path = self.weights_path()
+        if self.package == 'hippynn':
+            from .qeq import calculator
+
+            return calculator(path.parent)
         if self.package == 'chgnet':
             from chgnet.model import CHGNet
             from chgnet.model.dynamics import CHGNetCalculator
@@ -67,8 +83,18 @@ POTENTIALS = {
 }
 
 
+#: Prefix of the name of a trained QEq potential: ``qeq:FOLDER``.
+QEQ_PREFIX = 'qeq:'
+
+
 def parse_name(name: str) -> tuple[Potential, bool]:
-    """The potential and whether D3 is added, from ``NAME`` or ``NAME+d3``; ``ValueError`` on an unknown name."""
+    """The potential and whether D3 is added, from ``NAME`` or ``NAME+d3`` (or ``qeq:FOLDER``); ``ValueError`` on an
+    unknown name."""
+    if name.startswith(QEQ_PREFIX):
+        folder = name[len(QEQ_PREFIX):]
+        if not folder:
+            raise ValueError(f'potential {name!r} names no folder: use qeq:FOLDER (with weights.npz and model.json)')
+        return Potential(name, 'hippynn', folder), False
     base, plus, extra = name.lower().partition('+')
     if base not in POTENTIALS or (plus and extra != 'd3'):
         raise ValueError(f'unknown potential {name!r}: choose from '
@@ -112,7 +138,7 @@ def load_potential(name: str, dispersion: dict | None = None, device: str = 'cpu
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
     path = potential.weights_path()
     record = {
-        'name': name.lower(),
+        'name': name if name.startswith(QEQ_PREFIX) else name.lower(),
         'potential': potential.name,
         'package': potential.package,
         'package_version': importlib.metadata.version(potential.package),
@@ -124,6 +150,10 @@ def load_potential(name: str, dispersion: dict | None = None, device: str = 'cpu
         'device': device,
         'dispersion': None,
     }
+    if potential.package == 'hippynn':
+        from .qeq import HYPER
+
+        record['hyperparameters_sha256'] = sha256(path.parent / HYPER)
     calculator = potential.calculator(device)
     if with_d3:
         from ase.calculators.mixing import SumCalculator

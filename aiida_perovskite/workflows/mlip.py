@@ -44,7 +44,8 @@ class MlipRelaxWorkChain(ProtocolMixin, BaseRestartWorkChain):
         """A builder with the settings of ``protocols/mlip.yaml``.
 
         :param overrides: ``max_iterations`` and ``parameters`` (driver settings, e.g.
-            ``{'parameters': {'potential': 'sevennet+d3'}}``), merged over the protocol's.
+            ``{'parameters': {'potential': 'sevennet+d3'}}``), merged over the protocol's. A potential
+            ``qeq:<PK or UUID>`` of a ``QEqPotentialData`` passes that node as the ``qeq_potential`` input.
         :param options: ``metadata.options`` of every run (resources, wall-time, scheduler lines).
         """
         inputs = recursive_merge(cls.get_protocol_inputs(protocol), overrides or {})
@@ -52,7 +53,17 @@ class MlipRelaxWorkChain(ProtocolMixin, BaseRestartWorkChain):
         builder.max_iterations = orm.Int(int(inputs['max_iterations']))
         builder.mlip.code = code
         builder.mlip.structure = structure
-        builder.mlip.parameters = orm.Dict(inputs['parameters'])
+        parameters = dict(inputs['parameters'])
+        potential = str(parameters.get('potential', ''))
+        if potential.startswith('qeq:'):  # a trained QEq potential by PK or UUID: its node becomes an input
+            from aiida_perovskite.data.configurations import QEqPotentialData
+
+            node = orm.load_node(potential[len('qeq:'):])
+            if not isinstance(node, QEqPotentialData):
+                raise ValueError(f'{potential}: {type(node).__name__}<{node.pk}> is not a QEqPotentialData')
+            builder.mlip.qeq_potential = node
+            parameters['potential'] = f'qeq:{MlipCalculation.QEQ_FOLDER}'
+        builder.mlip.parameters = orm.Dict(parameters)
         if options:
             builder.mlip.metadata.options = options
         return builder

@@ -1,0 +1,69 @@
+"""``XtbLabelCalculation``: reference labels from tblite (GFN1/GFN2-xTB) for a configuration set, on any computer."""
+
+from __future__ import annotations
+
+import json
+
+from aiida import orm
+from aiida.common import datastructures
+from aiida.engine import CalcJob
+
+from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.data.configurations import ConfigurationSetData
+from aiida_perovskite.mlip.xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, validate_settings
+
+
+class XtbLabelCalculation(CalcJob):
+    """``python -m aiida_perovskite.mlip.xtb`` on a configuration set: energies, forces, stress, Mulliken charges.
+
+    The code is a Python interpreter with aiida-perovskite (and tblite) installed, the same as
+    ``MlipCalculation``'s. ``parameters`` are the labelling settings (``aiida_perovskite.mlip.xtb.DEFAULTS``:
+    method, accuracy, electronic temperature, SCF iterations, replication). The labelled set keeps every
+    configuration's origin and records how it was labelled.
+    """
+
+    STDOUT = 'xtb.out'
+    STDERR = 'xtb.err'
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('configurations', valid_type=ConfigurationSetData, help='The configurations to label.')
+        spec.input('parameters', valid_type=orm.Dict, required=False, validator=_validate_parameters,
+                   help='Labelling settings over aiida_perovskite.mlip.xtb.DEFAULTS.')
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.xtb'
+        spec.output('configurations', valid_type=ConfigurationSetData, required=False,
+                    help='The labelled configurations (those whose SCF converged).')
+        spec.output('output_parameters', valid_type=orm.Dict,
+                    help='The labelling record, counts, failures and seconds per configuration.')
+        spec.default_output_node = 'output_parameters'
+        declare(spec, 'ERROR_OUTPUT_MISSING', 'ERROR_OUTPUT_UNREADABLE', 'ERROR_XTB_LABELLING',
+                'ERROR_XTB_NOTHING_LABELLED', 'ERROR_XTB_SCF_FAILED')
+
+    def prepare_for_submission(self, folder):
+        from aiida_perovskite.mlip.xtb import write
+
+        settings = validate_settings(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {})
+        with folder.open(SETTINGS, 'w') as handle:
+            json.dump(settings, handle, indent=1)
+        write(folder.get_abs_path(CONFIGURATIONS), self.inputs.configurations.configurations())
+
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.xtb', SETTINGS, CONFIGURATIONS]
+        codeinfo.stdout_name = self.STDOUT
+        codeinfo.stderr_name = self.STDERR
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.retrieve_list = [RESULTS, LABELLED, self.STDOUT, self.STDERR]
+        return calcinfo
+
+
+def _validate_parameters(value, _):
+    try:
+        validate_settings(value.get_dict())
+    except (ValueError, TypeError, AttributeError) as error:
+        return str(error)
+    return None

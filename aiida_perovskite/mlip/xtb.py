@@ -1,0 +1,201 @@
+"""Reference labels from extended tight binding (tblite's GFN1-xTB or GFN2-xTB), plain Python.
+
+:func:`label` runs tblite's ASE calculator on one configuration and returns its energy (eV), forces (eV/A),
+stress (eV/A^3, ASE's sign: positive tensile) and Mulliken charges (e), with the settings that made them.
+tblite samples only the Gamma point, so the energy per atom of a small periodic cell is not converged in
+the cell size (on the ideal Cs2PbI4 crystal it moves by tenths of an eV per atom between 7-, 14- and
+28-atom cells). ``replicate`` labels a configuration on its ``(a, b, c)`` supercell instead, which is the
+same as sampling a ``a x b x c`` k-point grid of the configuration: energies are divided by the number of
+copies and each atom's forces and charges are its mean over the copies (identical by symmetry, up to
+the SCF's convergence).
+
+The command line, run by ``XtbLabelCalculation`` on any computer::
+
+    python -m aiida_perovskite.mlip.xtb settings.json configurations.extxyz
+
+writes ``labelled.extxyz`` (each frame with ``energy``, ``stress``, ``forces`` and ``charges``) and
+``results.json`` (the settings, the tblite version, seconds and SCF failures per configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+#: Every labelling setting, with its value when not given.
+DEFAULTS = {
+    'method': 'GFN1-xTB',  # GFN1-xTB or GFN2-xTB
+    'accuracy': 1.0,  # tblite's numerical accuracy (smaller is tighter)
+    'electronic_temperature_k': 300.0,  # Fermi smearing
+    'max_iterations': 250,  # SCF cycles
+    'replicate': [1, 1, 1],  # label on this supercell (a k-point grid for the Gamma-only tblite)
+}
+METHODS = ('GFN1-xTB', 'GFN2-xTB')
+#: Units of every label.
+UNITS = {'energy': 'eV', 'forces': 'eV/A', 'stress': 'eV/A^3 (ASE sign, positive tensile, Voigt xx yy zz yz xz xy)',
+         'charges': 'e (Mulliken)'}
+SETTINGS = 'settings.json'
+CONFIGURATIONS = 'configurations.extxyz'
+LABELLED = 'labelled.extxyz'
+RESULTS = 'results.json'
+
+
+def validate_settings(settings: dict | None) -> dict:
+    """``settings`` over :data:`DEFAULTS`; ``ValueError`` naming the wrong one."""
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f'unknown labelling setting(s) {unknown}; known: {sorted(DEFAULTS)}')
+    merged = {**DEFAULTS, **settings}
+    if merged['method'] not in METHODS:
+        raise ValueError(f'method must be one of {METHODS}, not {merged["method"]!r}')
+    for key in ('accuracy', 'electronic_temperature_k'):
+        if not float(merged[key]) > 0:
+            raise ValueError(f'{key} must be positive, not {merged[key]!r}')
+    replicate = [int(value) for value in merged['replicate']]
+    if len(replicate) != 3 or min(replicate) < 1:
+        raise ValueError(f'replicate must be three positive integers, not {merged["replicate"]!r}')
+    merged['replicate'] = replicate
+    merged['max_iterations'] = int(merged['max_iterations'])
+    return merged
+
+
+def record(settings: dict) -> dict:
+    """What every labelled configuration carries of how it was labelled."""
+    return {**validate_settings(settings), 'program': 'tblite', 'version': importlib.metadata.version('tblite'),
+            'units': UNITS}
+
+
+def calculator(settings: dict, charge: int = 0):
+    """tblite's ASE calculator with ``settings`` (validated) for a cell of total ``charge`` (e)."""
+    from tblite.ase import TBLite
+
+    settings = validate_settings(settings)
+    return TBLite(method=settings['method'], accuracy=float(settings['accuracy']), charge=int(charge),
+                  electronic_temperature=float(settings['electronic_temperature_k']),
+                  max_iterations=settings['max_iterations'], verbosity=0)
+
+
+def label(atoms, settings: dict | None = None) -> dict:
+    """Energy, forces, stress and Mulliken charges of ``atoms`` from tblite (see the module's units); a charged
+    cell carries its total charge in ``atoms.info['charge']`` (tblite adds the neutralising background)."""
+    settings = validate_settings(settings)
+    copies = int(np.prod(settings['replicate']))
+    work = atoms.repeat(settings['replicate']) if copies > 1 else atoms.copy()
+    work.calc = calculator(settings, charge=copies * int(round(float(atoms.info.get('charge', 0)))))
+    energy = float(work.get_potential_energy()) / copies
+    n = len(atoms)
+    # ASE's repeat lists the copies one after the other; the SCF may break their equivalence slightly, so each
+    # atom gets its mean over the copies (which keeps every copy's total charge exact).
+    return {
+        'energy': energy,
+        'forces': np.asarray(work.get_forces()).reshape(copies, n, 3).mean(axis=0),
+        'stress': np.asarray(work.get_stress(voigt=True)).copy(),
+        'charges': np.asarray(work.get_charges()).reshape(copies, n).mean(axis=0),
+    }
+
+
+def labelled_atoms(atoms, labels: dict, settings: dict):
+    """A copy of ``atoms`` carrying ``labels`` in the extended-XYZ way (info and arrays)."""
+    result = atoms.copy()
+    result.calc = None
+    result.info['energy'] = labels['energy']
+    result.info['stress'] = np.asarray(labels['stress'])
+    result.info['label_method'] = settings['method']
+    result.arrays['forces'] = np.asarray(labels['forces'])
+    result.arrays['charges'] = np.asarray(labels['charges'])
+    return result
+
+
+def label_all(configurations, settings: dict | None = None, progress=None):
+    """Every configuration labelled; ``progress(done, total)`` after each. Returns ``(labelled, failures, seconds)``:
+    a configuration whose SCF fails is left out and its index and message are in ``failures``."""
+    settings = validate_settings(settings)
+    labelled, failures, seconds = [], [], []
+    for index, atoms in enumerate(configurations):
+        started = time.perf_counter()
+        try:
+            labels = label(atoms, settings)
+        except Exception as error:  # noqa: BLE001  (tblite raises its own and ASE's errors on a failed SCF)
+            failures.append({'index': index, 'message': f'{type(error).__name__}: {error}'.strip()})
+        else:
+            finite = all(np.all(np.isfinite(np.asarray(value))) for value in labels.values())
+            if finite:
+                labelled.append(labelled_atoms(atoms, labels, settings))
+            else:
+                failures.append({'index': index, 'message': 'non-finite energy, forces, stress or charges'})
+        seconds.append(time.perf_counter() - started)
+        if progress is not None:
+            progress(index + 1, len(configurations))
+    return labelled, failures, seconds
+
+
+def write(path, configurations) -> None:
+    """Configurations (with their ``origin`` as JSON text) to extended XYZ."""
+    import ase.io
+
+    frames = []
+    for atoms in configurations:
+        frame = atoms.copy()
+        if isinstance(frame.info.get('origin'), dict):
+            frame.info['origin'] = json.dumps(frame.info['origin'], sort_keys=True)
+        frames.append(frame)
+    ase.io.write(str(path), frames, format='extxyz')
+
+
+def read(path) -> list:
+    """Configurations written by :func:`write`, with their labels (if any) and ``origin`` as a dict."""
+    import ase.io
+
+    try:
+        frames = ase.io.read(str(path), index=':', format='extxyz')
+    except Exception as error:  # noqa: BLE001  (ASE raises anything from StopIteration to KeyError here)
+        raise ValueError(f'cannot read the configurations {path}: {type(error).__name__} {error}'.strip()) from None
+    for frame in frames:
+        origin = frame.info.get('origin')
+        if isinstance(origin, str):
+            frame.info['origin'] = json.loads(origin)
+        # ASE's reader hands energy, stress, forces (and charges) to a single-point calculator: back to the frame.
+        results = frame.calc.results if frame.calc is not None else {}
+        for key in ('energy', 'stress'):
+            if key in results:
+                frame.info[key] = np.asarray(results[key]) if key == 'stress' else float(results[key])
+        for key in ('forces', 'charges'):
+            if key in results:
+                frame.arrays[key] = np.asarray(results[key])
+        frame.calc = None
+    return frames
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m aiida_perovskite.mlip.xtb', description=__doc__.split('\n')[0])
+    parser.add_argument('settings', type=pathlib.Path, help='JSON settings (see aiida_perovskite.mlip.xtb.DEFAULTS)')
+    parser.add_argument('configurations', type=pathlib.Path, help='the configurations (extended XYZ)')
+    args = parser.parse_args(argv)
+    try:
+        settings = validate_settings(json.loads(args.settings.read_text()))
+        configurations = read(args.configurations)
+    except (ValueError, FileNotFoundError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+
+    def progress(done, total):
+        print(f'labelled {done}/{total}', flush=True)
+
+    labelled, failures, seconds = label_all(configurations, settings, progress=progress)
+    write(LABELLED, labelled)
+    pathlib.Path(RESULTS).write_text(json.dumps({
+        'record': record(settings), 'n_configurations': len(configurations), 'n_labelled': len(labelled),
+        'failures': failures, 'seconds': seconds}, indent=1))
+    print(f'{len(labelled)} of {len(configurations)} configurations labelled in {sum(seconds):.1f} s')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Parser of :class:`~aiida_perovskite.calculations.xtb.XtbLabelCalculation`."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import tempfile
+
+from aiida import orm
+from aiida.parsers import Parser
+
+from aiida_perovskite.data.configurations import ConfigurationSetData
+from aiida_perovskite.mlip.xtb import LABELLED, RESULTS
+
+
+class XtbLabelParser(Parser):
+    """The labelled configurations as a :class:`ConfigurationSetData` (origins kept) and the run's record.
+
+    Configurations whose SCF failed are left out and named (``ERROR_XTB_SCF_FAILED``, after the outputs).
+    """
+
+    def parse(self, **kwargs):
+        from aiida_perovskite.mlip.xtb import read
+
+        calculation = self.node.process_class
+        names = self.retrieved.base.repository.list_object_names()
+        if RESULTS not in names:
+            stderr = self._text(calculation.STDERR).strip()
+            if stderr:
+                lines = stderr.splitlines()
+                refusals = [line.removeprefix('error: ') for line in lines if line.startswith('error: ')]
+                return self.exit_codes.ERROR_XTB_LABELLING.format(message=' | '.join(refusals or lines[-3:]))
+            return self.exit_codes.ERROR_OUTPUT_MISSING.format(message=f'no {RESULTS}')
+        try:
+            results = json.loads(self._text(RESULTS))
+            total, failures = int(results['n_configurations']), list(results['failures'])
+        except (ValueError, KeyError, TypeError) as error:
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=f'{RESULTS}: {error}')
+        self.out('output_parameters', orm.Dict(results))
+        if results['n_labelled'] == 0:
+            return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
+                total=total, message='; '.join(f['message'] for f in failures[:3]))
+        with tempfile.TemporaryDirectory() as folder:
+            path = pathlib.Path(folder) / LABELLED
+            path.write_text(self._text(LABELLED))
+            try:
+                labelled = read(path)
+            except ValueError as error:
+                return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=str(error))
+        if len(labelled) != results['n_labelled']:
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(
+                message=f'{LABELLED} holds {len(labelled)} configurations, {RESULTS} says {results["n_labelled"]}')
+        self.out('configurations', ConfigurationSetData.from_atoms(labelled, labels=results['record']))
+        if failures:
+            return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
+                failed=len(failures), total=total,
+                message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
+        return None
+
+    def _text(self, name: str) -> str:
+        try:
+            return self.retrieved.base.repository.get_object_content(name, mode='r')
+        except (FileNotFoundError, OSError):
+            return ''

@@ -1,0 +1,196 @@
+"""The QEq potential (issue 18) from scratch: reference size convergence, training, held-out errors, baselines.
+
+    OMP_NUM_THREADS=1 python benchmarks/qeq_potential.py [--n-train 48] [--n-test 12] [--epochs 60]
+        [--charge-epochs 60] [--replicate 1 1 1] [--skip-size] [--labels DIR] [--json FILE]
+
+1. Size convergence of the GFN1-xTB reference (tblite samples only the Gamma point): the ideal Cs2PbI4
+   crystal (n = 1 Ruddlesden-Popper, 3.2 A Pb-I) in its 14-atom conventional cell repeated to 28, 56 and 112
+   atoms: energy per atom, Pb/Cs/I Mulliken charges and seconds per call; and the 14-atom cell labelled on its
+   2x2x1 replication (the same as a 2x2x1 k-grid), the labelling ``--replicate`` offers.
+2. Data, every configuration labelled by GFN1-xTB (with ``--replicate``): training = ``--n-train`` configurations
+   of Cs2PbI4 (14 atoms) and Cs3Pb2I7 (n = 2, 12-atom primitive cell) at 300 K (thermal rattle and up to 2 %
+   strain), a third of them with an iodide vacancy and a third with a Cs vacancy. Held out, from trajectories not
+   used in training: (a) the same kinds at 150 K (another temperature), (b) an unseen defect: the charge-neutral
+   nearest-neighbour CsI pair vacancy at 300 K.
+3. The QEq potential and the same HIP-NN without charges (short range only), trained on the same split; mean
+   absolute errors of energy per atom, forces and charges on each held-out set beside trivial baselines (mean
+   energy per atom of the training set, per-element composition fit, zero forces, per-element mean charges).
+4. Cost: seconds per force call of the model and of GFN1-xTB on the same cells.
+
+Every number is printed; nothing is asserted. The scale used is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def size_convergence(settings):
+    from aiida_perovskite.mlip import sampling, xtb
+
+    conventional = sampling.ruddlesden_popper(1)
+    rows = []
+    for repeat in ((1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 2, 2)):
+        atoms = conventional.repeat(repeat)
+        started = time.perf_counter()
+        labels = xtb.label(atoms, settings)
+        rows.append(_size_row(f'{len(atoms)} atoms (Gamma)', atoms, labels, time.perf_counter() - started))
+    started = time.perf_counter()
+    labels = xtb.label(conventional, {**settings, 'replicate': [2, 2, 1]})
+    rows.append(_size_row('14 atoms, 2x2x1 replicated', conventional, labels, time.perf_counter() - started))
+    print('\n1. Size convergence of the GFN1-xTB reference, ideal Cs2PbI4')
+    print(f'{"cell":<28}{"E/atom (eV)":>14}{"q(Pb)":>9}{"q(Cs)":>9}{"q(I)":>9}{"s/call":>9}')
+    for row in rows:
+        print(f'{row["cell"]:<28}{row["energy_per_atom"]:>14.4f}{row["Pb"]:>9.3f}{row["Cs"]:>9.3f}{row["I"]:>9.3f}'
+              f'{row["seconds"]:>9.1f}')
+    return rows
+
+
+def _size_row(name, atoms, labels, seconds):
+    symbols = np.array(atoms.get_chemical_symbols())
+    charges = labels['charges']
+    return {'cell': name, 'n_atoms': len(atoms), 'energy_per_atom': labels['energy'] / len(atoms), 'seconds': seconds,
+            **{element: float(charges[symbols == element].mean()) for element in ('Pb', 'Cs', 'I')}}
+
+
+def datasets(n_train, n_test, seed, charged=False):
+    from aiida_perovskite.mlip import sampling
+
+    cells = [sampling.ruddlesden_popper(1), sampling.primitive(sampling.ruddlesden_popper(2))]
+    kinds = ((), ('I',), ('Cs',))
+
+    def make(temperature, count, vacancies_cycle, offset):
+        result = []
+        for index in range(count):
+            cell = cells[index % len(cells)]
+            vacancies = vacancies_cycle[(index // len(cells)) % len(vacancies_cycle)]
+            result += sampling.sample(cell, temperature, 1, seed=seed + offset + index, vacancies=vacancies,
+                                      charged=charged)
+        return result
+
+    return {
+        'train (300 K)': make(300.0, n_train, kinds, 0),
+        'held out: 150 K': make(150.0, n_test, kinds, 10_000),
+        'held out: CsI pair vacancy (unseen)': make(300.0, n_test, (('CsI',),), 20_000),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--n-train', type=int, default=48)
+    parser.add_argument('--n-test', type=int, default=12)
+    parser.add_argument('--epochs', type=int, default=60)
+    parser.add_argument('--charge-epochs', type=int, default=60)
+    parser.add_argument('--replicate', type=int, nargs=3, default=[1, 1, 1])
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--charged', action='store_true',
+                        help='single vacancies remove the ion (charged cells) instead of the neutral atom')
+    parser.add_argument('--skip-size', action='store_true', help='skip the size-convergence part (minutes)')
+    parser.add_argument('--labels', help='keep the labelled sets here (extended XYZ) and reuse them when the same '
+                                         'scale is asked again')
+    parser.add_argument('--json', help='also write every figure here')
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from aiida_perovskite.mlip import qeq, xtb
+
+    settings = xtb.validate_settings({'method': 'GFN1-xTB', 'replicate': args.replicate})
+    report = {'scale': vars(args), 'labels': xtb.record(settings)}
+    print(f'scale: {vars(args)}; labels: GFN1-xTB, accuracy {settings["accuracy"]}, '
+          f'{settings["electronic_temperature_k"]} K electronic temperature, replicate {settings["replicate"]}')
+    if not args.skip_size:
+        report['size'] = size_convergence({**settings, 'replicate': [1, 1, 1]})
+
+    import pathlib
+
+    sets, seconds = {}, {}
+    for index, (name, configurations) in enumerate(datasets(args.n_train, args.n_test, args.seed, args.charged).items()):
+        cache = None
+        if args.labels:
+            tag = (f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
+                   f'{"-charged" if args.charged else ""}')
+            cache = pathlib.Path(args.labels) / f'set{index}-{tag}.extxyz'
+            if cache.is_file():
+                sets[name] = xtb.read(cache)
+                print(f'read {len(sets[name])} labelled configurations of {name} from {cache}', flush=True)
+                continue
+        started = time.perf_counter()
+        labelled, failures, _ = xtb.label_all(configurations, settings)
+        seconds[name] = time.perf_counter() - started
+        sets[name] = labelled
+        print(f'labelled {name}: {len(labelled)} of {len(configurations)} ({len(failures)} SCF failures) '
+              f'in {seconds[name]:.0f} s', flush=True)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            xtb.write(cache, labelled)
+    training = sets.pop('train (300 K)')
+
+    rows, models = [], {}
+    for variant, hyper in (('QEq', {'charges': True}), ('short range', {'charges': False})):
+        started = time.perf_counter()
+        model, history = qeq.train(training, hyper, {'epochs': args.epochs, 'charge_epochs': args.charge_epochs,
+                                                     'seed': args.seed})
+        models[variant] = model
+        elapsed = time.perf_counter() - started
+        print(f'trained {variant} in {elapsed:.0f} s; loss {history["all"][0]:.1f} -> {history["all"][-1]:.2f}',
+              flush=True)
+        for name, test in [('train (300 K)', training), *sets.items()]:
+            rows.append({'model': variant, 'set': name, 'train_seconds': elapsed, **qeq.errors(model, test)})
+    for name, test in sets.items():
+        rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, test)})
+    # The held-out 150 K set by kind of configuration: pristine, and each defect seen in training.
+    cold = sets['held out: 150 K']
+    for kind in ('pristine', 'I', 'Cs'):
+        subset = [a for a in cold if a.info['origin'].get('vacancy', 'pristine') == kind]
+        if subset:
+            name = f'  150 K, {kind if kind == "pristine" else kind + " vacancy"} only'
+            for variant, model in models.items():
+                rows.append({'model': variant, 'set': name, **qeq.errors(model, subset)})
+            rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, subset)})
+
+    print(f'\n3. Mean absolute errors against GFN1-xTB ({len(training)} training configurations)')
+    print(f'{"model":<13}{"set":<38}{"E meV/atom":>11}{"F eV/A":>9}{"q e":>8}')
+    for row in rows:
+        if row['model'] == 'baseline':
+            print(f'{"baseline":<13}{row["set"]:<38}{1000 * row["energy_mean_mae_ev_atom"]:>11.2f}'
+                  f'{row["forces_zero_mae_ev_a"]:>9.3f}{row["charges_element_mean_mae_e"]:>8.4f}'
+                  f'   (mean E/atom; composition fit {1000 * row["energy_composition_mae_ev_atom"]:.2f} meV/atom;'
+                  ' zero forces; element-mean charges)')
+        else:
+            charge = '-' if row['charges_mae_e'] is None else f'{row["charges_mae_e"]:.4f}'
+            print(f'{row["model"]:<13}{row["set"]:<38}{1000 * row["energy_mae_ev_atom"]:>11.2f}'
+                  f'{row["forces_mae_ev_a"]:>9.3f}{charge:>8}')
+    report['errors'] = rows
+
+    print('\n4. Cost per force call (one core)')
+    costs = []
+    for atoms in (training[0], sets['held out: 150 K'][0]):
+        for variant, model in models.items():
+            calculator = qeq.calculator(model)
+            copy = atoms.copy()
+            copy.calc = calculator
+            started = time.perf_counter()
+            for _ in range(5):
+                copy.calc.reset()
+                copy.get_forces()
+            model_seconds = (time.perf_counter() - started) / 5
+            costs.append({'n_atoms': len(atoms), 'model': variant, 'seconds': model_seconds})
+        started = time.perf_counter()
+        xtb.label(atoms, settings)
+        costs.append({'n_atoms': len(atoms), 'model': 'GFN1-xTB', 'seconds': time.perf_counter() - started})
+    for cost in costs:
+        print(f'{cost["n_atoms"]:>5} atoms  {cost["model"]:<12}{1000 * cost["seconds"]:>9.1f} ms')
+    report['costs'] = costs
+    if args.json:
+        with open(args.json, 'w') as handle:
+            json.dump(report, handle, indent=1, default=float)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,232 @@
+"""The QEq potential end to end: real tblite labels on a 7-atom Cs2PbI4 cell, a tiny HIP-NN with learned charges
+trained on them and stored as a node, then reloaded from that node in a new process."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from aiida_perovskite.mlip import qeq, sampling, xtb
+
+SETTINGS = {'method': 'GFN1-xTB', 'accuracy': 1.0, 'electronic_temperature_k': 300.0}
+HYPER = {'n_features': 12, 'n_sensitivities': 10}
+TRAINING = {'epochs': 25, 'charge_epochs': 30, 'seed': 3}
+
+
+@pytest.fixture(scope='module')
+def cell():
+    """The primitive cell of ideal Cs2PbI4 (n = 1 Ruddlesden-Popper), 7 atoms."""
+    return sampling.primitive(sampling.ruddlesden_popper(1))
+
+
+@pytest.fixture(scope='module')
+def labelled(cell):
+    """Eight strained, 300 K-rattled configurations labelled by GFN1-xTB (real tblite calls)."""
+    configurations = sampling.sample(cell, 300.0, 8, seed=11, max_strain=0.02)
+    result, failures, _ = xtb.label_all(configurations, SETTINGS)
+    assert not failures
+    return result
+
+
+def test_built_crystals_have_the_intended_composition_and_bonds():
+    from ase.neighborlist import neighbor_list
+
+    for n, formula, count in ((1, 'Cs4I8Pb2', 14), (2, 'Cs6I14Pb4', 24)):
+        atoms = sampling.ruddlesden_popper(n)
+        assert atoms.get_chemical_formula() == formula and len(atoms) == count
+        first, second, distance = neighbor_list('ijd', atoms, 3.5)
+        symbols = np.array(atoms.get_chemical_symbols())
+        # Only Pb-I bonds below 3.5 A, each Pb six-fold at 3.2 A: regular octahedra, nothing too close.
+        assert set(zip(symbols[first], symbols[second])) == {('Pb', 'I'), ('I', 'Pb')}
+        assert np.allclose(distance, 3.2)
+        assert all(np.sum(first == index) == 6 for index in np.flatnonzero(symbols == 'Pb'))
+    defect = sampling.vacancy(sampling.ruddlesden_popper(1), 'CsI', seed=2)
+    assert defect.get_chemical_formula() == 'Cs3I7Pb2' and defect.info['origin']['vacancy'] == 'CsI'
+
+
+def test_tblite_labels_are_physical(labelled, cell):
+    for atoms in labelled:
+        forces, charges = atoms.arrays['forces'], atoms.arrays['charges']
+        assert np.isfinite(atoms.info['energy']) and -80 < atoms.info['energy'] / len(atoms) < -60  # GFN1, eV/atom
+        assert np.abs(forces.sum(axis=0)).max() < 1e-6  # Newton's third law
+        assert 0.05 < np.abs(forces).max() < 10  # rattled: real forces, not zeros, not a blow-up
+        assert abs(charges.sum()) < 1e-6  # neutral cell
+        symbols = np.array(atoms.get_chemical_symbols())
+        assert (charges[symbols == 'I'] < -0.2).all() and (charges[symbols != 'I'] > 0.2).all()
+        assert np.isfinite(atoms.info['stress']).all() and atoms.info['origin']['temperature_k'] == 300.0
+    # A strained cell's stress follows the strain: stretched along a, the cell pulls back (more tensile).
+    stretched = xtb.label(sampling.strained(cell, [0.02, 0, 0, 0, 0, 0]), SETTINGS)
+    assert stretched['stress'][0] > xtb.label(cell, SETTINGS)['stress'][0] + 1e-3
+    # The replicated label is the same crystal on a 2x1x1 grid: same size of energy, charges still neutral.
+    twice = xtb.label(cell, {**SETTINGS, 'replicate': [2, 1, 1]})
+    assert abs(twice['charges'].sum()) < 1e-6 and len(twice['charges']) == len(cell)
+    # A vacancy of the ion is a charged cell: tblite's Mulliken charges sum to it.
+    charged = sampling.vacancy(cell, 'I', seed=1, charged=True)
+    assert charged.info['charge'] == 1 and xtb.label(charged, SETTINGS)['charges'].sum() == pytest.approx(1, abs=1e-6)
+    with pytest.raises(ValueError, match='method must be one of'):
+        xtb.validate_settings({'method': 'GFN3'})
+
+
+def test_trained_potential_conserves_charge_and_learns(labelled, tmp_path):
+    model, history = qeq.train(labelled, HYPER, TRAINING)
+    # The loss fell by a real margin in both stages.
+    assert history['charges'][-1] < 0.2 * history['charges'][0], history['charges']
+    assert history['all'][-1] < 0.5 * history['all'][0], history['all']
+    reference = np.concatenate([a.arrays['charges'] for a in labelled])
+    predicted = qeq.predict(model, labelled)
+    charges = np.concatenate([p['charges'] for p in predicted])
+    for result in predicted:
+        assert abs(result['charges'].sum()) < 1e-6  # the bordered solve fixes the total charge
+    assert (np.sign(charges) == np.sign(reference)).all()  # Pb, Cs positive, I negative, as tblite's
+    # A charged cell (Cs vacancy of the ion) equilibrates to its own total charge.
+    (negative,) = qeq.predict(model, [sampling.vacancy(labelled[1], 'Cs', seed=0, charged=True)])
+    assert negative['charges'].sum() == pytest.approx(-1, abs=1e-6)
+    errors, baseline = qeq.errors(model, labelled), qeq.baselines(labelled, labelled)
+    assert errors['charges_mae_e'] < baseline['charges_element_mean_mae_e']
+    assert errors['forces_mae_ev_a'] < baseline['forces_zero_mae_ev_a']
+    # Forces are -dE/dr: a finite difference of the model's energy agrees.
+    atoms = labelled[0].copy()
+    atoms.calc = qeq.calculator(model)
+    force = atoms.get_forces()[2, 0]
+    atoms.positions[2, 0] += 1e-4
+    up = atoms.get_potential_energy()
+    atoms.positions[2, 0] -= 2e-4
+    assert force == pytest.approx(-(up - atoms.get_potential_energy()) / 2e-4, abs=1e-5)
+    # Saved without pickle and reloaded: the same numbers.
+    qeq.save(model, tmp_path / 'saved')
+    with np.load(tmp_path / 'saved' / qeq.WEIGHTS, allow_pickle=False) as arrays:
+        assert all(arrays[key].dtype != object for key in arrays.files)
+    again = qeq.predict(qeq.load(tmp_path / 'saved'), labelled[:2])
+    assert np.array_equal(again[0]['forces'], predicted[0]['forces'])
+
+
+def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
+    from aiida_perovskite.mlip.driver import run
+
+    model, _ = qeq.train(labelled, {**HYPER, 'charges': False}, {**TRAINING, 'epochs': 3})
+    folder = tmp_path / 'potential'
+    qeq.save(model, folder)
+    (tmp_path / 'settings.json').write_text(json.dumps({'potential': f'qeq:{folder}', 'max_steps': 4, 'stages': [
+        {'name': 'relax', 'kind': 'relax', 'pressure_gpa': 0.0}]}))
+    import ase.io
+
+    ase.io.write(tmp_path / 'structure.extxyz', labelled[0], format='extxyz')
+    document = run(tmp_path / 'settings.json', tmp_path / 'structure.extxyz', tmp_path, log=str(tmp_path / 'log'))
+    record = document['potential']
+    assert record['package'] == 'hippynn' and len(record['weights_sha256']) == 64 and record['dispersion'] is None
+    assert document['stages'][0]['steps'] == 4 and np.isfinite(document['energy_ev'])
+    # Short MD with the model gives frames to relabel, each saying where it came from.
+    frames = sampling.short_md(cell, qeq.calculator(model), 200.0, steps=4, interval=2, seed=1)
+    assert [f.info['origin']['md_step'] for f in frames] == [2, 4] and frames[1].calc is None
+    assert not np.allclose(frames[0].positions, cell.positions)
+    with pytest.raises(ValueError, match='names no folder'):
+        from aiida_perovskite.mlip.potentials import parse_name
+
+        parse_name('qeq:')
+
+
+def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_localhost):
+    from aiida import orm
+    from aiida.engine import run_get_node
+    from aiida.manage import get_manager
+    from click.testing import CliRunner
+
+    from aiida_perovskite.calculations.mlip import MlipCalculation
+    from aiida_perovskite.calculations.xtb import XtbLabelCalculation
+    from aiida_perovskite.cli import cmd_root
+    from aiida_perovskite.data import ConfigurationSetData
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    # `potential label` samples, and its XtbLabelCalculation labels on the test computer with this
+    # virtualenv's Python, keeping each configuration's origin.
+    register_local_codes(aiida_localhost)
+    result = CliRunner().invoke(cmd_root, ['potential', 'label', '--cell', 'cs2pbi4-primitive', '--count', '2',
+                                           '--temperature', '100', '--vacancy', 'I', '--seed', '5'])
+    assert result.exit_code == 0, result.output
+    out = orm.load_node(int(result.output.split('ConfigurationSetData<')[-1].split('>')[0]))
+    calculation = out.creator
+    assert calculation.process_class is XtbLabelCalculation and calculation.is_finished_ok, calculation.exit_message
+    assert out.labelled and out.base.attributes.get('labels')['method'] == 'GFN1-xTB'
+    assert out.base.attributes.get('origins')[0]['vacancy'] == 'I' and out.base.attributes.get('formulas')[0] == 'Cs2I3Pb'
+    direct = xtb.label(calculation.inputs.configurations.configurations()[0], SETTINGS)
+    assert out.configurations()[0].info['energy'] == pytest.approx(direct['energy'], abs=1e-6)
+    assert np.allclose(out.configurations()[0].arrays['charges'], direct['charges'], atol=1e-6)
+
+    training = ConfigurationSetData.from_atoms(labelled, labels=xtb.record(SETTINGS)).store()
+    # A few epochs: the learning itself is tested above; here, the node and its reload.
+    result = CliRunner().invoke(cmd_root, ['potential', 'train', training.uuid, '--epochs', '3', '--charge-epochs', '3'])
+    assert result.exit_code == 0, result.output
+    potential = orm.load_node(int(result.output.split('QEqPotentialData<')[-1].split('>')[0]))
+    assert potential.creator.process_type == 'aiida.calculations:perovskite.train_qeq'
+    assert potential.is_stored and potential.base.attributes.get('charges')
+    assert potential.creator.inputs.configurations.uuid == training.uuid  # provenance of its training set
+    assert potential.base.attributes.get('metrics')['n_configurations'] == len(labelled)
+    expected = qeq.predict(potential.model(), training.configurations()[:3])
+
+    profile = get_manager().get_profile()
+    script = textwrap.dedent(f"""
+        import json, sys
+        from aiida import load_profile, orm
+        load_profile({profile.name!r}, allow_switch=True)
+        from aiida_perovskite.data import ConfigurationSetData
+        from aiida_perovskite.mlip import qeq
+        node = orm.load_node({potential.uuid!r})
+        data = orm.load_node({training.uuid!r}).configurations()[:3]
+        json.dump([{{'energy': float(r['energy']), 'forces': r['forces'].tolist(), 'charges': r['charges'].tolist()}}
+                   for r in qeq.predict(node.model(), data)], sys.stdout)
+    """)
+    from aiida.manage.configuration import get_config
+
+    environment = {**os.environ, 'AIIDA_PATH': str(get_config().dirpath)}
+    completed = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, env=environment,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    reloaded = json.loads(completed.stdout)
+    # The MLIP engine's CalcJob runs with the stored potential: its files go with the job, the record names them.
+    parameters = orm.Dict({'max_steps': 2, 'stages': [{'name': 'relax', 'kind': 'relax', 'pressure_gpa': 0.0}]})
+    relax, relax_node = run_get_node(MlipCalculation, code=register_local_codes(aiida_localhost)['mlip'],
+                                     structure=orm.StructureData(ase=labelled[0]), parameters=parameters,
+                                     qeq_potential=potential)
+    record = relax['output_parameters']['potential']
+    assert relax_node.exit_status in (0, MlipCalculation.exit_codes.ERROR_NOT_CONVERGED.status), relax_node.exit_message
+    assert record['package'] == 'hippynn' and record['name'] == 'qeq:qeq_potential'
+    assert relax['output_parameters']['stages'][0]['steps'] >= 1
+
+    # The relaxation work chain takes the potential by name, qeq:<UUID or PK>, and links the node.
+    from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
+
+    builder = MlipRelaxWorkChain.get_builder_from_protocol(
+        relax_node.inputs.code, relax_node.inputs.structure, overrides={'parameters': {'potential': f'qeq:{potential.pk}'}})
+    assert builder.mlip.qeq_potential.uuid == potential.uuid
+    with pytest.raises(ValueError, match='pass its QEqPotentialData as qeq_potential'):
+        run_get_node(MlipCalculation, code=relax_node.inputs.code, structure=relax_node.inputs.structure,
+                     parameters=orm.Dict({'potential': 'qeq:somewhere'}))
+
+    result = CliRunner().invoke(cmd_root, ['potential', 'evaluate', str(potential.pk), str(out.pk)])
+    assert result.exit_code == 0, result.output
+    assert '2 configurations: MAE energy' in result.output and 'element-mean charges' in result.output
+    for old, new in zip(expected, reloaded):
+        assert new['energy'] == old['energy']
+        assert np.array_equal(np.array(new['forces']), old['forces'])
+        assert np.array_equal(np.array(new['charges']), old['charges'])
+
+
+def test_labelling_command_keeps_good_configurations_and_names_failures(cell, tmp_path, monkeypatch):
+    broken = cell.copy()
+    broken.positions[1] = broken.positions[0]  # tblite refuses atoms on top of each other
+    xtb.write(tmp_path / xtb.CONFIGURATIONS, [cell, broken])
+    (tmp_path / xtb.SETTINGS).write_text(json.dumps(SETTINGS))
+    monkeypatch.chdir(tmp_path)
+    assert xtb.main([xtb.SETTINGS, xtb.CONFIGURATIONS]) == 0
+    results = json.loads((tmp_path / xtb.RESULTS).read_text())
+    assert results['n_labelled'] == 1 and [f['index'] for f in results['failures']] == [1]
+    assert 'close' in results['failures'][0]['message'] and results['record']['version']
+    (labelled,) = xtb.read(tmp_path / xtb.LABELLED)
+    assert labelled.info['energy'] == pytest.approx(xtb.label(cell, SETTINGS)['energy'], abs=1e-6)
+    assert labelled.info['origin']['kind'] == 'ideal' and labelled.arrays['charges'].shape == (7,)
+    (tmp_path / 'bad.json').write_text(json.dumps({'method': 'GFN1-xTB', 'smearing': 1}))
+    assert xtb.main(['bad.json', xtb.CONFIGURATIONS]) == 2
