@@ -71,6 +71,27 @@ class TrainedModelData(orm.Data):
                                        self.base.repository.get_object_content(self.NETWORK_HYPERPARAMETERS,
                                                                                mode='r'))
 
+    def predict_structures(self, structures):
+        """Predictions and their uncertainty (the model's ``rmse`` attribute, NaN without one) of a network model
+        for pymatgen structures or CIF paths: the fingerprint or crystal graph is computed with the settings
+        recorded in the hyperparameters (``input_settings``)."""
+        import numpy as np
+
+        from aiida_perovskite.fingerprint import FingerprintSettings, hirshfeld_fingerprint
+        from aiida_perovskite.fingerprint.graph import GraphSettings, crystal_graph
+        from aiida_perovskite.fingerprint.hirshfeld import as_structure
+
+        network = self.network()
+        structures = [as_structure(structure) for structure in structures]
+        if network.hyper['architecture'] == 'cgcnn':
+            settings = GraphSettings(**network.hyper.get('input_settings', {}))
+            inputs = [crystal_graph(structure, settings) for structure in structures]
+        else:
+            settings = FingerprintSettings(**network.hyper.get('input_settings', {}))
+            inputs = np.array([hirshfeld_fingerprint(structure, settings).image for structure in structures])
+        mean = network.predict(inputs)
+        return mean, np.full(len(mean), self.base.attributes.get('rmse', np.nan), dtype=float)
+
     def domain(self) -> dict | None:
         """The applicability domain recorded with the model (None for models trained before it was)."""
         import json

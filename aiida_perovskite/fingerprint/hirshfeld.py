@@ -275,7 +275,7 @@ def hirshfeld_fingerprint(structure, settings: FingerprintSettings | None = None
 
     started = time.perf_counter()
     settings = settings or FingerprintSettings()
-    structure = _as_structure(structure)
+    structure = as_structure(structure)
     sites, multiplicity = unique_sites(structure, settings.symprec)
     edges = settings.edges
     n_channels = len(CHANNELS)
@@ -382,7 +382,8 @@ def check_surface(surface: AtomSurface, structure) -> dict[str, float]:
     }
 
 
-def _as_structure(structure):
+def as_structure(structure):
+    """A pymatgen ``Structure`` as it is, or read from a CIF path (one-line error naming the file)."""
     from pymatgen.core import Structure
 
     if isinstance(structure, Structure):

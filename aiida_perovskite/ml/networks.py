@@ -106,10 +106,13 @@ class NetworkModel:
 
     :param architecture: ``hirshfeld_cnn`` (inputs: image arrays) or ``cgcnn`` (inputs: crystal graphs).
     :param classes: class labels for a classification (cross-entropy, one output per class); None: regression.
+    :param input_settings: the fields of the ``FingerprintSettings`` or ``GraphSettings`` the inputs were made
+        with (stored with the model; a stored model makes its inputs for new structures with them).
     """
 
     def __init__(self, architecture: str, shape: dict, classes=None, epochs: int = 60, batch_size: int = 16,
-                 learning_rate: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, bias_correction=True):
+                 learning_rate: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0, bias_correction=True,
+                 input_settings: dict | None = None):
         if architecture not in ARCHITECTURES:
             raise ValueError(f'unknown architecture {architecture!r}; known: {ARCHITECTURES}')
         self.hyper = {
@@ -118,6 +121,8 @@ class NetworkModel:
             'weight_decay': float(weight_decay), 'seed': int(seed), 'bias_correction': bool(bias_correction),
             'y_mean': 0.0, 'y_std': 1.0, 'correction': [1.0, 0.0], 'frozen': [], 'losses': [],
             'training_seconds': 0.0, 'n_train': 0,
+            # FingerprintSettings or GraphSettings of the inputs, so that a stored model can make its own.
+            'input_settings': dict(input_settings or {}),
         }
         torch.manual_seed(seed)
         self.network = self.build_network()

@@ -157,7 +157,7 @@ def test_cgcnn_trains_and_reloads(strained, tmp_path):
     np.testing.assert_array_equal(_reload_in_new_process(tmp_path, model, inputs), model.predict(graphs))
 
 
-def test_fingerprint_nodes_are_reused_and_networks_stored(aiida_profile, cell, strained):
+def test_fingerprint_nodes_are_reused_and_networks_stored(aiida_profile, cell, strained, write_cif):
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -177,8 +177,18 @@ def test_fingerprint_nodes_are_reused_and_networks_stored(aiida_profile, cell, s
     assert second['fingerprints']['bda'].uuid == first['fingerprints']['bda'].uuid
 
     images, _, lattice, _ = strained
-    model = NetworkModel('hirshfeld_cnn', {'in_channels': images.shape[1]}, epochs=2, batch_size=5).fit(images, lattice)
-    stored = TrainedModelData.from_network(model, task='lattice_a', units='A').store()
+    model = NetworkModel('hirshfeld_cnn', {'in_channels': images.shape[1]}, epochs=2, batch_size=5,
+                         input_settings=FAST.as_dict()).fit(images, lattice)
+    stored = TrainedModelData.from_network(model, task='lattice_a', units='A', rmse=0.05).store()
     loaded = orm.load_node(stored.pk)
     assert loaded.family == 'hirshfeld_cnn' and loaded.is_network
     np.testing.assert_array_equal(loaded.network().predict(images), model.predict(images))
+    # ``screen`` (in memory) with the stored network: it fingerprints the CIF itself with the recorded settings.
+    from aiida_perovskite.ml.screening import screen_cifs
+
+    path = write_cif(cell, 'bda.cif')
+    screening = screen_cifs([path], loaded)
+    assert not screening.failures
+    expected = model.predict(hirshfeld_fingerprint(path, FAST).image[None])[0]
+    assert screening.rows[0]['prediction'] == pytest.approx(expected, abs=1e-6)
+    assert screening.rows[0]['uncertainty'] == 0.05
