@@ -265,16 +265,16 @@ def print_table(table):
 
 
 def curve(frame, images, graphs, groups, options):
-    """Test MAE of the CNNs (and CGCNN) trained on fractions of each training fold (seed 0)."""
+    """Test MAE of the models trained on fractions of each training fold (seed 0)."""
     target = options.curve
     print(f'\nlearning curve, {target} (seed 0, MAE over folds):')
     for fraction in (0.25, 0.5, 1.0):
         line = []
-        for name in ('cnn_scratch', 'cnn_transfer', 'cgcnn', 'rf_thesis'):
+        for name in options.curve_models.split(','):
             errors = []
             for train, test in folds(groups, options.folds, 0):
                 rng = np.random.default_rng(0)
-                subset = rng.choice(train, max(4, int(round(fraction * len(train)))), replace=False)
+                subset = rng.choice(train, min(len(train), max(4, int(round(fraction * len(train))))), replace=False)
                 predicted, _ = fit_predict(name, target, frame, images, graphs, subset, test, 0, options)
                 errors.append(metrics(frame[target].to_numpy()[test], predicted)['mae'])
             line.append(f'{name} {np.mean(errors):.3f}')
@@ -295,6 +295,7 @@ def main(argv=None) -> int:
     parser.add_argument('--targets', default=','.join((*REGRESSION, CLASSIFICATION)))
     parser.add_argument('--models', default=','.join(MODELS))
     parser.add_argument('--curve', default='', help='a regression target for the learning curves ("" for none)')
+    parser.add_argument('--curve-models', default='cnn_scratch,cnn_transfer,cgcnn,rf_thesis')
     parser.add_argument('--output', type=pathlib.Path, default=None, help='CSV of every fold score')
     options = parser.parse_args(argv)
     if not CIFS.is_dir():
