@@ -22,7 +22,7 @@ BIN = pathlib.Path(sys.executable).parent
 #: The layers, bottom to top. Cores are plain Python; the plugin layer wraps them in AiiDA processes
 #: and data types (``common`` holds what its processes share, e.g. the exit-code table); the interface
 #: (node helpers and the command line) drives the plugin layer.
-CORE = {'analysis', 'builder', 'forcefield', 'ml', 'mlip', 'search', 'simulation', 'structure', 'toolchain'}
+CORE = {'analysis', 'builder', 'fingerprint', 'forcefield', 'ml', 'mlip', 'search', 'simulation', 'structure', 'toolchain'}
 PLUGIN = {'calculations', 'common', 'data', 'parsers', 'workflows'}
 INTERFACE = {'tools', 'cli'}
 

@@ -97,6 +97,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (378, 'ERROR_SUB_PROCESS_FAILED_MATERIAL', 'The simulation failed: {message}'),
         (379, 'ERROR_SUB_PROCESS_FAILED_MLIP', 'The MLIP run failed and cannot be restarted: {message}'),
         (380, 'ERROR_NO_CANDIDATE_RELAXED', 'No search candidate finished its {stage} relaxation: {message}'),
+        (381, 'ERROR_SUB_PROCESS_FAILED_FINGERPRINT', 'The fingerprints of {message} failed'),
     ),
     **_codes(
         'recoverable',

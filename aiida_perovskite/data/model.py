@@ -19,6 +19,11 @@ class TrainedModelData(orm.Data):
     """
 
     FILENAME = 'model.skops'
+    #: A neural network (:class:`aiida_perovskite.ml.networks.NetworkModel`): its state_dict as plain arrays in
+    #: ``.npz`` (read with ``allow_pickle=False``) and its hyperparameters, target scaling, bias correction and
+    #: classes as JSON. ``family`` is then the architecture (``hirshfeld_cnn``, ``cgcnn``).
+    NETWORK_WEIGHTS = 'network.npz'
+    NETWORK_HYPERPARAMETERS = 'network.json'
     #: The applicability domain (:func:`aiida_perovskite.ml.domain.training_domain`), JSON, beside the model.
     DOMAIN_FILENAME = 'domain.json'
 
@@ -37,6 +42,55 @@ class TrainedModelData(orm.Data):
             attributes['domain_fragments'] = len(domain.get('fragments', []))
         node.base.attributes.set_many(attributes)
         return node
+
+    @classmethod
+    def from_network(cls, network, **attributes) -> TrainedModelData:
+        """A node holding a trained :class:`~aiida_perovskite.ml.networks.NetworkModel` (never pickled)."""
+        weights, hyperparameters = network.to_bytes()
+        node = cls()
+        node.base.repository.put_object_from_filelike(io.BytesIO(weights), cls.NETWORK_WEIGHTS)
+        node.base.repository.put_object_from_filelike(io.BytesIO(hyperparameters.encode()),
+                                                      cls.NETWORK_HYPERPARAMETERS)
+        attributes.setdefault('family', network.hyper['architecture'])
+        attributes.setdefault('hyperparameters', {key: value for key, value in network.hyper.items()
+                                                  if key != 'losses'})
+        node.base.attributes.set_many(attributes)
+        return node
+
+    @property
+    def is_network(self) -> bool:
+        return self.NETWORK_WEIGHTS in self.base.repository.list_object_names()
+
+    def network(self):
+        """The stored network, rebuilt from its JSON hyperparameters and ``.npz`` weights."""
+        from aiida_perovskite.ml.networks import NetworkModel
+
+        if not self.is_network:
+            raise ValueError(f'model <{self.pk}> holds no network (family {self.family!r})')
+        return NetworkModel.from_bytes(self.base.repository.get_object_content(self.NETWORK_WEIGHTS, mode='rb'),
+                                       self.base.repository.get_object_content(self.NETWORK_HYPERPARAMETERS,
+                                                                               mode='r'))
+
+    def predict_structures(self, structures):
+        """Predictions and their uncertainty (the model's ``rmse`` attribute, NaN without one) of a network model
+        for pymatgen structures or CIF paths: the fingerprint or crystal graph is computed with the settings
+        recorded in the hyperparameters (``input_settings``)."""
+        import numpy as np
+
+        from aiida_perovskite.fingerprint import FingerprintSettings, hirshfeld_fingerprint
+        from aiida_perovskite.fingerprint.graph import GraphSettings, crystal_graph
+        from aiida_perovskite.fingerprint.hirshfeld import as_structure
+
+        network = self.network()
+        structures = [as_structure(structure) for structure in structures]
+        if network.hyper['architecture'] == 'cgcnn':
+            settings = GraphSettings(**network.hyper.get('input_settings', {}))
+            inputs = [crystal_graph(structure, settings) for structure in structures]
+        else:
+            settings = FingerprintSettings(**network.hyper.get('input_settings', {}))
+            inputs = np.array([hirshfeld_fingerprint(structure, settings).image for structure in structures])
+        mean = network.predict(inputs)
+        return mean, np.full(len(mean), self.base.attributes.get('rmse', np.nan), dtype=float)
 
     def domain(self) -> dict | None:
         """The applicability domain recorded with the model (None for models trained before it was)."""

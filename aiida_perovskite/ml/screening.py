@@ -58,7 +58,12 @@ def predict_cif(path, model, temperature: float) -> dict:
         raise ScreeningError(f'{type(error).__name__}: {error}') from None
     features = structure_features(record)
     features['thermo:temperature'] = temperature
-    mean, spread = model.predict(pd.DataFrame([features]))
+    if getattr(model, 'is_network', False):  # a network reads the structure itself (fingerprint or graph)
+        if (model.base.attributes.get('hyperparameters') or {}).get('classes'):
+            raise ScreeningError(f'model {model.family} is a classifier: its classes cannot be ranked')
+        mean, spread = model.predict_structures([path])
+    else:
+        mean, spread = model.predict(pd.DataFrame([features]))
     applicability = getattr(model, 'applicability', None)
     domain = applicability(features, structure_elements(record)) if applicability else None
     return {'file': str(path), 'smiles': '.'.join(s['smiles'] for s in record['spacers']),
