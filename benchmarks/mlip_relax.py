@@ -208,8 +208,9 @@ def main(argv=None) -> None:
         parser.error('give CIFs, --preset or --lattice')
     settings = {'fmax': args.fmax, 'stress_tolerance_gpa': args.stress_tolerance, 'max_steps': args.max_steps}
     work = args.work or pathlib.Path(tempfile.mkdtemp(prefix='mlip-relax-'))
-    print(f'{"cell":24s} {"potential":12s} {"atoms":>5s} {"status":13s} {"steps":>5s} {"s/step":>6s} '
-          f'{"V/B (A^3)":>10s} {"volume":>7s} {"area":>7s} {"spacing":>7s} {"oct.":>5s}  (deviations vs the input cell)')
+    if args.cifs:
+        print(f'{"cell":24s} {"potential":12s} {"atoms":>5s} {"status":13s} {"steps":>5s} {"s/step":>6s} '
+              f'{"V/B (A^3)":>10s} {"volume":>7s} {"area":>7s} {"spacing":>7s} {"oct.":>5s}  (deviations vs the input cell)')
     for path in args.cifs:
         for name in args.potentials:
             row = relax_and_compare(path, name, settings, work)
@@ -219,7 +220,7 @@ def main(argv=None) -> None:
                   f'{per_step:6.2f} {row["volume_per_metal"]:10.1f} {d["volume"]:+6.1f}% {d["in_plane"]:+6.1f}% '
                   f'{d["stacking"]:+6.1f}% {row["octahedra_share"]:5.2f}', flush=True)
     if jobs:
-        print('\nbuilder\'s cell on the experimental lattice (scaled positions kept), relaxed; deviations of the '
+        print('builder\'s cell on the experimental lattice (scaled positions kept), relaxed; deviations of the '
               'relaxed per-metal figures against each experimental cell')
         print(f'{"compound":12s} {"potential":12s} {"atoms":>5s} {"status":13s} {"steps":>5s} {"s/step":>6s} '
               f'{"V/B (A^3)":>10s} {"A/B (A^2)":>9s} {"d (A)":>6s} {"oct.":>5s}  reference: volume area spacing')
