@@ -3,7 +3,7 @@
     AIIDA_PATH=/work/search-bench aiida-perovskite setup --profile search-bench     # once
     AIIDA_PATH=/work/search-bench python benchmarks/structure_search.py --profile search-bench \\
         --reference BA2PbI4 --candidates 8 --keep 2 [--formula-units 1 2] [--protocol screening] \\
-        [--mlip-protocol fast] [--seed 0]
+        [--mlip-protocol fast] [--seed 0] [--octahedral-tilt 0 15 --octahedral-rotation 0 15]
     ... --spacer SMILES --phase RP --metal Pb --halide I --cif REFERENCE.cif
     ... --spacer SMILES --lattice A B C [ALPHA BETA GAMMA] --metals 4 --slabs 2
 
@@ -105,6 +105,10 @@ def main(argv=None) -> int:
     parser.add_argument('--keep', type=int, default=2)
     parser.add_argument('--formula-units', type=int, nargs='+', default=None, help='Formula units per candidate cell.')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--octahedral-tilt', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                        help='Generator: checkerboard tilt range of the octahedra (degrees; default flat).')
+    parser.add_argument('--octahedral-rotation', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                        help='Generator: checkerboard rotation range of the octahedra (degrees; default flat).')
     parser.add_argument('--protocol', default='screening', help='Search protocol (force field, minimiser).')
     parser.add_argument('--mlip-protocol', default=None, help='MlipRelaxWorkChain protocol (default: the search\'s).')
     parser.add_argument('--mlip', default='chgnet', help='Potential of the MLIP stage.')
@@ -156,6 +160,9 @@ def main(argv=None) -> int:
                  'mlip': {'parameters': {'potential': args.mlip}}}
     if args.formula_units:
         overrides['generator']['formula_units'] = args.formula_units
+    for key in ('octahedral_tilt', 'octahedral_rotation'):
+        if getattr(args, key):
+            overrides['generator'][key] = getattr(args, key)
     if args.mlip_protocol:
         overrides['mlip']['protocol'] = args.mlip_protocol
     if args.search:
@@ -173,8 +180,9 @@ def main(argv=None) -> int:
                                                                      args.protocol, overrides)
         print(f'search: {smiles} {phase} {metal}{halide}4, {args.candidates} candidates (formula units '
               f'{builder.generator.get_dict().get("formula_units", "default")}), keep {args.keep}, protocol '
-              f'{args.protocol}, MLIP {args.mlip} (protocol {builder.mlip["protocol"]}), seed {args.seed}',
-              flush=True)
+              f'{args.protocol}, MLIP {args.mlip} (protocol {builder.mlip["protocol"]}), seed {args.seed}, octahedra '
+              f'tilt {builder.generator.get_dict().get("octahedral_tilt", "flat")} rotation '
+              f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}', flush=True)
         print(f'reference: {source}')
         start = time.monotonic()
         results, node = run_get_node(builder)
@@ -217,8 +225,10 @@ def main(argv=None) -> int:
         if verdict:
             like.append(position)
         cells = ''.join(f' {figures[k]:13.2f} ({100 * deviations[k]:+5.1f}%)' for k, _, _ in FIGURES)
+        turned = records[key].get('octahedra')
+        turned = '' if turned is None else f'; drawn tilt {turned["tilt"]}, rotation {turned["rotation"]} deg'
         print(f'{position:4d} {key:>5} {records[key]["formula_units"]:4d} {ranking["energies"][key]:12.4f} '
-              f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}')
+              f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}{turned}')
 
     gap = ranking.get('gap_to_next')
     print(f'\nenergy gap of the prediction to the next distinct structure: '

@@ -23,6 +23,10 @@ from .params import COMPUTER, PROFILE
 @click.option('--mlip', 'potential', default='chgnet', show_default=True, metavar='NAME[+d3]',
               help='Machine-learned potential of the final relaxation (chgnet, sevennet, with +d3 for dispersion).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Seed of the candidate generator.')
+@click.option('--octahedral-tilt', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
+              help='Draw a checkerboard tilt of the octahedra about an in-plane axis in this range (degrees).')
+@click.option('--octahedral-rotation', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
+              help='Draw a checkerboard rotation of the octahedra about the stacking axis in this range (degrees).')
 @click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
 @click.option('--compare', 'reference', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Reference CIF: per-metal figures, StructureMatcher verdict and RMS, powder-XRD similarity.')
@@ -32,8 +36,8 @@ from .params import COMPUTER, PROFILE
               help='Energy landscape PNG (default: next to --output, or predict_landscape.png).')
 @PROFILE
 @COMPUTER
-def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, protocol, reference, output, plot,
-                profile_name, computer):
+def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, octahedral_tilt, octahedral_rotation,
+                protocol, reference, output, plot, profile_name, computer):
     """Predict the structure: random candidates, classical relaxation of all, MLIP relaxation of the lowest.
 
     The prediction is the lowest MLIP energy per formula unit; it goes straight into `run`, `validate`
@@ -59,6 +63,9 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
         overrides['generator']['candidates'] = candidates
     if keep is not None:
         overrides['keep'] = keep
+    for key, value in (('octahedral_tilt', octahedral_tilt), ('octahedral_rotation', octahedral_rotation)):
+        if value:
+            overrides['generator'][key] = list(value)
     builder = StructureSearchWorkChain.get_builder_from_protocol(codes, smiles, phase.upper(), metal, halide, protocol,
                                                                  overrides)
     click.echo(f'searching {smiles} {phase.upper()} {metal}{halide}4: {builder.generator["candidates"]} candidates, '

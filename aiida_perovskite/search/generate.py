@@ -6,9 +6,15 @@ The approach of Karimitari, Baldwin et al. (JACS 146, 27392 (2024)), written afr
    one or more conformers (the head torsion: the builder's choice, anti, gauche), each turned so
    its first ammonium head is at the origin and its long axis along +z
    (:func:`~aiida_perovskite.builder.builder.oriented`).
-2. A flat corner-sharing BX6 layer (:func:`~aiida_perovskite.builder.layer.slab_sites`) in an
+2. A corner-sharing BX6 layer (:func:`~aiida_perovskite.builder.layer.slab_sites`) in an
    in-plane supercell holding ``k`` octahedra (``k`` formula units per cell, drawn from
-   ``formula_units``), one slab per cell.
+   ``formula_units``), one slab per cell. Flat by default; with ``octahedral_tilt`` and/or
+   ``octahedral_rotation`` ranges (degrees) the octahedra are turned in a checkerboard as in real
+   layered perovskites (:func:`tilted_layer`): each by a tilt drawn from the range about an in-plane
+   axis of random direction (the a-a-c0 pattern when that axis is a diagonal) and a rotation about
+   the stacking axis, its four neighbours by the opposite angles. The supercell's vectors must join
+   octahedra of the same turn (e.g. sqrt(2) x sqrt(2) or 2 x 2), so only those are drawn; 1 or 3
+   formula units, which have none, stay flat, as their record says.
 3. Every pocket of the layer takes an ammonium anchor: the head nitrogen sits above the pocket's
    centre, at a random height about the apical halide plane. All spacers of a side share one
    orientation: the long axis drawn uniformly on a cone of half-angle ``cone_angle`` about the
@@ -42,7 +48,8 @@ from aiida_perovskite.builder.layer import bx_bond, slab_sites
 from aiida_perovskite.builder.spacer import GAUCHE, Spacer, spacer_from_smiles
 from aiida_perovskite.structure.elements import COVALENT_RADII
 
-__all__ = ('Candidate', 'DEFAULTS', 'SearchError', 'generate_candidates', 'is_chiral', 'spacer_conformers')
+__all__ = ('Candidate', 'DEFAULTS', 'SearchError', 'generate_candidates', 'is_chiral', 'spacer_conformers',
+           'tilted_layer')
 
 #: Every setting of :func:`generate_candidates` and its default.
 DEFAULTS = {
@@ -60,6 +67,8 @@ DEFAULTS = {
     'shear': 0.15,  # fraction of an octahedron edge: the random part of the RP stacking offset
     'conformers': ['auto', 180.0, GAUCHE],  # head torsions (degrees; auto: the builder's choice)
     'max_attempts': 1000,  # draws per candidate before giving up (a rejected draw costs a few ms)
+    'octahedral_tilt': [0.0, 0.0],  # degrees: range of the checkerboard tilt about an in-plane axis (0, 0: flat)
+    'octahedral_rotation': [0.0, 0.0],  # degrees: range of the checkerboard rotation about the stacking axis
 }
 
 #: In-plane supercells (rows: the cell's a and b in units of the one-octahedron cell) per formula unit count.
@@ -147,7 +156,61 @@ def _validated(settings: dict) -> dict:
         if element not in COVALENT_RADII:
             raise SearchError(f'no covalent radius for {element}')
     bx_bond(options['metal'], options['halide'])  # BuildError for an unknown pair
+    for key in ('octahedral_tilt', 'octahedral_rotation'):
+        try:
+            low, high = (float(x) for x in options[key])
+        except (TypeError, ValueError):
+            raise SearchError(f'{key} must be a range [low, high] in degrees, not {options[key]!r}') from None
+        if not 0.0 <= low <= high <= 30.0:
+            raise SearchError(f'{key} must be a range within 0 to 30 degrees, low first, not {options[key]}')
+        options[key] = [low, high]
     return options
+
+
+def _checkerboard(supercell: np.ndarray) -> bool:
+    """Whether every vector of the in-plane supercell joins octahedra of the same checkerboard colour."""
+    return all(int(round(row.sum())) % 2 == 0 for row in supercell)
+
+
+def tilted_layer(tilt: float, axis: float, rotation: float, bond: float):
+    """The one-octahedron cell's edges and the turns of a checkerboard of rigid BX6 octahedra.
+
+    :param tilt: the tilt (radians) about the in-plane axis at angle ``axis`` (radians) from x;
+        :param rotation: the rotation (radians) about the stacking axis.
+    :returns: ``(edges, turns)``: the metal-metal distances along x and y (the projections of two
+        touching octahedra's corners) and the rotation matrices of the two colours, the second the
+        first's opposite (tilt and rotation reversed). Two neighbours' predictions of their shared
+        corner agree exactly for a tilt or a rotation alone and to second order in the angles for
+        both; :func:`_layer_sites` puts the corner halfway.
+    """
+    direction = np.array([np.cos(axis), np.sin(axis), 0.0])
+
+    def turn(sign):
+        return _rotation(direction, sign * tilt) @ _rotation(np.array([0.0, 0.0, 1.0]), sign * rotation)
+
+    turns = (turn(1.0), turn(-1.0))
+    edges = tuple(float(bond * (turns[0][k, k] + turns[1][k, k])) for k in (0, 1))
+    return edges, turns
+
+
+def _layer_sites(metals, colours, edges, turns, metal: str, halide: str, bond: float):
+    """Sites of a one-octahedron-thick layer in :func:`slab_sites`' order (B, +x X, +y X, bottom X, top X).
+
+    Each metal owns its +x and +y corners, placed halfway between its own octahedron's corner and
+    the neighbour's (a neighbour has the other colour).
+    """
+    sites = []
+    for position, colour in zip(metals, colours):
+        own, other = turns[colour], turns[1 - colour]
+        sites.append((metal, position))
+        for k in (0, 1):
+            unit = np.eye(3)[k]
+            mine = position + bond * own @ unit
+            theirs = position + edges[k] * unit - bond * other @ unit
+            sites.append((halide, (mine + theirs) / 2))
+        sites.append((halide, position - bond * own @ np.array([0.0, 0.0, 1.0])))
+        sites.append((halide, position + bond * own @ np.array([0.0, 0.0, 1.0])))
+    return sites
 
 
 def _overlap(structure: Structure, owner: np.ndarray, halide: str, factor: float, halide_contact: float,
@@ -209,6 +272,9 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     phase, metal, halide = options['phase'], options['metal'], options['halide']
     k = int(rng.choice(options['formula_units']))
     supercells = SUPERCELLS[k]
+    turning = options['octahedral_tilt'][1] > 0 or options['octahedral_rotation'][1] > 0
+    if turning:  # only the supercells in which the checkerboard fits, where k has one
+        supercells = tuple(cell for cell in supercells if _checkerboard(np.array(cell))) or supercells
     supercell = np.array(supercells[int(rng.integers(len(supercells)))], dtype=float)
     which = int(rng.integers(len(shapes)))
     spacer, shape = conformers[which], shapes[which]
@@ -216,17 +282,30 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     tilt = float(np.arccos(rng.uniform(np.cos(cone), 1.0)))  # uniform over the cone's solid angle
     azimuth, spin = (float(x) for x in rng.uniform(0.0, 2 * np.pi, size=2))
     rotation = _orientation(tilt, azimuth, spin)
-    a = 2 * bond
-    plane = supercell @ np.array([[a, 0.0, 0.0], [0.0, a, 0.0]])
+    octahedra = None
+    if turning:  # no draw when flat: the seeds of flat searches give the same candidates as before
+        turned = float(rng.uniform(*options['octahedral_tilt'])), float(rng.uniform(0.0, 360.0))
+        octahedra = {'tilt': turned[0], 'tilt_axis': turned[1],
+                     'rotation': float(rng.uniform(*options['octahedral_rotation']))}
+        if not _checkerboard(supercell):
+            octahedra = {'tilt': 0.0, 'tilt_axis': 0.0, 'rotation': 0.0, 'flat': 'supercell cannot alternate'}
+    if octahedra and (octahedra['tilt'] or octahedra['rotation']):
+        edges, turns = tilted_layer(*np.radians([octahedra['tilt'], octahedra['tilt_axis'], octahedra['rotation']]),
+                                    bond)
+    else:
+        edges, turns = (2 * bond, 2 * bond), None
+    cell_edges = np.array([edges[0], edges[1]])
+    plane = supercell @ np.array([[edges[0], 0.0, 0.0], [0.0, edges[1], 0.0]])
     # metals of the supercell: lattice points of the one-octahedron cell inside it
     span = int(np.abs(supercell).sum()) + 1
     inverse = np.linalg.inv(supercell)
-    metals = []
+    metals, colours = [], []
     for i in range(-span, span + 1):
         for j in range(-span, span + 1):
             fractional = np.array([i, j], dtype=float) @ inverse
             if np.all(fractional >= -1e-9) and np.all(fractional < 1 - 1e-9):
-                metals.append(np.array([i * a, j * a, 0.0]))
+                metals.append(np.array([i * edges[0], j * edges[1], 0.0]))
+                colours.append((i + j) % 2)
     assert len(metals) == k
     low, high = (float(x) for x in options['head_height'])
     mirrors = [bool(rng.integers(2)) and not chiral for _ in range(k)]
@@ -236,10 +315,13 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     for m, metal_position in enumerate(metals):
         molecule = shape @ mirror_plane.T if mirrors[m] else shape
         molecule = molecule @ rotation.T
-        head = metal_position + [bond, bond, bond + heights[0, m]]
+        head = metal_position + [edges[0] / 2, edges[1] / 2, bond + heights[0, m]]
         placed_top.append(molecule + head)
 
-    inorganic = [site for position in metals for site in slab_sites(position, 1, metal, halide, bond)]
+    if turns is None:
+        inorganic = [site for position in metals for site in slab_sites(position, 1, metal, halide, bond)]
+    else:
+        inorganic = _layer_sites(metals, colours, edges, turns, metal, halide, bond)
     record = {
         'formula_units': k,
         'supercell': supercell.astype(int).tolist(),
@@ -250,6 +332,9 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
         'mirrors': mirrors,
         'phase': phase,
     }
+    if octahedra is not None:
+        record['octahedra'] = {key: round(value, 2) if isinstance(value, float) else value
+                               for key, value in octahedra.items()}
     if phase == 'DJ':
         tail = shape[spacer.tail] @ (rotation.T)  # the same for a mirrored molecule: the tail is on the axis
         flips = [bool(rng.integers(2)) for _ in range(k)]  # which head anchors below: reverse the molecule
@@ -274,9 +359,9 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     placed_bottom = []
     for m, metal_position in enumerate(metals):
         molecule = (placed_top[m] - placed_top[m][spacer.heads[0]]) @ operation.T
-        head = metal_position + [bond, bond, -bond - heights[1, m]]
+        head = metal_position + [edges[0] / 2, edges[1] / 2, -bond - heights[1, m]]
         placed_bottom.append(molecule + head)
-    offset = (rng.integers(2, size=2) * 0.5 + rng.uniform(-1, 1, size=2) * float(options['shear'])) * a
+    offset = (rng.integers(2, size=2) * 0.5 + rng.uniform(-1, 1, size=2) * float(options['shear'])) * cell_edges
     record.update(bottom=bottom, offset=[round(float(x), 3) for x in offset])
     molecules = placed_top + placed_bottom
     top = max(float(np.max(molecule[:, 2])) for molecule in placed_top)

@@ -106,3 +106,60 @@ def test_dedup_merges_translated_and_permuted_copies(butyl):
     ranked = rank(structures, [-1.0, -3.0, -2.0, -0.5, float('nan')])
     assert [r.index for r in ranked] == [1, 2, 3]  # the copy (-2) beats its original (-1); nan left out
     assert ranked[1].duplicates == [0]
+
+
+def _bridges(structure):
+    """Pb-I bond lengths, and the Pb-I-Pb angles (degrees) of the equatorial halides shared by two metals."""
+    bonds, angles = [], []
+    for site in structure:
+        if site.specie.symbol != 'I':
+            continue
+        metals = [n for n in structure.get_neighbors(site, 3.5) if n.specie.symbol == 'Pb']
+        bonds += [n.nn_distance for n in metals]
+        if len(metals) == 2:
+            first, second = (n.coords - site.coords for n in metals)
+            angles.append(float(np.degrees(np.arccos(first @ second / np.linalg.norm(first) / np.linalg.norm(second)))))
+    return np.array(bonds), np.array(angles)
+
+
+def test_tilted_octahedra(tmp_path):
+    """octahedral_tilt/octahedral_rotation turn the octahedra in a checkerboard: bonds kept, bridges bent by at
+    least twice the drawn rotation, the in-plane area per metal shrunk accordingly; 1 f.u. stays flat."""
+    candidates = generate_candidates('CCCCN', phase='RP', candidates=3, seed=5, formula_units=[1, 2, 4],
+                                     octahedral_tilt=[8.0, 12.0], octahedral_rotation=[6.0, 10.0])
+    flat_area = (2 * 3.17) ** 2
+    turned = 0
+    for candidate in candidates:
+        record, structure = candidate.record, candidate.structure
+        octahedra = record['octahedra']
+        bonds, angles = _bridges(structure)
+        metals = structure.composition['Pb']
+        assert len(bonds) == 6 * metals and np.all(np.abs(bonds - 3.17) < 0.01)  # six Pb-I per Pb, rigid
+        area = float(np.linalg.norm(np.cross(*structure.lattice.matrix[:2]))) / metals
+        if record['formula_units'] == 1:
+            assert octahedra == {'tilt': 0.0, 'tilt_axis': 0.0, 'rotation': 0.0, 'flat': 'supercell cannot alternate'}
+            assert np.allclose(angles, 180.0, atol=0.01) and area == pytest.approx(flat_area)
+            continue
+        turned += 1
+        assert all(int(sum(row)) % 2 == 0 for row in record['supercell'])  # the checkerboard fits the cell
+        assert 8.0 <= octahedra['tilt'] <= 12.0 and 6.0 <= octahedra['rotation'] <= 10.0
+        rotation, tilt = np.radians(octahedra['rotation']), np.radians(octahedra['tilt'])
+        assert len(angles) == 2 * metals
+        assert np.all(angles <= 180.0 - 2 * octahedra['rotation'] + 0.5)
+        assert angles.min() <= 180.0 - 2 * np.degrees(np.hypot(rotation, tilt / np.sqrt(2))) + 1.0
+        assert flat_area * np.cos(rotation) ** 2 * np.cos(tilt) ** 2 - 0.3 < area < flat_area * np.cos(rotation) ** 2 + 0.01
+        path = tmp_path / f'{record["index"]}.cif'
+        CifWriter(structure).write_file(path)
+        assert inspect_cif(path).oxidation_states == {'Pb': 2}  # still a valid layered perovskite
+    assert turned >= 1
+    again = generate_candidates('CCCCN', phase='RP', candidates=3, seed=5, formula_units=[1, 2, 4],
+                                octahedral_tilt=[8.0, 12.0], octahedral_rotation=[6.0, 10.0])
+    assert [c.record for c in again] == [c.record for c in candidates]
+    # flat (the default): no octahedra record, straight bridges, and the draws of the seed as before
+    flat = generate_candidates('CCCCN', phase='RP', candidates=1, seed=5, formula_units=[2])
+    assert 'octahedra' not in flat[0].record
+    assert np.allclose(_bridges(flat[0].structure)[1], 180.0, atol=0.01)
+    with pytest.raises(SearchError, match='octahedral_tilt must be a range within 0 to 30'):
+        generate_candidates('CCCCN', octahedral_tilt=[12.0, 5.0])
+    with pytest.raises(SearchError, match='octahedral_rotation must be a range'):
+        generate_candidates('CCCCN', octahedral_rotation=7.0)
