@@ -66,9 +66,15 @@ def undefined_notes(metrics: pd.DataFrame) -> list[str]:
             if isinstance(row['undefined'], str) and row['undefined']]
 
 
+#: Error ratios (to the target's span) that a sane model keeps near or below 1: shown as '> 10' beyond it.
+RATIO_COLUMNS = ('nrmse', 'distance_mean', 'distance_std')
+
+
 def _cell(column, value) -> str:
     if column in R2_COLUMNS:
         return display_r2(value)
+    if column in RATIO_COLUMNS and value is not None and np.isfinite(value) and value > 10:
+        return '> 10'
     if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
         return 'nan'
     if isinstance(value, (float, np.floating)):
@@ -210,7 +216,7 @@ def _metrics_table(metrics: pd.DataFrame) -> str:
         classes = ' '.join(
             name for name, applies in (('best', row['model'] == best), ('baseline', row['is_baseline'])) if applies
         )
-        cells = ''.join(f'<td>{html.escape(_cell(column, row[column]) if column in R2_COLUMNS else _format(row[column]))}</td>'
+        cells = ''.join(f'<td>{html.escape(_cell(column, row[column]) if column in R2_COLUMNS + RATIO_COLUMNS else _format(row[column]))}</td>'
                         for column in columns)
         body.append(f'<tr class="{classes}">{cells}</tr>')
     notes = ''.join(f'<li>{html.escape(line)}</li>' for line in undefined_notes(metrics))
