@@ -23,6 +23,14 @@ EXAMPLES = {
     'pea2pbi4_rp_n1.cif': ('PEA', 'RP', 1, 'Pb', 'I'),
     'bdapbi4_dj_n1.cif': ('BDA', 'DJ', 1, 'Pb', 'I'),
     'hdapbi4_dj_n1.cif': ('HDA', 'DJ', 1, 'Pb', 'I'),
+    # Spanning what sets the volume per atom (the organic share: spacer length, n, the halide), so that the
+    # demo's dozen materials hold a trend a model can learn; the demo's candidates (HA, ODA, BZA) stay out.
+    'ea2pbi4_rp_n1.cif': ('EA', 'RP', 1, 'Pb', 'I'),
+    'oa2pbi4_rp_n1.cif': ('OA', 'RP', 1, 'Pb', 'I'),
+    'da2pbi4_rp_n1.cif': ('DA', 'RP', 1, 'Pb', 'I'),
+    'ba2ma2pb3i10_rp_n3.cif': ('BA', 'RP', 3, 'Pb', 'I'),
+    'ba2pbbr4_rp_n1.cif': ('BA', 'RP', 1, 'Pb', 'Br'),
+    'pdapbi4_dj_n1.cif': ('PDA', 'DJ', 1, 'Pb', 'I'),
 }
 
 

@@ -17,9 +17,12 @@ def _number(value, digits: int = 4) -> str:
     return '-' if value is None else f'{value:.{digits}g}'
 
 
-def r2_text(value: float) -> str:
-    """An R2 as in the training tables (three decimals), in exponent form when an ill-posed fit made it huge."""
-    return f'{value:.3f}' if abs(value) < 1e4 else f'{value:.3g}'
+def r2_text(value) -> str:
+    """An R2 as in the training tables: three decimals, 'undefined' (None/NaN: see the training report for why)
+    or '< -10' when the digits would mean nothing (:func:`aiida_perovskite.ml.evaluation.display_r2`)."""
+    from aiida_perovskite.ml.evaluation import display_r2
+
+    return display_r2(value)
 
 
 def cp_u_text(record: dict) -> str:
@@ -60,8 +63,9 @@ def model_table(models: list) -> tuple[list, list]:
     headers = ['pk', 'label', 'task', 'family', 'test R2', 'RMSE', 'materials', 'dataset']
     rows = []
     for model in models:
-        r2 = '-' if model.get('test_r2_mean') is None else (
-            r2_text(model['test_r2_mean']) + ('' if model.get('test_r2_std') is None else f' ± {r2_text(model["test_r2_std"])}'))
+        r2 = r2_text(model.get('test_r2_mean'))
+        if r2[0].isdigit() or r2[0] == '-':  # a number: its spread over the folds beside it
+            r2 += '' if model.get('test_r2_std') is None else f' ± {r2_text(model["test_r2_std"])}'
         rows.append([model['pk'], model.get('label') or '', model['task'], model['family'], r2,
                      f'{_number(model.get("rmse"), 3)} {model.get("units") or ""}'.strip(), model.get('n_materials') or '',
                      model['dataset_pk']])

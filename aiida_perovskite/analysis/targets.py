@@ -2,6 +2,15 @@
 
 ``Cp(U)`` is the least-squares slope of the mean potential energy per atom against the
 temperature over the whole ladder; ``V_atom`` is the mean volume per atom at each temperature.
+
+Its error, ``cp_u_stderr``, is the sampling error of the slope: the block-averaged (autocorrelation-aware)
+standard errors of the temperatures' mean energies propagated through the least-squares weights. It is
+defined from two temperatures on, and it is the noise a model of ``Cp(U)`` cannot beat. The scatter of
+the means about the line (``cp_u_fit_stderr``, the method's error, undefined for two temperatures) also
+holds any curvature of U(T). Beside the slope, the NPT fluctuation estimate ``cov(U, H) / (k_B T^2)`` of
+each temperature is recorded (``cp_fluctuation``), with their inverse-variance mean
+(``cp_u_fluctuation``) and its combination with the slope (``cp_u_combined``), each with its error;
+``benchmarks/cp_estimators.py`` compares them per simulated nanosecond.
 Quality flags are recorded beside the values, never applied silently:
 
 - ``unstable``: the time standard deviation of the volume per atom, averaged over the
@@ -22,6 +31,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+from aiida_perovskite.simulation.blocking import inverse_variance_mean, slope_stderr
 
 __all__ = ('TargetSettings', 'ladder_targets', 'population_outliers', 'potential_energy_slope')
 
@@ -79,6 +90,7 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
     else:  # a single temperature has V_atom but no slope: Cp(U) is missing, not an error
         fit = {'slope': None, 'stderr': float('nan'), 'intercept': None}
         off_trend = []
+    errors = _estimator_errors(ordered, temperatures, fit)
     mean_volume_std = float(np.mean(volume_std))
     n_atoms = int(ordered[0].get('n_atoms', 0))
     scaled_volume_std = mean_volume_std
@@ -87,7 +99,7 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
     return {
         'temperatures': temperatures,
         'cp_u': fit['slope'],
-        'cp_u_stderr': None if np.isnan(fit['stderr']) else fit['stderr'],  # undefined for two temperatures
+        **errors,
         'pe_intercept': fit['intercept'],
         'pe_per_atom': pe.tolist(),
         'pe_per_atom_std': pe_std.tolist(),
@@ -103,6 +115,44 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         'pe_off_trend_temperatures': off_trend,
         'settings': settings.as_dict(),
         'units': {'cp_u': 'kcal/mol/K per atom', 'pe_per_atom': 'kcal/mol per atom', 'v_atom': 'A^3 per atom'},
+    }
+
+
+def _estimator_errors(ordered: list[dict], temperatures: list[float], fit: dict) -> dict:
+    """``cp_u_stderr`` and the other estimators of ``Cp(U)`` with their errors, from what the summaries hold.
+
+    Summaries written before block averaging (no ``pe_per_atom_sem``) keep the fit's scatter as the error.
+    """
+    fit_stderr = None if fit['slope'] is None or np.isnan(fit['stderr']) else fit['stderr']
+    sems = [summary.get('pe_per_atom_sem') for summary in ordered]
+    fluctuations = [summary.get('cp_fluctuation') for summary in ordered]
+    fluctuation_sems = [summary.get('cp_fluctuation_sem') for summary in ordered]
+    sampling = None
+    if fit['slope'] is not None and all(sem is not None for sem in sems):
+        sampling = slope_stderr(temperatures, sems)
+    fluctuation, fluctuation_stderr = inverse_variance_mean(
+        [np.nan if value is None else value for value in fluctuations],
+        [np.nan if value is None else value for value in fluctuation_sems],
+    )
+    combined, combined_stderr = inverse_variance_mean(
+        [np.nan if fit['slope'] is None else fit['slope'], fluctuation],
+        [np.nan if sampling is None else sampling, fluctuation_stderr],
+    )
+
+    def defined(value):
+        return None if value is None or not np.isfinite(value) else float(value)
+
+    return {
+        'cp_u_stderr': defined(sampling) if sampling is not None else fit_stderr,
+        'cp_u_stderr_method': 'block_averaged_sampling' if sampling is not None else 'fit_residuals',
+        'cp_u_fit_stderr': fit_stderr,
+        'pe_per_atom_sem': sems,
+        'cp_fluctuation': fluctuations,
+        'cp_fluctuation_sem': fluctuation_sems,
+        'cp_u_fluctuation': defined(fluctuation),
+        'cp_u_fluctuation_stderr': defined(fluctuation_stderr),
+        'cp_u_combined': defined(combined),
+        'cp_u_combined_stderr': defined(combined_stderr),
     }
 
 

@@ -90,13 +90,15 @@ def cmd_dataset(group_label, csv_file, include_broken, profile_name):
 @click.option('--inner-folds', type=click.IntRange(min=2), default=4, show_default=True,
               help='Inner folds of materials for the grid search.')
 @click.option('--jobs', type=click.IntRange(min=1), default=1, show_default=True, help='Parallel fits.')
+@click.option('--trees', type=click.IntRange(min=1), default=200, show_default=True,
+              help='Trees of each random forest (fewer: faster and noisier forests).')
 @click.option('--allow-mixed', multiple=True,
               type=click.Choice(['protocol', 'charge_method', 'charge_model', 'parameter_set']),
               help='Learn across materials simulated with different values of this (repeatable); by default a '
                    'dataset mixing protocols, charge methods, charge models or parameter sets is refused.')
 @INCLUDE_BROKEN
 @PROFILE
-def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, allow_mixed,
+def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, trees, allow_mixed,
               include_broken, profile_name):
     """Train every model family with nested cross-validation grouped by structure; store the models as nodes."""
     import time
@@ -110,7 +112,7 @@ def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inne
     dataset = _dataset(group_label, include_broken)
     try:
         training = TrainingSettings(seed=seed, n_jobs=jobs, outer_folds=outer_folds, inner_folds=inner_folds,
-                                    allow_mixed=tuple(allow_mixed))
+                                    n_estimators=trees, allow_mixed=tuple(allow_mixed))
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     from aiida_perovskite.ml.tasks import check_one_force_field

@@ -18,6 +18,46 @@ from .splits import MaterialFolds, assert_disjoint
 from .stacking import stack_feature
 from .tasks import STACK_FEATURE, TaskData, family_of
 
+#: A fold whose test targets spread less than this share of the whole task's variance has no R2: its
+#: denominator is near zero, so any error is magnified into an absurd number (-1e11 has been printed).
+MIN_SPREAD_SHARE = 0.01
+#: Fewest test materials a fold needs for an R2 across materials.
+MIN_TEST_MATERIALS = 2
+
+
+#: Shown as "< -10" rather than its digits: an R2 this low only says the model is far worse than the mean
+#: (a mean squared error over ten times the variance); the exact value stays in the CSV tables.
+R2_SHOWN_DOWN_TO = -10.0
+
+
+def display_r2(value, digits: int = 3) -> str:
+    """An R2, a difference of R2s or their spread for people: 'undefined' for NaN/None, and '< -10' / '> 10'
+    beyond the floor (R2 is at most 1, so a difference or a spread that large only comes from such a fold)."""
+    if value is None or not np.isfinite(float(value)):
+        return 'undefined'
+    if value < R2_SHOWN_DOWN_TO:
+        return f'< {R2_SHOWN_DOWN_TO:g}'
+    if value > -R2_SHOWN_DOWN_TO:
+        return f'> {-R2_SHOWN_DOWN_TO:g}'
+    return f'{float(value):.{digits}f}'
+
+
+def r2_or_reason(y_true, y_pred, groups, task_variance: float) -> tuple[float, str | None]:
+    """R2 of one fold, or NaN and why it is undefined (too few test materials, or targets with almost no spread).
+
+    :param task_variance: the variance of the whole task's targets, the scale "almost no spread" is judged on.
+    """
+    y_true = np.asarray(y_true, dtype=float)
+    materials = int(np.unique(np.asarray(groups)).size)
+    if materials < MIN_TEST_MATERIALS:
+        return float('nan'), f'{materials} test material{"s" if materials != 1 else ""} (R2 needs {MIN_TEST_MATERIALS})'
+    spread = float(np.var(y_true))
+    if not spread > MIN_SPREAD_SHARE * task_variance:
+        share = spread / task_variance if task_variance > 0 else 0.0
+        return float('nan'), (f'test targets spread {share:.1%} of the task\'s variance '
+                              f'(under {MIN_SPREAD_SHARE:.0%}: R2 would magnify any error)')
+    return float(r2_score(y_true, np.asarray(y_pred, dtype=float))), None
+
 
 @dataclasses.dataclass
 class FoldOutcome:
@@ -27,7 +67,9 @@ class FoldOutcome:
     train: np.ndarray
     test: np.ndarray
     best_params: dict
+    #: Mean R2 of the best parameters over the inner folds where it is defined (NaN where none is).
     val_r2: float
+    #: NaN where undefined; the reason is in ``test_r2_undefined``.
     test_r2: float
     predicted: np.ndarray
     predicted_std: np.ndarray
@@ -37,6 +79,9 @@ class FoldOutcome:
     #: Hyperparameters of the per-material model of the stacked task (else None).
     first_stage_params: dict | None
     unconverged_fits: int
+    #: Why ``val_r2`` / ``test_r2`` is undefined, or which inner folds were left out of ``val_r2`` (else None).
+    val_r2_undefined: str | None = None
+    test_r2_undefined: str | None = None
 
 
 def _converged(estimator, X, y) -> float:
@@ -114,14 +159,17 @@ def nested_cv(data: TaskData, spec: ModelSpec, settings: TrainingSettings, *, st
         X_train, X_test, names, first_stage = model_matrices(data, spec, train, test, settings, stacked=stacked)
         search = grid_search(spec, settings).fit(X_train, data.y[train], groups=data.groups[train])
         predicted, spread = predict_matrix(search.best_estimator_, X_test)
+        task_variance = float(np.var(data.y))
+        test_r2, test_reason = r2_or_reason(data.y[test], predicted, data.groups[test], task_variance)
+        val_r2, val_reason = _validation_r2(search, X_train, data.y[train], data.groups[train], settings, task_variance)
         outcomes.append(
             FoldOutcome(
                 fold=fold,
                 train=train,
                 test=test,
                 best_params=_plain(search.best_params_),
-                val_r2=float(search.best_score_),
-                test_r2=float(r2_score(data.y[test], predicted)),
+                val_r2=val_r2,
+                test_r2=test_r2,
                 predicted=predicted,
                 predicted_std=spread,
                 model=search.best_estimator_,
@@ -129,9 +177,29 @@ def nested_cv(data: TaskData, spec: ModelSpec, settings: TrainingSettings, *, st
                 feature_names=names,
                 first_stage_params=_plain(first_stage) if first_stage is not None else None,
                 unconverged_fits=_unconverged(search),
+                val_r2_undefined=val_reason,
+                test_r2_undefined=test_reason,
             )
         )
     return outcomes
+
+
+def _validation_r2(search: GridSearchCV, X, y, groups, settings: TrainingSettings, task_variance: float):
+    """The best parameters' mean inner R2 over the inner folds where R2 is defined, and a note on the others.
+
+    The inner folds are made again (``MaterialFolds`` is deterministic: the grid search's own splits).
+    """
+    scores, reasons = [], []
+    folds = MaterialFolds(settings.inner_folds, settings.seed).split(X, groups=groups)
+    for index, (_, test) in enumerate(folds):
+        _, reason = r2_or_reason(y[test], y[test], groups[test], task_variance)
+        if reason is None:
+            scores.append(float(search.cv_results_[f'split{index}_test_r2'][search.best_index_]))
+        else:
+            reasons.append(f'inner fold {index + 1}: {reason}')
+    if not scores:
+        return float('nan'), '; '.join(reasons)
+    return float(np.mean(scores)), ('; '.join(reasons) + ' (left out of the validation R2)') if reasons else None
 
 
 def summarise(name: str, outcomes: list[FoldOutcome], data: TaskData, *, is_baseline: bool) -> dict:
@@ -140,16 +208,30 @@ def summarise(name: str, outcomes: list[FoldOutcome], data: TaskData, *, is_base
     test = np.array([outcome.test_r2 for outcome in outcomes])
     true = np.concatenate([data.y[outcome.test] for outcome in outcomes])
     predicted = np.concatenate([outcome.predicted for outcome in outcomes])
+    groups = np.concatenate([data.groups[outcome.test] for outcome in outcomes])
     span = float(true.max() - true.min())
     span = span if span > 0 else np.nan
     distance = np.abs(predicted - true) / np.sqrt(2) / span
+    scored, both = np.isfinite(test), np.isfinite(test) & np.isfinite(val)
+    # R2 of all outer predictions together: steadier than the fold mean when folds hold few materials.
+    pooled, pooled_reason = r2_or_reason(true, predicted, groups, float(np.var(data.y)))
+    notes = [f'fold {outcome.fold + 1} test R2 undefined: {outcome.test_r2_undefined}'
+             for outcome in outcomes if outcome.test_r2_undefined]
+    notes += [f'fold {outcome.fold + 1} validation R2: {outcome.val_r2_undefined}'
+              for outcome in outcomes if outcome.val_r2_undefined]
+    if not scored.any():
+        notes.append('test R2 mean undefined: no outer fold has a defined R2')
+    if not both.any():
+        notes.append('generalisation gap undefined: no outer fold has both a defined validation and test R2')
+    if pooled_reason:
+        notes.append(f'pooled R2 undefined: {pooled_reason}')
     return {
         'model': name,
-        'gap_mean': float(np.mean(val - test)),
-        'test_r2_mean': float(test.mean()),
-        'test_r2_std': float(test.std(ddof=0)),
-        # R2 of all outer predictions together: steadier than the fold mean when folds hold few materials.
-        'pooled_r2': float(1 - np.sum((predicted - true) ** 2) / np.sum((true - true.mean()) ** 2)),
+        'gap_mean': float(np.mean(val[both] - test[both])) if both.any() else float('nan'),
+        'test_r2_mean': float(test[scored].mean()) if scored.any() else float('nan'),
+        'test_r2_std': float(test[scored].std(ddof=0)) if scored.any() else float('nan'),
+        'pooled_r2': pooled,
+        'n_folds_scored': int(scored.sum()),
         'nrmse': float(np.sqrt(np.mean((predicted - true) ** 2)) / span),
         'distance_mean': float(distance.mean()),
         'distance_std': float(distance.std(ddof=0)),
@@ -157,6 +239,8 @@ def summarise(name: str, outcomes: list[FoldOutcome], data: TaskData, *, is_base
         'n_rows': data.n_rows,
         'task': data.task,
         'is_baseline': is_baseline,
+        #: Why a statistic of the row is undefined or averaged over fewer folds ('' when every one is whole).
+        'undefined': '; '.join(notes),
     }
 
 
@@ -187,6 +271,8 @@ def fold_table(name: str, outcomes: list[FoldOutcome], data: TaskData) -> pd.Dat
                 'first_stage_params': outcome.first_stage_params,
                 'val_r2': outcome.val_r2,
                 'test_r2': outcome.test_r2,
+                'val_r2_undefined': outcome.val_r2_undefined or '',
+                'test_r2_undefined': outcome.test_r2_undefined or '',
                 'n_train_materials': int(np.unique(data.groups[outcome.train]).size),
                 'n_test_materials': int(np.unique(data.groups[outcome.test]).size),
                 'unconverged_fits': outcome.unconverged_fits,
@@ -230,7 +316,8 @@ def learning_curve(
                     'fraction': fraction,
                     'n_train_materials': size,
                     'train_r2': r2_score(data.y[subset], model.predict(X_train)),
-                    'test_r2': r2_score(data.y[outcome.test], model.predict(X_test)),
+                    'test_r2': r2_or_reason(data.y[outcome.test], model.predict(X_test), data.groups[outcome.test],
+                                            float(np.var(data.y)))[0],
                 }
             )
     per_fold = pd.DataFrame(records)
@@ -253,6 +340,8 @@ def permutation_importance(
     shuffled; mean and std over folds and repeats."""
     records = []
     for outcome in outcomes:
+        if outcome.test_r2_undefined:  # no R2 to drop from
+            continue
         names = outcome.feature_names
         families: dict[str, list[int]] = {}
         for index, name in enumerate(names):
@@ -282,7 +371,7 @@ def permutation_importance(
                         'drop': baseline - r2_score(y_test, predicted),
                     }
                 )
-    drops = pd.DataFrame(records)
+    drops = pd.DataFrame(records, columns=['level', 'name', 'family', 'fold', 'repeat', 'drop'])
     tables = {}
     for level in ('family', 'feature'):
         table = (
@@ -301,7 +390,8 @@ def final_model(data: TaskData, spec: ModelSpec, settings: TrainingSettings):
     """Grid search with inner folds over all materials of the task, refitted on all of them."""
     X = data.X[:, data.column_indices(spec.features or data.feature_names)]
     search = grid_search(spec, settings).fit(X, data.y, groups=data.groups)
-    return search.best_estimator_, _plain(search.best_params_), float(search.best_score_), _unconverged(search)
+    cv_r2, _ = _validation_r2(search, X, data.y, data.groups, settings, float(np.var(data.y)))
+    return search.best_estimator_, _plain(search.best_params_), cv_r2, _unconverged(search)
 
 
 def _plain(params: dict) -> dict:

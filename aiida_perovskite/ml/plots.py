@@ -10,6 +10,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from .evaluation import display_r2
+
 #: Symbols and units of the targets for axis labels.
 TARGET_LABELS = {'cp_u': r'$C_p^{(\hat{U})}$', 'v_atom': r'$\hat{V}_\mathrm{atom}$'}
 MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X', '*', 'h', '<')
@@ -25,6 +27,18 @@ def _save(figure: Figure, path: pathlib.Path) -> pathlib.Path:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return path
+
+
+def _r2_with_spread(metrics) -> str:
+    """'mean ± std' of the folds' test R2, with 'undefined' (reasons in the report's table) or '< -10' instead
+    of digits that mean nothing."""
+    text = display_r2(metrics.test_r2_mean)
+    if text[0].isdigit() or text[0] == '-':
+        text += f' ± {display_r2(metrics.test_r2_std)}'
+    folds = metrics.get('n_folds_scored')
+    if folds is not None and folds == folds and text != 'undefined':
+        text += f' ({int(folds)} folds scored)'
+    return text
 
 
 def parity(result, model: str, path: pathlib.Path) -> pathlib.Path:
@@ -54,7 +68,7 @@ def parity(result, model: str, path: pathlib.Path) -> pathlib.Path:
     axes.set_xlabel(_axis_label(result, 'simulated'))
     axes.set_ylabel(_axis_label(result, 'predicted'))
     axes.set_title(
-        f'{result.task}: {model}\nouter test R² = {metrics.test_r2_mean:.3f} ± {metrics.test_r2_std:.3f}', fontsize=10
+        f'{result.task}: {model}\nouter test R² = {_r2_with_spread(metrics)}', fontsize=10
     )
     axes.legend(fontsize=8, loc='upper left')
     return _save(figure, path)
@@ -79,7 +93,8 @@ def learning_curve(result, model: str, path: pathlib.Path) -> pathlib.Path:
     axes.axhline(0, color='0.6', lw=0.8)
     axes.set_xlabel('training materials (per outer fold)')
     axes.set_ylabel('R²')
-    axes.set_title(f'{result.task}: {model} learning curve\nouter test R² = {metrics.test_r2_mean:.3f}', fontsize=10)
+    axes.set_title(f'{result.task}: {model} learning curve\nouter test R² = {display_r2(metrics.test_r2_mean)}',
+                   fontsize=10)
     axes.legend(fontsize=8, loc='lower right')
     return _save(figure, path)
 

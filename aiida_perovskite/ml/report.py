@@ -11,6 +11,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from . import plots
+from .evaluation import display_r2
 from .tasks import EXCLUSION_REASONS
 
 #: Metrics columns shown to people, with their headings.
@@ -20,12 +21,16 @@ METRIC_HEADINGS = {
     'test_r2_std': 'test R² std',
     'pooled_r2': 'pooled test R²',
     'gap_mean': 'mean gap (val - test)',
+    'n_folds_scored': 'folds scored',
     'nrmse': 'NRMSE',
     'distance_mean': 'norm. distance to y=x',
     'distance_std': 'norm. distance std',
     'n_materials': 'materials',
     'n_rows': 'rows',
 }
+#: Columns that are R2 values or their differences: shown as 'undefined' or '< -10' rather than as digits that
+#: mean nothing (see :func:`aiida_perovskite.ml.evaluation.display_r2`).
+R2_COLUMNS = ('test_r2_mean', 'test_r2_std', 'pooled_r2', 'gap_mean', 'val_r2', 'test_r2', 'inner CV R² (all materials)')
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1300px; color: #222; }
@@ -47,7 +52,34 @@ def format_metrics(metrics: pd.DataFrame) -> str:
     if 'task' in columns and metrics['task'].nunique() < 2:
         columns.remove('task')
     headings = [METRIC_HEADINGS.get(column, column) for column in columns]
-    return tabulate(metrics[columns].to_numpy().tolist(), headers=headings, floatfmt='.3f', tablefmt='simple')
+    rows = [[_cell(column, row[column]) for column in columns] for _, row in metrics.iterrows()]
+    table = tabulate(rows, headers=headings, tablefmt='simple', disable_numparse=True,
+                     colalign=['left'] + ['right'] * (len(columns) - 1))
+    return table + ''.join(f'\n  {line}' for line in undefined_notes(metrics))
+
+
+def undefined_notes(metrics: pd.DataFrame) -> list[str]:
+    """One line per model whose row has undefined statistics or left folds out, saying why."""
+    if 'undefined' not in metrics:
+        return []
+    return [f'{row["model"]}: {row["undefined"]}' for _, row in metrics.iterrows()
+            if isinstance(row['undefined'], str) and row['undefined']]
+
+
+#: Error ratios (to the target's span) that a sane model keeps near or below 1: shown as '> 10' beyond it.
+RATIO_COLUMNS = ('nrmse', 'distance_mean', 'distance_std')
+
+
+def _cell(column, value) -> str:
+    if column in R2_COLUMNS:
+        return display_r2(value)
+    if column in RATIO_COLUMNS and value is not None and np.isfinite(value) and value > 10:
+        return '> 10'
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return 'nan'
+    if isinstance(value, (float, np.floating)):
+        return f'{value:.3f}'
+    return str(value)
 
 
 def write_report(result_or_results, directory, title: str = 'Machine-learning report') -> pathlib.Path:
@@ -184,15 +216,19 @@ def _metrics_table(metrics: pd.DataFrame) -> str:
         classes = ' '.join(
             name for name, applies in (('best', row['model'] == best), ('baseline', row['is_baseline'])) if applies
         )
-        cells = ''.join(f'<td>{html.escape(_format(row[column]))}</td>' for column in columns)
+        cells = ''.join(f'<td>{html.escape(_cell(column, row[column]) if column in R2_COLUMNS + RATIO_COLUMNS else _format(row[column]))}</td>'
+                        for column in columns)
         body.append(f'<tr class="{classes}">{cells}</tr>')
-    return f'<table><tr>{header}</tr>{"".join(body)}</table>'
+    notes = ''.join(f'<li>{html.escape(line)}</li>' for line in undefined_notes(metrics))
+    notes = f'<p>Undefined statistics (shown as such, never as digits):</p><ul>{notes}</ul>' if notes else ''
+    return f'<table><tr>{header}</tr>{"".join(body)}</table>{notes}'
 
 
 def _table(frame: pd.DataFrame) -> str:
     header = ''.join(f'<th>{html.escape(str(column))}</th>' for column in frame.columns)
     rows = ''.join(
-        '<tr>' + ''.join(f'<td>{html.escape(_format(value))}</td>' for value in row) + '</tr>'
+        '<tr>' + ''.join(f'<td>{html.escape(_cell(column, value) if column in R2_COLUMNS else _format(value))}</td>'
+                         for column, value in zip(frame.columns, row)) + '</tr>'
         for row in frame.itertuples(index=False)
     )
     return f'<table><tr>{header}</tr>{rows}</table>'

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .blocking import block_average, fluctuation_heat_capacity
+
 #: Our names of the thermo columns, in the order of ``thermo_style`` (LAMMPS prints Step, Temp, PotEng...).
 THERMO_COLUMNS = ('step', 'temp', 'pe', 'ke', 'etotal', 'press', 'vol', 'lx', 'ly', 'lz', 'xy', 'xz', 'yz',
                   'pxx', 'pyy', 'pzz', 'pxy', 'pxz', 'pyz')
@@ -32,12 +34,22 @@ def merge_series(series: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def summarise_temperature(
-    thermo: dict[str, np.ndarray], n_atoms: int, start_step: int, end_step: int, equilibration_cut: int
+    thermo: dict[str, np.ndarray],
+    n_atoms: int,
+    start_step: int,
+    end_step: int,
+    equilibration_cut: int,
+    temperature: float | None = None,
+    pressure: float = 1.0,
 ) -> dict:
     """Mean and standard deviation of the sampled quantities of one temperature.
 
     Samples are the rows with ``start_step + equilibration_cut < step <= end_step``; potential
-    energy and volume are divided by the number of atoms.
+    energy and volume are divided by the number of atoms. The means of the potential energy and the
+    volume per atom also get their block-averaged standard errors (``*_sem``, autocorrelation-aware; see
+    :mod:`aiida_perovskite.simulation.blocking`), and, given the set-point ``temperature`` (K) and
+    ``pressure`` (atm), the NPT fluctuation estimate of ``d<U>/dT`` per atom (``cp_fluctuation``, with
+    ``cp_fluctuation_sem``).
     """
     steps = thermo['step']
     chosen = (steps > start_step + equilibration_cut) & (steps <= end_step)
@@ -54,7 +66,18 @@ def summarise_temperature(
     for name, values in quantities.items():
         record[f'{name}_mean'] = float(np.mean(values[chosen]))
         record[f'{name}_std'] = float(np.std(values[chosen], ddof=1)) if chosen.sum() > 1 else 0.0
-    return record
+    for name in ('pe_per_atom', 'volume_per_atom'):
+        record.update(block_average(quantities[name][chosen]).as_dict(name))
+    if temperature is not None:
+        record.update(fluctuation_heat_capacity(thermo['pe'][chosen], thermo['vol'][chosen], temperature, n_atoms,
+                                                pressure))
+    return _finite_or_none(record)
+
+
+def _finite_or_none(record: dict) -> dict:
+    """NaN (an undefined error: too few samples) as None, which JSON and AiiDA's Dict store."""
+    return {key: None if isinstance(value, float) and not np.isfinite(value) else value
+            for key, value in record.items()}
 
 
 def as_columns(columns: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:

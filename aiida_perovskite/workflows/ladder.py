@@ -165,6 +165,7 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
             'start_step': self.ctx.start,
             'end_step': self.ctx.step,
             'equilibration_cut': int(self.ctx.settings['equilibration_cut']),
+            'pressure': float(self.ctx.settings.get('pressure', 1.0)),
         }))
         self.out(f'summaries.{_temperature_label(temperature)}', summary)
         self.ctx.thermos.append(thermo)

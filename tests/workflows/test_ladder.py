@@ -53,6 +53,11 @@ def test_fast_ladder_summarises_every_temperature(codes, cif_node, butylammonium
         assert summary['n_samples'] == expected
         assert 10 < summary['volume_per_atom_mean'] < 30  # Angstrom^3 per atom: a condensed phase
         assert abs(summary['temp_mean'] - temperature) < 0.25 * temperature
+        # Block-averaged errors of correlated samples are never below the naive ones; the fluctuation estimate
+        # of dU/dT per atom is near the harmonic 1.5 k_B (3.0e-3 kcal/mol/K): a missing 1/N or k_B would show.
+        assert summary['pe_per_atom_sem'] >= summary['pe_per_atom_sem_naive'] > 0
+        assert summary['volume_per_atom_sem'] >= summary['volume_per_atom_sem_naive'] > 0
+        assert 6e-4 < summary['cp_fluctuation'] < 1.5e-2 and 0 < summary['cp_fluctuation_sem'] < summary['cp_fluctuation']
     series = results['thermo']
     assert set(series.get_array('setpoint')) == {250.0, 300.0}
     assert len(results['structure'].sites) == topology.base.attributes.get('n_atoms')
