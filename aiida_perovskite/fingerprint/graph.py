@@ -1,7 +1,7 @@
 """Crystal graphs for CGCNN (Xie and Grossman, Phys. Rev. Lett. 120, 145301, 2018), built here from the cell.
 
 Nodes are the atoms of the cell, described by a one-hot element vector; each atom is joined to its
-``max_neighbours`` nearest periodic neighbours within ``cutoff`` (the paper: 12 within 8 A), and each edge
+``max_neighbours`` nearest periodic neighbours within ``cutoff`` (the paper takes 12 neighbours within 8 A), and each edge
 carries the distance expanded in Gaussians ``exp(-(d - mu_k)^2 / step^2)`` with centres ``mu_k`` every
 ``step`` A from 0 to ``cutoff`` (the paper: 0.2 A). The paper's node vector also holds group, period,
 electronegativity, radius and more in one-hot bins; here the element one-hot is used (the elements of the
