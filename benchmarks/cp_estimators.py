@@ -56,12 +56,12 @@ import argparse
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from private_profile import open_private_profile  # benchmarks/, the script's folder, is on sys.path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / 'examples' / 'structures' / 'ba2pbi4_rp_n1.cif'
@@ -107,22 +107,16 @@ def main(cif: pathlib.Path, replication: list[int], picoseconds: float, thermo_e
     os.environ['AIIDA_PATH'] = str(workdir)  # before aiida is imported: the private config folder
     started = time.perf_counter()
     try:
-        setup = subprocess.run([str(pathlib.Path(sys.executable).with_name('aiida-perovskite')), 'setup',
-                                '--profile', PROFILE], capture_output=True, text=True)
-        if setup.returncode:
-            print(f'`aiida-perovskite setup` failed:\n{setup.stdout}{setup.stderr}')
+        if not open_private_profile(PROFILE):
             return 1
-        from aiida import load_profile, orm
+        from aiida import orm
         from aiida.engine import run_get_node
         from aiida.manage import get_manager
-        from aiida.manage.configuration import get_config
 
         from aiida_perovskite.tools.codes import load_codes
         from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
         from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
-        get_config().set_option('logging.aiida_loglevel', 'WARNING', scope=PROFILE)
-        load_profile(PROFILE, allow_switch=True)
         codes = load_codes()
         builder = ParametriseWorkChain.get_builder_from_protocol(
             codes, orm.CifData(file=str(cif), filename=cif.name), 'fast', {'lammps': {'replication': replication}})

@@ -45,6 +45,8 @@ import sys
 import tempfile
 import time
 
+from private_profile import open_private_profile  # benchmarks/, the script's folder, is on sys.path
+
 DEFAULT = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'cifs' / 'dj-dft' / '00001.cif'
 PROFILE = 'ladder-overhead'
 RANKS = 2
@@ -167,23 +169,17 @@ def main(cif: pathlib.Path, short: int, long_seconds: float, login_shell: bool) 
     os.environ['AIIDA_PATH'] = str(workdir)  # before aiida is imported: the private config folder
     start, load = time.perf_counter(), os.getloadavg()[0]
     try:
-        setup = subprocess.run([str(pathlib.Path(sys.executable).with_name('aiida-perovskite')), 'setup',
-                                '--profile', PROFILE], capture_output=True, text=True)
-        if setup.returncode:
-            print(f'`aiida-perovskite setup` failed:\n{setup.stdout}{setup.stderr}')
+        if not open_private_profile(PROFILE):
             return 1
 
-        from aiida import load_profile, orm
+        from aiida import orm
         from aiida.engine import run_get_node
         from aiida.manage import get_manager
-        from aiida.manage.configuration import get_config
 
         from aiida_perovskite.calculations.lammps import LammpsSegmentCalculation
         from aiida_perovskite.tools.codes import load_codes
         from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
-        get_config().set_option('logging.aiida_loglevel', 'WARNING', scope=PROFILE)
-        load_profile(PROFILE, allow_switch=True)
         if not login_shell:
             orm.load_computer('localhost').configure(use_login_shell=False)
         codes = load_codes()

@@ -19,10 +19,11 @@ import os
 import pathlib
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from private_profile import open_private_profile  # benchmarks/, the script's folder, is on sys.path
 
 DEFAULT = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'cifs' / 'dj-dft'
 PROFILE = 'parametrise-benchmark'
@@ -58,7 +59,7 @@ def parametrise(path: pathlib.Path, charges: str, codes) -> tuple[float, str | N
 
 
 def main(folder: pathlib.Path, count: int) -> int:
-    files = sorted(folder.glob('*.cif'))
+    files = sorted(folder.resolve().glob('*.cif'))  # absolute: CifData refuses a relative path
     if not files:
         print(f'skipped: no CIF files in {folder} (the shared data must be beside the checkout)')
         return 0
@@ -68,20 +69,13 @@ def main(folder: pathlib.Path, count: int) -> int:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='aiida-perovskite-bench-'))
     os.environ['AIIDA_PATH'] = str(workdir)  # before aiida is imported: the private config folder
     try:
-        setup = subprocess.run([str(pathlib.Path(sys.executable).with_name('aiida-perovskite')), 'setup',
-                                '--profile', PROFILE], capture_output=True, text=True)
-        if setup.returncode:
-            print(f'`aiida-perovskite setup` failed:\n{setup.stdout}{setup.stderr}')
+        if not open_private_profile(PROFILE):
             return 1
 
-        from aiida import load_profile
         from aiida.manage import get_manager
-        from aiida.manage.configuration import get_config
 
         from aiida_perovskite.tools.codes import load_codes
 
-        get_config().set_option('logging.aiida_loglevel', 'WARNING', scope=PROFILE)  # no per-step REPORT lines
-        load_profile(PROFILE, allow_switch=True)
         codes = load_codes(tools=('antechamber', 'parmchk2', 'tleap'))  # not lammps: the work chain refuses it
 
         first = parametrise(chosen[0], 'gas', codes)[0]

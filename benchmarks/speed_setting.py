@@ -37,12 +37,12 @@ import os
 import pathlib
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+from private_profile import open_private_profile  # benchmarks/, the script's folder, is on sys.path
 
 DEFAULT = pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'cifs' / 'dj-dft' / '00001.cif'
 PROFILE = 'speed-setting'
@@ -128,20 +128,13 @@ def main(cif: pathlib.Path, charges: str, split: bool) -> int:
     os.environ['AIIDA_PATH'] = str(workdir)  # before aiida is imported: the private config folder
     start, load = time.perf_counter(), os.getloadavg()[0]
     try:
-        setup = subprocess.run([str(pathlib.Path(sys.executable).with_name('aiida-perovskite')), 'setup',
-                                '--profile', PROFILE], capture_output=True, text=True)
-        if setup.returncode:
-            print(f'`aiida-perovskite setup` failed:\n{setup.stdout}{setup.stderr}')
+        if not open_private_profile(PROFILE):
             return 1
 
-        from aiida import load_profile
         from aiida.manage import get_manager
-        from aiida.manage.configuration import get_config
 
         from aiida_perovskite.tools.codes import load_codes
 
-        get_config().set_option('logging.aiida_loglevel', 'WARNING', scope=PROFILE)
-        load_profile(PROFILE, allow_switch=True)
         codes = load_codes()
         settings = {**SETTINGS, **(SPLIT if split else {})}
         runs = {name: run_setting(cif, charges, codes, setting) for name, setting in settings.items()}

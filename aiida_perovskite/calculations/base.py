@@ -1,4 +1,4 @@
-"""Shared shape of the serial AmberTools calculations (antechamber, parmchk2, tleap)."""
+"""Shared shape of the serial AmberTools calculations (antechamber, parmchk2, tleap), and of input validators."""
 
 from __future__ import annotations
 
@@ -7,6 +7,19 @@ from aiida.common import datastructures
 from aiida.engine import CalcJob
 
 from aiida_perovskite.common.exit_codes import declare
+
+
+def settings_validator(validate):
+    """A spec validator of a ``parameters`` Dict: ``validate(dict)``'s error as the message, or None."""
+
+    def validator(value, _):
+        try:
+            validate(value.get_dict())
+        except (ValueError, TypeError, AttributeError) as error:
+            return str(error)
+        return None
+
+    return validator
 
 
 class AmberToolCalculation(CalcJob):

@@ -9,6 +9,7 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_perovskite.calculations.base import settings_validator
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data.configurations import QEqPotentialData
 from aiida_perovskite.mlip.driver import RELAXED, RESULTS, SETTINGS, STRUCTURE
@@ -40,7 +41,7 @@ class MlipCalculation(CalcJob):
     def define(cls, spec):
         super().define(spec)
         spec.input('structure', valid_type=orm.StructureData, help='The cell to relax (or to run NPT on).')
-        spec.input('parameters', valid_type=orm.Dict, required=False, validator=_validate_parameters,
+        spec.input('parameters', valid_type=orm.Dict, required=False, validator=settings_validator(validate_settings),
                    help='Driver settings over aiida_perovskite.mlip.relax.DEFAULTS.')
         spec.input('qeq_potential', valid_type=QEqPotentialData, required=False,
                    help='A potential trained here (aiida_perovskite.mlip.qeq); replaces the potential setting.')
@@ -94,13 +95,6 @@ class MlipCalculation(CalcJob):
             calcinfo.remote_copy_list = [(parent.computer.uuid, f'{parent.get_remote_path()}/{self.TRAJECTORIES}', '.')]
         return calcinfo
 
-
-def _validate_parameters(value, _):
-    try:
-        validate_settings(value.get_dict())
-    except (ValueError, TypeError, AttributeError) as error:
-        return str(error)
-    return None
 
 
 def _validate_inputs(inputs, _):

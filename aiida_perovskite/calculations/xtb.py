@@ -8,6 +8,7 @@ from aiida import orm
 from aiida.common import datastructures
 from aiida.engine import CalcJob
 
+from aiida_perovskite.calculations.base import settings_validator
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data.configurations import ConfigurationSetData
 from aiida_perovskite.mlip.xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, validate_settings
@@ -29,7 +30,7 @@ class XtbLabelCalculation(CalcJob):
     def define(cls, spec):
         super().define(spec)
         spec.input('configurations', valid_type=ConfigurationSetData, help='The configurations to label.')
-        spec.input('parameters', valid_type=orm.Dict, required=False, validator=_validate_parameters,
+        spec.input('parameters', valid_type=orm.Dict, required=False, validator=settings_validator(validate_settings),
                    help='Labelling settings over aiida_perovskite.mlip.xtb.DEFAULTS.')
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
@@ -59,11 +60,3 @@ class XtbLabelCalculation(CalcJob):
         calcinfo.codes_info = [codeinfo]
         calcinfo.retrieve_list = [RESULTS, LABELLED, self.STDOUT, self.STDERR]
         return calcinfo
-
-
-def _validate_parameters(value, _):
-    try:
-        validate_settings(value.get_dict())
-    except (ValueError, TypeError, AttributeError) as error:
-        return str(error)
-    return None
