@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The D3 dispersion package of the MLIP engine's ``+d3`` potentials (aiida_perovskite/mlip/potentials.py).
+D3_PACKAGE := torch-dftd==0.5.3
 # Materials the demo simulates at once (daemon workers too): one per core of a two-core machine.
 DEMO_PARALLEL ?= 2
 # Debian packages: runtime libraries of AmberTools' sqm (bundled in the acpype wheel, see
@@ -26,6 +28,8 @@ $(STAMP): setup.cfg pyproject.toml Makefile aiida_perovskite/toolchain.py
 	@dpkg -s $(DEBIAN_LIBS) >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends $(DEBIAN_LIBS) >/dev/null; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[tests]'
+	# D3(BJ) for the MLIP engine (``+d3``), optional for the package, installed here beside the pinned torch.
+	$(BIN)/python -m pip install --quiet $(D3_PACKAGE) torch==2.13.0
 	$(BIN)/python -m aiida_perovskite.toolchain prepare
 	@touch $@
 

@@ -158,7 +158,11 @@ def load_potential(name: str, dispersion: dict | None = None, device: str = 'cpu
     if with_d3:
         from ase.calculators.mixing import SumCalculator
         from ase.units import Bohr
-        from torch_dftd.torch_dftd3_calculator import TorchDFTD3Calculator
+        try:
+            from torch_dftd.torch_dftd3_calculator import TorchDFTD3Calculator
+        except ImportError:
+            raise ValueError(f'{name}: +d3 needs the torch-dftd package (`make install` installs it; '
+                             'else pip install torch-dftd==0.5.3)') from None
 
         settings = dispersion_settings(dispersion)
         d3 = TorchDFTD3Calculator(
