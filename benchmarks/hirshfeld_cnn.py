@@ -14,8 +14,10 @@ run reuses them; ``fingerprints`` computes them (``--jobs`` processes), ``train`
 
 Usage::
 
-    python benchmarks/hirshfeld_cnn.py fingerprints [--limit N] [--jobs 1]
-    python benchmarks/hirshfeld_cnn.py train [--limit N] [--seeds 3] [--folds 5] [--epochs 60]
+    python benchmarks/hirshfeld_cnn.py fingerprints [--limit N] [--all] [--jobs 1]
+    python benchmarks/hirshfeld_cnn.py train [--limit N] [--seeds 3] [--folds 5] [--epochs 60] [--jobs 2]
+        [--curve d_interlayer,inorganic_vbm_gamma] [--output scores.csv]
+    python benchmarks/hirshfeld_cnn.py report --output scores.csv --figures docs/source/method/hirshfeld
 """
 
 from __future__ import annotations
@@ -42,14 +44,20 @@ REGRESSION = ('inorganic_cbm_gamma', 'inorganic_vbm_gamma', 'organic_LUMO', 'org
 CLASSIFICATION = 'alignment_type'
 
 
-def labelled_cells(limit: int | None):
-    """(identifier, path) of the cells with HSE labels, in a fixed random order (a prefix is a random subset)."""
+def labelled_cells(limit: int | None, unlabelled: bool = False):
+    """(identifier, path) of the cells with HSE labels, in a fixed random order (a prefix is a random subset).
+
+    With ``unlabelled`` the cells without labels follow (in file order), so the fingerprints cover every cell.
+    """
     import pandas as pd
 
     frontier = pd.read_csv(TABLES / '08-hse-frontier.csv')
     ids = sorted(int(i) for i in frontier['identifier'] if (CIFS / f'{int(i):05d}.cif').is_file())
     ids = list(np.random.default_rng(19).permutation(ids))
     ids = ids[:limit] if limit else ids
+    if unlabelled:
+        known = set(int(i) for i in frontier['identifier'])
+        ids += [int(path.stem) for path in sorted(CIFS.glob('*.cif')) if int(path.stem) not in known]
     return [(int(i), CIFS / f'{int(i):05d}.cif') for i in ids]
 
 
@@ -82,7 +90,7 @@ def fingerprint_cached(args):
 def run_fingerprints(options) -> int:
     import multiprocessing
 
-    cells = labelled_cells(options.limit)
+    cells = labelled_cells(options.limit, unlabelled=options.all)
     work = [(identifier, path, options.cache) for identifier, path in cells]
     started = time.perf_counter()
     seconds, cached, errors = [], 0, []
@@ -215,37 +223,65 @@ def fit_predict(model_name, target, frame, images, graphs, train, test, seed, op
 MODELS = ('mean', 'rf_thesis', 'rf_hirshfeld', 'cgcnn', 'cnn_scratch', 'cnn_transfer')
 
 
-def run_train(options) -> int:
-    import pandas as pd
+#: The dataset of the training stage, set before the worker processes fork (they read it, never copy it back).
+_DATA: dict = {}
+
+
+def fold_task(task):
+    """Every target and model on one (seed, fold): the score records and the out-of-fold predictions."""
     import torch
 
     torch.set_num_threads(1)
+    seed, fold, train, test = task
+    frame, images, graphs, options = (_DATA[key] for key in ('frame', 'images', 'graphs', 'options'))
+    records, predictions = [], []
+    for target in options.targets.split(','):
+        valid = frame[target].notna().to_numpy()
+        train_rows, test_rows = train[valid[train]], test[valid[test]]
+        truth = frame[target].to_numpy()[test_rows]
+        for name in options.models.split(','):
+            predicted, seconds = fit_predict(name, target, frame, images, graphs, train_rows, test_rows, seed, options)
+            scores = metrics(truth, predicted, target == CLASSIFICATION)
+            records.append({'seed': seed, 'fold': fold, 'target': target, 'model': name,
+                            'n_train': len(train_rows), 'cpu_s': seconds, **scores})
+            predictions += [{'seed': seed, 'fold': fold, 'target': target, 'model': name,
+                             'identifier': int(frame['identifier'].iloc[row]), 'true': value, 'predicted': guess}
+                            for row, value, guess in zip(test_rows, truth, predicted)]
+    return seed, fold, records, predictions
+
+
+def run_train(options) -> int:
+    import multiprocessing
+
+    import pandas as pd
+
     started = time.perf_counter()
     frame, images, graphs, skipped = load_dataset(options)
     print(f'{len(frame)} labelled cells with cached fingerprints ({len(skipped)} without: run `fingerprints`); '
           f'{frame["spacer"].nunique()} spacers; loaded in {time.perf_counter() - started:.0f} s', flush=True)
     groups = frame['spacer'].to_numpy()
-    targets = [t for t in options.targets.split(',')]
-    models = [m for m in options.models.split(',')]
-    records = []
-    for seed in range(options.seeds):
-        for fold, (train, test) in enumerate(folds(groups, options.folds, seed)):
-            for target in targets:
-                valid = frame[target].notna().to_numpy()
-                train_rows, test_rows = train[valid[train]], test[valid[test]]
-                for name in models:
-                    predicted, seconds = fit_predict(name, target, frame, images, graphs, train_rows, test_rows,
-                                                     seed, options)
-                    scores = metrics(frame[target].to_numpy()[test_rows], predicted, target == CLASSIFICATION)
-                    records.append({'seed': seed, 'fold': fold, 'target': target, 'model': name,
-                                    'n_train': len(train_rows), 'cpu_s': seconds, **scores})
-            print(f'seed {seed} fold {fold} done, {time.perf_counter() - started:.0f} s', flush=True)
+    tasks = [(seed, fold, train, test) for seed in range(options.seeds)
+             for fold, (train, test) in enumerate(folds(groups, options.folds, seed))]
+    _DATA.update(frame=frame, images=images, graphs=graphs, options=options)
+    records, predictions = [], []
+    # fork: the workers share the loaded dataset; each trains with one torch thread.
+    with multiprocessing.get_context('fork').Pool(options.jobs) as pool:
+        for done, (seed, fold, scores, predicted) in enumerate(pool.imap_unordered(fold_task, tasks), 1):
+            records += scores
+            predictions += predicted
+            print(f'seed {seed} fold {fold} done ({done}/{len(tasks)}), {time.perf_counter() - started:.0f} s',
+                  flush=True)
     table = pd.DataFrame(records)
-    print_table(table)
-    if options.curve:
-        curve(frame, images, graphs, groups, options)
+    if len(table):
+        table = table.sort_values(['seed', 'fold', 'target', 'model'])
+        print_table(table)
+    curves = curve(frame, groups, options) if options.curve else None
     if options.output:
         table.to_csv(options.output, index=False)
+        pd.DataFrame(predictions).to_csv(options.output.with_suffix('.predictions.csv'), index=False)
+        if curves is not None:
+            curves.to_csv(options.output.with_suffix('.curves.csv'), index=False)
+    print(f'wall {time.perf_counter() - started:.0f} s with {options.jobs} process(es)')
     return 0
 
 
@@ -264,29 +300,151 @@ def print_table(table):
             print(f'  {model:14s} ' + ', '.join(cells))
 
 
-def curve(frame, images, graphs, groups, options):
-    """Test MAE of the models trained on fractions of each training fold (seed 0)."""
-    target = options.curve
-    print(f'\nlearning curve, {target} (seed 0, MAE over folds):')
-    for fraction in (0.25, 0.5, 1.0):
-        line = []
-        for name in options.curve_models.split(','):
-            errors = []
-            for train, test in folds(groups, options.folds, 0):
-                rng = np.random.default_rng(0)
-                subset = rng.choice(train, min(len(train), max(4, int(round(fraction * len(train))))), replace=False)
-                predicted, _ = fit_predict(name, target, frame, images, graphs, subset, test, 0, options)
-                errors.append(metrics(frame[target].to_numpy()[test], predicted)['mae'])
-            line.append(f'{name} {np.mean(errors):.3f}')
-        print(f'  {fraction:4.2f} of the training folds: ' + ', '.join(line), flush=True)
+FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+
+
+def curve_task(task):
+    """One learning-curve point: ``model`` trained on ``fraction`` of one training fold (seed 0)."""
+    import torch
+
+    torch.set_num_threads(1)
+    target, fraction, name, fold, train, test = task
+    frame, images, graphs, options = (_DATA[key] for key in ('frame', 'images', 'graphs', 'options'))
+    valid = frame[target].notna().to_numpy()
+    train, test = train[valid[train]], test[valid[test]]
+    subset = np.random.default_rng(fold).choice(train, min(len(train), max(4, int(round(fraction * len(train))))),
+                                                replace=False)
+    predicted, seconds = fit_predict(name, target, frame, images, graphs, subset, test, 0, options)
+    return {'target': target, 'fraction': fraction, 'model': name, 'fold': fold, 'n_train': len(subset),
+            'cpu_s': seconds, **metrics(frame[target].to_numpy()[test], predicted)}
+
+
+def curve(frame, groups, options):
+    """Test MAE of the models trained on fractions of each training fold (seed 0), per ``--curve`` target."""
+    import multiprocessing
+
+    import pandas as pd
+
+    split = list(folds(groups, options.folds, 0))
+    tasks = [(target, fraction, name, fold, train, test) for target in options.curve.split(',')
+             for fraction in FRACTIONS for name in options.curve_models.split(',')
+             for fold, (train, test) in enumerate(split)]
+    with multiprocessing.get_context('fork').Pool(options.jobs) as pool:
+        table = pd.DataFrame(pool.map(curve_task, tasks, chunksize=1))
+    for target, block in table.groupby('target'):
+        print(f'\nlearning curve, {target} (seed 0, test MAE averaged over the folds; training cells):')
+        summary = block.groupby(['fraction', 'model'])[['mae', 'n_train']].mean().unstack('model')
+        for fraction, row in summary.iterrows():
+            cells = [f'{name} {row[("mae", name)]:.3f}' for name in options.curve_models.split(',')]
+            print(f'  {fraction:5.3f} ({row.iloc[-1]:.0f} cells): ' + ', '.join(cells), flush=True)
+    return table
+
+
+LABELS = {'inorganic_cbm_gamma': 'inorganic CBM at Gamma (eV)', 'inorganic_vbm_gamma': 'inorganic VBM at Gamma (eV)',
+          'organic_LUMO': 'organic LUMO (eV)', 'organic_HOMO': 'organic HOMO (eV)',
+          'd_interlayer': 'inter-layer distance (A)'}
+
+
+def run_report(options) -> int:
+    """Figures from a ``train --output`` run: parity plots (seed 0, every model), learning curves, and one example
+    fingerprint per band-alignment type (the cell whose image is nearest its type's mean image)."""
+    import pandas as pd
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm
+    from matplotlib.figure import Figure
+
+    from aiida_perovskite.fingerprint import FingerprintSettings
+    from aiida_perovskite.fingerprint.hirshfeld import CHANNELS
+
+    if options.output is None or not options.output.is_file():
+        print('report needs --output, the score CSV of a `train --output` run')
+        return 1
+    folder = options.figures
+    folder.mkdir(parents=True, exist_ok=True)
+    scores = pd.read_csv(options.output)
+    predictions = pd.read_csv(options.output.with_suffix('.predictions.csv'))
+    models = [m for m in MODELS if m in set(predictions['model']) and m != 'mean']
+    per_seed = scores.groupby(['target', 'model', 'seed']).mean(numeric_only=True)
+    spread = per_seed.groupby(['target', 'model']).agg(['mean', 'std'])
+    colours = colormaps['tab10']
+    for target in [t for t in REGRESSION if t in set(predictions['target'])]:
+        figure = Figure(figsize=(3.0 * len(models), 3.2))
+        rows = predictions[(predictions['target'] == target) & (predictions['seed'] == 0)]
+        limits = [rows[['true', 'predicted']].astype(float).min().min(), rows[['true', 'predicted']].astype(float).max().max()]
+        for k, model in enumerate(models, 1):
+            axes = figure.add_subplot(1, len(models), k)
+            for fold, block in rows[rows['model'] == model].groupby('fold'):
+                axes.scatter(block['true'].astype(float), block['predicted'].astype(float), s=8, alpha=0.6,
+                             color=colours(int(fold) % 10))
+            axes.plot(limits, limits, color='0.4', lw=0.8)
+            mae = spread.loc[(target, model), ('mae', 'mean')]
+            mae_spread = spread.loc[(target, model), ('mae', 'std')]
+            axes.set_title(f'{model}\nMAE {mae:.3f} ± {mae_spread:.3f}', fontsize=9)
+            axes.set_xlabel(f'HSE / DFT {LABELS[target]}', fontsize=8)
+            if k == 1:
+                axes.set_ylabel('predicted (out of fold)', fontsize=8)
+            axes.tick_params(labelsize=7)
+        figure.tight_layout()
+        figure.savefig(folder / f'parity-{target}.png', dpi=90)
+    curves_path = options.output.with_suffix('.curves.csv')
+    if curves_path.is_file():
+        curves = pd.read_csv(curves_path)
+        targets = sorted(set(curves['target']))
+        figure = Figure(figsize=(4.2 * len(targets), 3.4))
+        for k, target in enumerate(targets, 1):
+            axes = figure.add_subplot(1, len(targets), k)
+            mean = curves[curves['target'] == target].groupby(['model', 'fraction'])[['n_train', 'mae']].mean()
+            for j, (model, block) in enumerate(mean.groupby(level=0)):
+                axes.plot(block['n_train'], block['mae'], marker='os^Dv'[j % 5], label=model)
+            axes.set_xscale('log')
+            axes.set_xlabel('training cells', fontsize=8)
+            axes.set_ylabel(f'test MAE, {LABELS[target]}', fontsize=8)
+            axes.legend(fontsize=7)
+            axes.tick_params(labelsize=7)
+        figure.tight_layout()
+        figure.savefig(folder / 'learning-curves.png', dpi=90)
+    # One example fingerprint per alignment type.
+    frontier = pd.read_csv(TABLES / '08-hse-frontier.csv').set_index('identifier')
+    settings = FingerprintSettings()
+    images = {}
+    for identifier, path in labelled_cells(None):
+        target = cache_path(options.cache, path, settings)
+        if target.is_file():
+            with np.load(target, allow_pickle=False) as data:
+                images[identifier] = data['image']
+    kinds = sorted(set(frontier.loc[list(images), 'alignment_type']))
+    shown = ('all', 'H-X', 'H-H')
+    figure = Figure(figsize=(2.6 * len(kinds), 2.5 * len(shown)))
+    edges = settings.edges
+    for column, kind in enumerate(kinds):
+        members = [i for i in images if frontier.loc[i, 'alignment_type'] == kind]
+        centre = np.mean([images[i] for i in members], axis=0)
+        example = min(members, key=lambda i: np.abs(images[i] - centre).sum())
+        for row, channel in enumerate(shown):
+            axes = figure.add_subplot(len(shown), len(kinds), row * len(kinds) + column + 1)
+            image = images[example][CHANNELS.index(channel)]
+            positive = image[image > 0]
+            if positive.size:
+                axes.pcolormesh(edges, edges, np.where(image > 0, image, np.nan), cmap='viridis',
+                                norm=LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max()))
+            axes.set_aspect('equal')
+            axes.set_title(f'type {kind} ({len(members)} cells): {example:05d}, {channel}', fontsize=8)
+            axes.set_xlabel('d_e (A)', fontsize=7)
+            axes.set_ylabel('d_i (A)', fontsize=7)
+            axes.tick_params(labelsize=6)
+    figure.tight_layout()
+    figure.savefig(folder / 'fingerprints-by-alignment.png', dpi=90)
+    print(f'figures in {folder}: ' + ', '.join(sorted(path.name for path in folder.glob('*.png'))))
+    return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('stage', choices=('fingerprints', 'train'))
+    parser.add_argument('stage', choices=('fingerprints', 'train', 'report'))
     parser.add_argument('--limit', type=int, default=None, help='the first N labelled cells (a random subset)')
+    parser.add_argument('--all', action='store_true', help='fingerprints: the unlabelled cells too (all 472)')
     parser.add_argument('--cache', type=pathlib.Path, default=DEFAULT_CACHE)
-    parser.add_argument('--jobs', type=int, default=1)
+    parser.add_argument('--jobs', type=int, default=1, help='processes (fingerprints: cells; train: seed x fold)')
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--folds', type=int, default=5)
     parser.add_argument('--epochs', type=int, default=60)
@@ -294,14 +452,17 @@ def main(argv=None) -> int:
     parser.add_argument('--cgcnn-width', type=int, default=32, help='atom vector length (the paper: 64)')
     parser.add_argument('--targets', default=','.join((*REGRESSION, CLASSIFICATION)))
     parser.add_argument('--models', default=','.join(MODELS))
-    parser.add_argument('--curve', default='', help='a regression target for the learning curves ("" for none)')
+    parser.add_argument('--curve', default='', help='regression targets for the learning curves, comma-separated')
     parser.add_argument('--curve-models', default='cnn_scratch,cnn_transfer,cgcnn,rf_thesis')
-    parser.add_argument('--output', type=pathlib.Path, default=None, help='CSV of every fold score')
+    parser.add_argument('--output', type=pathlib.Path, default=None,
+                        help='CSV of every fold score (with .predictions.csv and .curves.csv beside it)')
+    parser.add_argument('--figures', type=pathlib.Path, default=pathlib.Path('hirshfeld-figures'),
+                        help='report: folder for the figures')
     options = parser.parse_args(argv)
     if not CIFS.is_dir():
         print(f'needs the shared data at {CIFS} (absent)')
         return 1
-    return run_fingerprints(options) if options.stage == 'fingerprints' else run_train(options)
+    return {'fingerprints': run_fingerprints, 'train': run_train, 'report': run_report}[options.stage](options)
 
 
 if __name__ == '__main__':
