@@ -9,7 +9,7 @@ never load one.
 
 from .build import cmd_build
 from .inspect import cmd_inspect
-from .learn import cmd_dataset, cmd_screen, cmd_train
+from .learn import cmd_dataset, cmd_screen, cmd_train, cmd_train_network
 from .parametrise import cmd_parametrise
 from .potential import cmd_potential
 from .predict import cmd_predict
@@ -21,7 +21,7 @@ from .validate import cmd_validate
 
 #: The commands, in the order of the workflow: set up, look at CIFs, simulate, learn, report.
 COMMANDS = (cmd_setup, cmd_inspect, cmd_build, cmd_predict, cmd_parametrise, cmd_validate, cmd_run, cmd_status, cmd_dataset,
-            cmd_train, cmd_screen, cmd_potential, cmd_report, cmd_export, cmd_graph)
+            cmd_train, cmd_train_network, cmd_screen, cmd_potential, cmd_report, cmd_export, cmd_graph)
 for command in COMMANDS:
     cmd_root.add_command(command)
 

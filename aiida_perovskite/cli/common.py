@@ -89,10 +89,13 @@ def load_model(identifier: str):
     if not isinstance(node, TrainedModelData):
         raise click.ClickException(f'node {identifier} is a {type(node).__name__}, not a TrainedModelData')
     try:  # a model that cannot be loaded fails here once, not once per CIF
-        node.estimator()
-        names = node.feature_names
-        if not names or not all(isinstance(name, str) for name in names):
-            raise ValueError(f'its feature names are {names!r}')
+        if node.is_network:  # reads each structure itself (fingerprint or crystal graph)
+            node.network()
+        else:
+            node.estimator()
+            names = node.feature_names
+            if not names or not all(isinstance(name, str) for name in names):
+                raise ValueError(f'its feature names are {names!r}')
     except Exception as error:
         message = ' '.join(str(error).split()) or type(error).__name__
         raise click.ClickException(f'model {identifier} (TrainedModelData<{node.pk}>) cannot be used: '

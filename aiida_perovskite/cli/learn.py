@@ -181,6 +181,79 @@ def _show_progress():
     logger.propagate = False  # AiiDA's own handlers would print it a second time
 
 
+@click.command('train-network')
+@CIF_PATHS
+@click.option('--labels', 'labels_file', required=True, type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+              help='CSV with a "cif" column (file name, with or without .cif) and the target column.')
+@click.option('--target', required=True, help='The column of --labels to learn (a number per CIF).')
+@click.option('--units', default='', help='Units of the target (recorded on the model).')
+@click.option('--family', type=click.Choice(['hirshfeld_cnn', 'cgcnn']), default='hirshfeld_cnn', show_default=True,
+              help='The Hirshfeld-fingerprint CNN (seed 003) or the crystal graph network.')
+@click.option('--transfer-from', 'source_id', metavar='ID',
+              help='A stored hirshfeld_cnn: its feature layers are reused, frozen, and only a new head is trained.')
+@click.option('--epochs', type=click.IntRange(1), default=60, show_default=True)
+@click.option('--cv-folds', type=click.IntRange(0), default=3, show_default=True,
+              help='K-fold test RMSE recorded as the model\'s uncertainty (0: none).')
+@click.option('--seed', type=int, default=0, show_default=True)
+@click.option('--label', 'model_label', help='Label of the stored model (for `screen --model LABEL`).')
+@PROFILE
+def cmd_train_network(paths, labels_file, target, units, family, source_id, epochs, cv_folds, seed, model_label,
+                      profile_name):
+    """Train a fingerprint CNN or CGCNN on labelled CIFs (e.g. DFT values) and store it as a model node.
+
+    Each CIF is decomposed and its structure features recorded (the model's
+    applicability domain); the CNN reads each structure's Hirshfeld fingerprint
+    (computed once per structure and settings, reused after). A CIF that cannot
+    be read, or has no label, is reported on one line and left out.
+    """
+    load_profile(profile_name)
+    import csv
+    import re
+
+    from aiida import orm
+
+    from aiida_perovskite.calculations.functions.networks import FEATURES, INPUT, train_network
+    from aiida_perovskite.ml.screening import ScreeningError
+    from aiida_perovskite.tools.screening import decompose_with_provenance, network_input
+
+    with labels_file.open(newline='') as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or 'cif' not in rows[0] or target not in rows[0]:
+        raise click.ClickException(f'{labels_file}: needs a "cif" column and a "{target}" column')
+    table = {pathlib.Path(row['cif']).stem: row[target] for row in rows}
+    source = load_model(source_id) if source_id else None
+    inputs, values, elements, batch = {}, {}, {}, Batch(paths)
+    for path in batch:
+        with batch.step(path):
+            value = table.get(path.stem, '')
+            try:
+                value = float(value)
+            except ValueError:
+                raise ScreeningError(f'no number for "{target}" in {labels_file.name} (found {value!r})') from None
+            _, results, features, cell_elements = decompose_with_provenance(path)
+            settings = (source.base.attributes.get('hyperparameters') or {}).get('input_settings') if source else None
+            name = re.sub(r'_+', '_', re.sub(r'\W', '_', path.stem)).strip('_') or 'cif'
+            name = name if name not in values else f'{name}_{len(values)}'
+            inputs[f'{INPUT}{name}'] = network_input(family, results['structure'], settings)
+            inputs[f'{FEATURES}{name}'] = features
+            values[name], elements[name] = value, ' '.join(cell_elements)
+            click.echo(f'  {path}: {target} = {value:g}', err=True)
+    if len(values) < 4:
+        raise click.ClickException(f'{len(values)} labelled structures: at least 4 are needed')
+    settings = {'family': family, 'target': target, 'units': units, 'epochs': epochs, 'cv_folds': cv_folds,
+                'seed': seed}
+    extra = {'source': source} if source is not None else {}
+    click.echo(f'training {family} on {len(values)} structures ({cv_folds}-fold error first)...', err=True)
+    model = train_network(orm.Dict(settings), orm.Dict({'values': values, 'elements': elements}), **extra, **inputs)
+    if model_label:
+        model.label = model_label
+    rmse = model.base.attributes.get('rmse')
+    stated = f'{cv_folds}-fold test RMSE {rmse:.4g} {units}'.strip() if rmse is not None else 'no stated uncertainty'
+    click.echo(f'TrainedModelData<{model.pk}> {model.uuid}: {family} of {target}, {stated} '
+               f'(target spread {model.base.attributes.get("metrics")["target_std"]:.4g})')
+    batch.exit()
+
+
 @click.command('screen')
 @CIF_PATHS
 @MODEL

@@ -29,25 +29,31 @@ class TrainedModelData(orm.Data):
 
     @classmethod
     def from_estimator(cls, estimator, domain: dict | None = None, **attributes) -> TrainedModelData:
-        import json
-
         from aiida_perovskite.ml import dump_model
 
         node = cls()
         node.base.repository.put_object_from_filelike(io.BytesIO(dump_model(estimator)), cls.FILENAME)
-        if domain is not None:
-            node.base.repository.put_object_from_filelike(io.BytesIO(json.dumps(domain).encode()),
-                                                          cls.DOMAIN_FILENAME)
-            attributes['domain_elements'] = domain.get('elements')
-            attributes['domain_fragments'] = len(domain.get('fragments', []))
+        node._put_domain(domain, attributes)
         node.base.attributes.set_many(attributes)
         return node
 
+    def _put_domain(self, domain: dict | None, attributes: dict) -> None:
+        """Store the applicability domain beside the model (and its summary in ``attributes``)."""
+        import json
+
+        if domain is None:
+            return
+        self.base.repository.put_object_from_filelike(io.BytesIO(json.dumps(domain).encode()), self.DOMAIN_FILENAME)
+        attributes['domain_elements'] = domain.get('elements')
+        attributes['domain_fragments'] = len(domain.get('fragments', []))
+
     @classmethod
-    def from_network(cls, network, **attributes) -> TrainedModelData:
-        """A node holding a trained :class:`~aiida_perovskite.ml.networks.NetworkModel` (never pickled)."""
+    def from_network(cls, network, domain: dict | None = None, **attributes) -> TrainedModelData:
+        """A node holding a trained :class:`~aiida_perovskite.ml.networks.NetworkModel` (never pickled), with its
+        applicability domain when given."""
         weights, hyperparameters = network.to_bytes()
         node = cls()
+        node._put_domain(domain, attributes)
         node.base.repository.put_object_from_filelike(io.BytesIO(weights), cls.NETWORK_WEIGHTS)
         node.base.repository.put_object_from_filelike(io.BytesIO(hyperparameters.encode()),
                                                       cls.NETWORK_HYPERPARAMETERS)
@@ -90,7 +96,8 @@ class TrainedModelData(orm.Data):
             settings = FingerprintSettings(**network.hyper.get('input_settings', {}))
             inputs = np.array([hirshfeld_fingerprint(structure, settings).image for structure in structures])
         mean = network.predict(inputs)
-        return mean, np.full(len(mean), self.base.attributes.get('rmse', np.nan), dtype=float)
+        rmse = self.base.attributes.get('rmse', None)
+        return mean, np.full(len(mean), np.nan if rmse is None else rmse, dtype=float)
 
     def domain(self) -> dict | None:
         """The applicability domain recorded with the model (None for models trained before it was)."""

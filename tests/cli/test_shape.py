@@ -21,7 +21,7 @@ def test_only_the_package_module_adds_commands_to_the_group():
     assert importers == ['__init__.py']
     assert sorted(cmd_root.commands) == sorted(command.name for command in COMMANDS) == [
         'build', 'dataset', 'export', 'graph', 'inspect', 'parametrise', 'potential', 'predict', 'report', 'run', 'screen',
-        'setup', 'status', 'train', 'validate']
+        'setup', 'status', 'train', 'train-network', 'validate']
 
 
 def leaf_commands():

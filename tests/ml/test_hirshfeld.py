@@ -4,6 +4,7 @@ keep them, and the two network families (fingerprint CNN with transfer, CGCNN) t
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -193,3 +194,61 @@ def test_fingerprint_nodes_are_reused_and_networks_stored(aiida_profile, cell, s
     expected = model.predict(hirshfeld_fingerprint(path, FAST).image[None])[0]
     assert screening.rows[0]['prediction'] == pytest.approx(expected, abs=1e-6)
     assert screening.rows[0]['uncertainty'] == 0.05
+
+
+def test_train_network_from_labelled_cifs_and_screen_with_provenance(aiida_profile, cell, tmp_path):
+    """``train-network`` on six strained CIFs labelled with their lattice constant, then ``screen --store``: the
+    fingerprints are computed once (screening reuses the training cell's), the prediction traces back to the
+    model and the fingerprint, a bromide is flagged out of the training domain, a broken CIF is one line."""
+    from aiida import orm
+    from click.testing import CliRunner
+
+    from aiida_perovskite.builder import alkylammonium, layered_perovskite
+    from aiida_perovskite.calculations.functions.fingerprint import KIND
+    from aiida_perovskite.cli import cmd_root
+
+    folder = tmp_path / 'train'
+    folder.mkdir()
+    rows = ['cif,lattice_a']
+    for k, factor in enumerate((0.92, 0.95, 0.98, 1.0, 1.02, 1.05)):
+        copy = cell.copy()
+        copy.scale_lattice(cell.volume * factor)
+        copy.to(filename=str(folder / f'bda_{k}.cif'))
+        rows.append(f'bda_{k}.cif,{copy.lattice.a:.6f}')
+    (folder / 'unlabelled.cif').write_text(cell.to(fmt='cif'))
+    labels = tmp_path / 'labels.csv'
+    labels.write_text('\n'.join(rows) + '\n')
+    count = orm.QueryBuilder().append(orm.ArrayData, filters={'attributes.fingerprint': KIND}).count
+    before = count()
+    result = CliRunner().invoke(cmd_root, ['train-network', str(folder), '--labels', str(labels), '--target',
+                                           'lattice_a', '--units', 'A', '--epochs', '30', '--cv-folds', '2',
+                                           '--label', 'cnn-a', '--profile', aiida_profile.name])
+    # The unlabelled CIF is one line of stderr; the six others train the model (exit 1 for the failure).
+    assert result.exit_code == 1, result.output
+    assert [line for line in result.stderr.splitlines() if 'unlabelled.cif' in line and 'lattice_a' in line]
+    assert count() - before == 6  # the unlabelled CIF is refused before its fingerprint is computed
+    model = orm.QueryBuilder().append(orm.Data, filters={'label': 'cnn-a'}).one()[0]
+    assert model.family == 'hirshfeld_cnn' and model.is_network and model.base.attributes.get('n_materials') == 6
+    assert model.base.attributes.get('rmse') > 0 and model.domain() is not None
+    training = model.creator
+    assert sorted(key for key in training.inputs if key.startswith('input_')) == [f'input_bda_{k}' for k in range(6)]
+
+    screen = tmp_path / 'screen'
+    screen.mkdir()
+    (screen / 'bda.cif').write_text((folder / 'bda_3.cif').read_text())
+    layered_perovskite(alkylammonium(4, diammonium=True), phase='DJ', halide='Br').to(filename=str(screen / 'br.cif'))
+    (screen / 'broken.cif').write_text('data_x\n_cell_length_a 5\n')
+    result = CliRunner().invoke(cmd_root, ['screen', str(screen), '--model', 'cnn-a', '--store', '--json',
+                                           '--profile', aiida_profile.name])
+    assert result.exit_code == 1, result.output
+    records = {pathlib.Path(r['file']).name: r for r in map(json.loads, result.stdout.splitlines()) if 'file' in r}
+    assert 'error' in records['broken.cif'] and len(records['broken.cif']['error'].splitlines()) == 1
+    assert records['bda.cif']['in_domain'] is True and records['br.cif']['in_domain'] is False
+    assert records['bda.cif']['uncertainty'] == pytest.approx(model.base.attributes.get('rmse'))
+    # The training cell's own lattice constant, within a few model errors.
+    assert abs(records['bda.cif']['prediction'] - cell.lattice.a) < 0.5
+    prediction = orm.load_node(records['bda.cif']['prediction_pk'])
+    step = prediction.creator
+    assert step.process_label == 'predict_network' and step.inputs.model.uuid == model.uuid
+    # The screened cell is the training cell bda_3: its fingerprint node was reused, not computed again.
+    assert step.inputs.inputs.uuid == training.inputs['input_bda_3'].uuid
