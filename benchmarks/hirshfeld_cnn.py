@@ -210,15 +210,23 @@ def fit_predict(model_name, target, frame, images, graphs, train, test, seed, op
         else:
             shape = {'in_channels': images.shape[1], 'bins': images.shape[2]}
             if model_name == 'cnn_transfer':
-                source = NetworkModel('hirshfeld_cnn', shape, **recipe)
-                source.fit(images[train], frame['volume_per_atom'].to_numpy()[train])
-                model = source.transfer(classes=classes, epochs=options.epochs)
+                # The source network (volume per atom) depends only on the training cells and seed: trained once
+                # per fold and reused for every target (its CPU time is counted where it is trained).
+                key = (seed, hashlib.sha1(np.asarray(train).tobytes()).hexdigest())
+                if key not in _SOURCES:
+                    _SOURCES.clear()
+                    _SOURCES[key] = NetworkModel('hirshfeld_cnn', shape, **recipe).fit(
+                        images[train], frame['volume_per_atom'].to_numpy()[train])
+                model = _SOURCES[key].transfer(classes=classes, epochs=options.epochs)
             else:
                 model = NetworkModel('hirshfeld_cnn', shape, classes=classes, **recipe)
             model.fit(images[train], y[train])
             predicted = model.predict(images[test])
     return predicted, time.process_time() - started
 
+
+#: The transfer source of the current fold (one per worker process).
+_SOURCES: dict = {}
 
 MODELS = ('mean', 'rf_thesis', 'rf_hirshfeld', 'cgcnn', 'cnn_scratch', 'cnn_transfer')
 
