@@ -154,6 +154,30 @@ def load_dataset(options):
     return frame, np.array(images), graphs, skipped
 
 
+def ring_system(smiles: str) -> str:
+    """The spacer's family: its ring system with the chains and substituents cut off and the ring atoms' positions
+    forgotten (a generic Murcko scaffold: every benzene-cored spacer is one family), ``acyclic`` without rings."""
+    import re
+
+    from openbabel import openbabel as ob
+    from openbabel import pybel
+
+    ob.obErrorLog.SetOutputLevel(0)
+    molecule = pybel.readstring('smi', smiles).OBMol
+    molecule.DeleteHydrogens()
+    pruned = True
+    while pruned:  # cut chain atoms from the ends inwards until only rings and the links between them are left
+        ends = [atom for atom in ob.OBMolAtomIter(molecule) if not atom.IsInRing() and atom.GetHvyDegree() <= 1]
+        for atom in ends[:1]:
+            molecule.DeleteAtom(atom)
+        pruned = bool(ends)
+    if molecule.NumAtoms() == 0:
+        return 'acyclic'
+    text = pybel.Molecule(molecule).write('can').split()[0]
+    # The cut bonds leave radicals ([c], [C]): as plain atoms, the same ring system reads the same.
+    return pybel.readstring('smi', re.sub(r'\[([cCnNoOsS])\]', r'\1', text)).write('can').split()[0]
+
+
 def folds(groups, n_folds: int, seed: int):
     from sklearn.model_selection import GroupKFold
 
@@ -268,6 +292,10 @@ def run_train(options) -> int:
     print(f'{len(frame)} labelled cells with cached fingerprints ({len(skipped)} without: run `fingerprints`); '
           f'{frame["spacer"].nunique()} spacers; loaded in {time.perf_counter() - started:.0f} s', flush=True)
     groups = frame['spacer'].to_numpy()
+    if options.group == 'ring-system':
+        groups = np.array([ring_system(smiles) for smiles in groups])
+        print(f'grouped by ring system: {len(set(groups))} families (largest {max(np.unique(groups, return_counts=True)[1])} cells)',
+              flush=True)
     tasks = [(seed, fold, train, test) for seed in range(options.seeds)
              for fold, (train, test) in enumerate(folds(groups, options.folds, seed))]
     _DATA.update(frame=frame, images=images, graphs=graphs, options=options)
@@ -458,6 +486,8 @@ def main(argv=None) -> int:
     parser.add_argument('--epochs', type=int, default=60)
     parser.add_argument('--cgcnn-epochs', type=int, default=30, help='CGCNN costs ~30x the CNN per epoch on CPU')
     parser.add_argument('--cgcnn-width', type=int, default=32, help='atom vector length (the paper: 64)')
+    parser.add_argument('--group', choices=('spacer', 'ring-system'), default='spacer',
+                        help='folds keep each spacer (or each ring-system family of spacers) on one side')
     parser.add_argument('--targets', default=','.join((*REGRESSION, CLASSIFICATION)))
     parser.add_argument('--models', default=','.join(MODELS))
     parser.add_argument('--curve', default='', help='regression targets for the learning curves, comma-separated')
