@@ -93,7 +93,7 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
     frame = dataset.frame()
     results = [train(frame, task, training, families=s.get('families')) for task in tasks]
     # NaN (e.g. the R2 of a one-material test fold) becomes None: the database stores JSON.
-    outputs = {'metrics': orm.Dict(_plain({result.task: result.metrics.to_dict(orient='records') for result in results}))}
+    outputs = {'metrics': orm.Dict(json_ready({result.task: result.metrics.to_dict(orient='records') for result in results}))}
     with tempfile.TemporaryDirectory() as folder:
         write_report(results, folder, title=f'{s["target"]}: {dataset.base.attributes.get("n_materials")} materials')
         report = orm.FolderData()
@@ -108,10 +108,10 @@ def train_models(dataset: DatasetData, settings: orm.Dict):
         outputs[f'model_{family}'] = TrainedModelData.from_estimator(
             estimator,
             task=main.task, family=family, feature_names=list(main.feature_names),
-            hyperparameters=_plain(main.final_params.get(family, {})),
-            metrics=_plain(row), rmse=main.cv_rmse[family], units=units, n_materials=int(row['n_materials']),
-            excluded=_plain(main.excluded), settings=training.as_dict(),
-            library_versions={**_plain(main.library_versions), **_own_versions()},
+            hyperparameters=json_ready(main.final_params.get(family, {})),
+            metrics=json_ready(row), rmse=main.cv_rmse[family], units=units, n_materials=int(row['n_materials']),
+            excluded=json_ready(main.excluded), settings=training.as_dict(),
+            library_versions={**json_ready(main.library_versions), **own_versions()},
             force_field=force_field, domain=domain,
         )
     return outputs
@@ -124,7 +124,7 @@ def _training_domain(frame, result) -> dict:
     excluded = {material for reason, materials in result.excluded.items() for material in materials
                 if reason != 'missing_target_rows'}  # those keep their other rows
     kept = frame[~frame['material'].astype(str).isin(excluded)] if excluded else frame
-    return _plain(training_domain(kept, list(result.feature_names)))
+    return json_ready(training_domain(kept, list(result.feature_names)))
 
 
 def _force_field_of(frame) -> dict:
@@ -153,11 +153,11 @@ def predict_properties(model: TrainedModelData, features: orm.Dict, settings: or
     domain = model.applicability(features.get_dict(), options.get('elements'))
     return orm.Dict({'task': model.task, 'family': model.family, 'prediction': float(mean[0]),
                      'uncertainty': float(spread[0]), 'units': model.base.attributes.get('units'),
-                     'temperature': row['thermo:temperature'], 'domain': _plain(domain),
+                     'temperature': row['thermo:temperature'], 'domain': json_ready(domain),
                      'in_domain': None if domain is None else bool(domain['in_domain'])})
 
 
-def _own_versions() -> dict:
+def own_versions() -> dict:
     import aiida
 
     import aiida_perovskite
@@ -165,16 +165,16 @@ def _own_versions() -> dict:
     return {'aiida_core': aiida.__version__, 'aiida_perovskite': aiida_perovskite.__version__}
 
 
-def _plain(value):
+def json_ready(value):
     """JSON-ready copy (numpy scalars and arrays to Python types; NaN kept as None)."""
     import math
 
     import numpy as np
 
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(item) for item in value]
+        return [json_ready(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from aiida import orm
 from aiida.engine import calcfunction
 
+from aiida_perovskite.calculations.functions.learning import json_ready, own_versions
 from aiida_perovskite.data import TrainedModelData
 
 #: Prefixes of the per-structure inputs of :func:`train_network` (``input_<name>``, ``features_<name>``).
@@ -62,7 +63,6 @@ def train_network(settings: orm.Dict, labels: orm.Dict, source: TrainedModelData
     import numpy as np
     import pandas as pd
 
-    from aiida_perovskite.calculations.functions.learning import _own_versions
     from aiida_perovskite.ml.domain import training_domain
     from aiida_perovskite.ml.networks import NetworkModel
 
@@ -107,8 +107,8 @@ def train_network(settings: orm.Dict, labels: orm.Dict, source: TrainedModelData
     frame = pd.DataFrame([{'material': name, **({'elements': elements[name]} if len(elements) == len(names) else {}),
                            **inputs[f'{FEATURES}{name}'].get_dict()} for name in names])
     feature_names = [column for column in frame.columns if ':' in column]
-    domain = training_domain(frame, feature_names)
-    versions = {**_own_versions(), 'torch': __import__('torch').__version__}
+    domain = json_ready(training_domain(frame, feature_names))
+    versions = {**own_versions(), 'torch': __import__('torch').__version__}
     stated = {'rmse': rmse} if rmse == rmse else {}  # no cross-validation: no stated uncertainty (None when read)
     return TrainedModelData.from_network(
         model, domain=domain, task=options.get('target', 'target'), units=options.get('units', ''), **stated,
@@ -134,9 +134,7 @@ def predict_network(model: TrainedModelData, inputs: orm.Data, features: orm.Dic
         raise ValueError(f'model {model.family} is a classifier: it gives no value to rank')
     prediction = float(network.predict(data)[0])
     domain = model.applicability(features.get_dict(), settings.get('elements'))
-    from aiida_perovskite.calculations.functions.learning import _plain
-
     return orm.Dict({'task': model.task, 'family': model.family, 'prediction': prediction,
                      'uncertainty': model.base.attributes.get('rmse', None),
-                     'units': model.base.attributes.get('units'), 'domain': _plain(domain),
+                     'units': model.base.attributes.get('units'), 'domain': json_ready(domain),
                      'in_domain': None if domain is None else bool(domain['in_domain'])})
