@@ -213,7 +213,6 @@ def cmd_train_network(paths, labels_file, target, units, family, source_id, epoc
     from aiida import orm
 
     from aiida_perovskite.calculations.functions.networks import FEATURES, INPUT, train_network
-    from aiida_perovskite.ml.screening import ScreeningError
     from aiida_perovskite.tools.screening import decompose_with_provenance, network_input
 
     with labels_file.open(newline='') as handle:
@@ -222,6 +221,8 @@ def cmd_train_network(paths, labels_file, target, units, family, source_id, epoc
         raise click.ClickException(f'{labels_file}: needs a "cif" column and a "{target}" column')
     table = {pathlib.Path(row['cif']).stem: row[target] for row in rows}
     source = load_model(source_id) if source_id else None
+    # A transferred CNN reads fingerprints made as its source's were.
+    fingerprint_settings = (source.base.attributes.get('hyperparameters') or {}).get('input_settings') if source else None
     inputs, values, elements, batch = {}, {}, {}, Batch(paths)
     for path in batch:
         with batch.step(path):
@@ -229,12 +230,11 @@ def cmd_train_network(paths, labels_file, target, units, family, source_id, epoc
             try:
                 value = float(value)
             except ValueError:
-                raise ScreeningError(f'no number for "{target}" in {labels_file.name} (found {value!r})') from None
+                raise ValueError(f'no number for "{target}" in {labels_file.name} (found {value!r})') from None
             _, results, features, cell_elements = decompose_with_provenance(path)
-            settings = (source.base.attributes.get('hyperparameters') or {}).get('input_settings') if source else None
             name = re.sub(r'_+', '_', re.sub(r'\W', '_', path.stem)).strip('_') or 'cif'
             name = name if name not in values else f'{name}_{len(values)}'
-            inputs[f'{INPUT}{name}'] = network_input(family, results['structure'], settings)
+            inputs[f'{INPUT}{name}'] = network_input(family, results['structure'], fingerprint_settings)
             inputs[f'{FEATURES}{name}'] = features
             values[name], elements[name] = value, ' '.join(cell_elements)
             click.echo(f'  {path}: {target} = {value:g}', err=True)

@@ -70,10 +70,7 @@ def predict_cif_with_provenance(path, model, temperature: float, group: orm.Grou
     if model.is_network:
         hyper = model.base.attributes.get('hyperparameters') or {}
         inputs = network_input(model.family, results['structure'], hyper.get('input_settings'))
-        results_node, node = predict_network.run_get_node(model, inputs, features, orm.Dict({'elements': elements}))
-        if not node.is_finished_ok:
-            raise ScreeningError(node.exit_message or f'predict_network<{node.pk}> failed')
-        prediction = results_node
+        prediction = predict_network(model, inputs, features, orm.Dict({'elements': elements}))
     else:
         prediction = predict_properties(model, features, orm.Dict({'temperature': temperature, 'elements': elements}))
     if group is not None:

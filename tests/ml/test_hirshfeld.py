@@ -245,10 +245,16 @@ def test_train_network_from_labelled_cifs_and_screen_with_provenance(aiida_profi
     assert 'error' in records['broken.cif'] and len(records['broken.cif']['error'].splitlines()) == 1
     assert records['bda.cif']['in_domain'] is True and records['br.cif']['in_domain'] is False
     assert records['bda.cif']['uncertainty'] == pytest.approx(model.base.attributes.get('rmse'))
-    # The training cell's own lattice constant, within a few model errors.
-    assert abs(records['bda.cif']['prediction'] - cell.lattice.a) < 0.5
     prediction = orm.load_node(records['bda.cif']['prediction_pk'])
     step = prediction.creator
     assert step.process_label == 'predict_network' and step.inputs.model.uuid == model.uuid
-    # The screened cell is the training cell bda_3: its fingerprint node was reused, not computed again.
+    # The screened cell is the training cell bda_3: its fingerprint node was reused, not computed again, and the
+    # prediction is the stored network's on that very image.
     assert step.inputs.inputs.uuid == training.inputs['input_bda_3'].uuid
+    image = training.inputs['input_bda_3'].get_array('image')
+    assert records['bda.cif']['prediction'] == pytest.approx(float(model.network().predict(image[None])[0]), abs=1e-9)
+    # In memory (nothing stored) the fingerprint is recomputed with the model's recorded settings: the same value.
+    result = CliRunner().invoke(cmd_root, ['screen', str(screen / 'bda.cif'), '--model', 'cnn-a', '--no-store',
+                                           '--json', '--profile', aiida_profile.name])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)['prediction'] == pytest.approx(records['bda.cif']['prediction'], rel=1e-6)

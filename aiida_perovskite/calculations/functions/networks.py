@@ -21,7 +21,10 @@ INPUT, FEATURES = 'input_', 'features_'
 
 
 def _network_inputs(family: str, nodes: list, graph_settings: dict | None = None):
-    """(inputs for :class:`~aiida_perovskite.ml.networks.NetworkModel`, the settings they were made with)."""
+    """(inputs for :class:`~aiida_perovskite.ml.networks.NetworkModel`, the settings they were made with).
+
+    A fingerprint carries its own settings; ``graph_settings`` (CGCNN only) say how to make the crystal graphs.
+    """
     import numpy as np
 
     if family == 'hirshfeld_cnn':
@@ -78,15 +81,17 @@ def train_network(settings: orm.Dict, labels: orm.Dict, source: TrainedModelData
     y = np.array([float(values[name]) for name in names])
     recipe = {key: options[key] for key in ('epochs', 'batch_size', 'learning_rate', 'seed') if key in options}
 
+    pretrained = source.network() if source is not None else None  # read and checked once, transferred per fit
+    if pretrained is not None:
+        if pretrained.hyper['architecture'] != family or family != 'hirshfeld_cnn':
+            raise ValueError(f'transfer needs a hirshfeld_cnn source for a hirshfeld_cnn, not '
+                             f'{pretrained.hyper["architecture"]} for {family}')
+        if pretrained.hyper.get('input_settings') != input_settings:
+            raise ValueError('the source network was trained on fingerprints with other settings')
+
     def fresh():
-        if source is not None:
-            network = source.network()
-            if network.hyper['architecture'] != family or family != 'hirshfeld_cnn':
-                raise ValueError(f'transfer needs a hirshfeld_cnn source for a hirshfeld_cnn, not '
-                                 f'{network.hyper["architecture"]} for {family}')
-            if network.hyper.get('input_settings') != input_settings:
-                raise ValueError('the source network was trained on fingerprints with other settings')
-            return network.transfer(**recipe)
+        if pretrained is not None:
+            return pretrained.transfer(**recipe)
         return NetworkModel(family, _shape(family, data, options), input_settings=input_settings, **recipe)
 
     def take(rows):
@@ -126,8 +131,7 @@ def predict_network(model: TrainedModelData, inputs: orm.Data, features: orm.Dic
     """
     network = model.network()
     family = network.hyper['architecture']
-    data, made_with = _network_inputs(family, [inputs], network.hyper.get('input_settings') if family == 'cgcnn'
-                                      else None)
+    data, made_with = _network_inputs(family, [inputs], network.hyper.get('input_settings'))
     if family == 'hirshfeld_cnn' and made_with != network.hyper.get('input_settings'):
         raise ValueError('the fingerprint was made with other settings than the model learned from')
     if network.is_classifier:
