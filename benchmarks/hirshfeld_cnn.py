@@ -165,12 +165,9 @@ def ring_system(smiles: str) -> str:
     ob.obErrorLog.SetOutputLevel(0)
     molecule = pybel.readstring('smi', smiles).OBMol
     molecule.DeleteHydrogens()
-    pruned = True
-    while pruned:  # cut chain atoms from the ends inwards until only rings and the links between them are left
-        ends = [atom for atom in ob.OBMolAtomIter(molecule) if not atom.IsInRing() and atom.GetHvyDegree() <= 1]
-        for atom in ends[:1]:
-            molecule.DeleteAtom(atom)
-        pruned = bool(ends)
+    # Cut chain atoms from the ends inwards until only rings and the links between them are left.
+    while ends := [atom for atom in ob.OBMolAtomIter(molecule) if not atom.IsInRing() and atom.GetHvyDegree() <= 1]:
+        molecule.DeleteAtom(ends[0])
     if molecule.NumAtoms() == 0:
         return 'acyclic'
     text = pybel.Molecule(molecule).write('can').split()[0]
@@ -259,17 +256,27 @@ MODELS = ('mean', 'rf_thesis', 'rf_hirshfeld', 'cgcnn', 'cnn_scratch', 'cnn_tran
 _DATA: dict = {}
 
 
-def fold_task(task):
-    """Every target and model on one (seed, fold): the score records and the out-of-fold predictions."""
+def worker_data():
+    """In a worker process: one torch thread, and the dataset the parent loaded before it forked."""
     import torch
 
     torch.set_num_threads(1)
+    return tuple(_DATA[key] for key in ('frame', 'images', 'graphs', 'options'))
+
+
+def labelled(frame, target, *rows):
+    """Each array of row indices without the rows whose ``target`` is missing."""
+    valid = frame[target].notna().to_numpy()
+    return tuple(r[valid[r]] for r in rows)
+
+
+def fold_task(task):
+    """Every target and model on one (seed, fold): the score records and the out-of-fold predictions."""
     seed, fold, train, test = task
-    frame, images, graphs, options = (_DATA[key] for key in ('frame', 'images', 'graphs', 'options'))
+    frame, images, graphs, options = worker_data()
     records, predictions = [], []
     for target in options.targets.split(','):
-        valid = frame[target].notna().to_numpy()
-        train_rows, test_rows = train[valid[train]], test[valid[test]]
+        train_rows, test_rows = labelled(frame, target, train, test)
         truth = frame[target].to_numpy()[test_rows]
         for name in options.models.split(','):
             predicted, seconds = fit_predict(name, target, frame, images, graphs, train_rows, test_rows, seed, options)
@@ -341,13 +348,9 @@ FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 
 def curve_task(task):
     """One learning-curve point: ``model`` trained on ``fraction`` of one training fold (seed 0)."""
-    import torch
-
-    torch.set_num_threads(1)
     target, fraction, name, fold, train, test = task
-    frame, images, graphs, options = (_DATA[key] for key in ('frame', 'images', 'graphs', 'options'))
-    valid = frame[target].notna().to_numpy()
-    train, test = train[valid[train]], test[valid[test]]
+    frame, images, graphs, options = worker_data()
+    train, test = labelled(frame, target, train, test)
     subset = np.random.default_rng(fold).choice(train, min(len(train), max(4, int(round(fraction * len(train))))),
                                                 replace=False)
     predicted, seconds = fit_predict(name, target, frame, images, graphs, subset, test, 0, options)
@@ -372,7 +375,7 @@ def curve(frame, groups, options):
         summary = block.groupby(['fraction', 'model'])[['mae', 'n_train']].mean().unstack('model')
         for fraction, row in summary.iterrows():
             cells = [f'{name} {row[("mae", name)]:.3f}' for name in options.curve_models.split(',')]
-            print(f'  {fraction:5.3f} ({row.iloc[-1]:.0f} cells): ' + ', '.join(cells), flush=True)
+            print(f'  {fraction:5.3f} ({row["n_train"].iloc[0]:.0f} cells): ' + ', '.join(cells), flush=True)
     return table
 
 
