@@ -1,6 +1,7 @@
 """The method's force field in OpenMM on a GPU: the same energies as LAMMPS, and how fast.
 
-What it measures: one dj-dft structure (default 00001.cif, 3x3x3 = 3,132 atoms) with the method's force
+What it measures: one cell (default the bundled (BA)2PbI4, 78 atoms, one layer per cell, 3x3x6 = 4,212
+atoms: the size of the method's (BA)2PbI4 3x3x3 cell, on which the ladder's CPU cost was measured) with the method's force
 field (``thesis`` protocol: myp-pbi, formal ion charges, AM1-BCC spacer charges, cut-off 12 A, Ewald
 accuracy 1e-5), run by OpenMM on the platform asked for (CUDA: 'mixed' precision for the dynamics).
 
@@ -38,7 +39,7 @@ bonds with their equilibrium lengths for constraints, provenance).
 
 Usage:
 ``python benchmarks/openmm_gpu.py prepare OUTDIR [CIF] [--charges bcc|gas]``
-(default CIF: ../shared/data/cifs/dj-dft/00001.cif; under a minute on 2 cores, AM1-BCC included);
+(default CIF: examples/structures/ba2pbi4_rp_n1.cif; under a minute on 2 cores, AM1-BCC included);
 ``python benchmarks/openmm_gpu.py run OUTDIR [--platform CUDA|CPU|Reference] [--ps-per-setting 20]
 [--out results.json]`` (``OPENMM_CPU_THREADS`` bounds the CPU platform's threads; with CPU and 0.05 ps per
 setting about 3 minutes on 2 cores, most of it minimisation).
@@ -58,9 +59,9 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT = ROOT.parent / 'shared' / 'data' / 'cifs' / 'dj-dft' / '00001.cif'
+DEFAULT = ROOT / 'examples' / 'structures' / 'ba2pbi4_rp_n1.cif'
 PROFILE = 'openmm-gpu'
-REPLICATION = [3, 3, 3]
+REPLICATION = [3, 3, 6]  # of the default cell: 4,212 atoms, the size of the method's (BA)2PbI4 3x3x3
 CUTOFF = 12.0  # Angstrom, the method's
 KSPACE = 1e-5  # the method's PPPM accuracy; OpenMM's Ewald error tolerance in the built system
 KCAL = 4.184  # kJ per kcal

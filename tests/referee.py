@@ -195,6 +195,11 @@ def whole_system(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list[tuple[st
 
     system = openmm.System()
     box = frame * np.array(replication)[:, None]
+    # OpenMM wants the reduced form (|c_x| <= a_x / 2 and so on): subtract whole lower box vectors, which
+    # leaves the periodic system unchanged.
+    box[2] -= box[1] * round(box[2, 1] / box[1, 1])
+    box[2] -= box[0] * round(box[2, 0] / box[0, 0])
+    box[1] -= box[0] * round(box[1, 0] / box[0, 0])
     system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) * 0.1 for row in box))
     copies = [np.array(index) @ frame for index in np.ndindex(*replication)]
     positions = np.vstack([cell_xyz + shift for shift in copies])
