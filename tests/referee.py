@@ -4,8 +4,9 @@ Two checks. :func:`openmm_energies` / :func:`lammps_energies`: the organic molec
 cell, alone, with no cut-off (OpenMM NoCutoff on the tleap prmtop; LAMMPS plain Coulomb and a
 cut-off larger than the cluster in a box far larger still), so every energy term must agree to
 rounding. :func:`whole_system_energies` / :func:`lammps_run0`: the whole periodic cell (organic
-terms, ions, Buckingham and Lennard-Jones ion-organic cross terms, Ewald Coulomb), OpenMM built from
-the prmtop and the parameter set's YAML alone, nothing taken from the LAMMPS files.
+terms, ions, Buckingham and Lennard-Jones ion-organic cross terms, Ewald Coulomb), OpenMM built by
+:func:`whole_system` from the prmtop and the parameter set's YAML alone, nothing taken from the LAMMPS
+files (``benchmarks/openmm_gpu.py`` runs the same build on a GPU).
 """
 
 import os
@@ -90,11 +91,12 @@ COMPONENTS = ('bond', 'angle', 'torsion', 'vdw', 'coulomb')
 def _pair_tables(parameters: dict, classes: list[str]):
     """Per class pair: Buckingham (A, 1/rho, C), tabulated LJ (epsilon, sigma) and whether LJ is mixed per atom.
 
-    ``classes``: ion elements, then the organic classes C, N, ... and H_N / H_C (hydrogen on N / on C).
+    ``classes``: ion elements, then the organic classes C, N, S, ... and H_N / H_C (hydrogen on N / on C).
     Written from the set's YAML and the description in its header, independently of
     ``ParameterSet.ion_organic_pair``: organic-organic pairs mix per atom (AMBER's Lorentz-Berthelot);
     a ``lorentz-berthelot`` set mixes its listed ions with every organic atom (UFF D, x: sigma = x / 2^(1/6));
-    any other ion-organic pair is the tabulated Buckingham (by element) or Lennard-Jones (ion-H by class).
+    any other ion-organic pair is the tabulated Buckingham (by element) or Lennard-Jones (ion-H by class),
+    a heavy atom the set does not list taking the ion-C term (the default ``heavy-as-cn`` policy).
     """
     ions = parameters['ions']
     buckingham = {frozenset((a, b)): (A, rho, C) for a, b, A, rho, C in parameters['buckingham']}
@@ -112,7 +114,10 @@ def _pair_tables(parameters: dict, classes: list[str]):
                 if other.startswith('H_'):
                     tables['eps'][i, j], tables['sig'][i, j] = tabulated_lj[(ion, other)]
                     continue
-                A, rho, C = buckingham[frozenset((ion, other))]  # a KeyError names a pair the set lacks
+                pair = frozenset((ion, other))
+                if other not in ions and pair not in buckingham:  # heavy-as-cn: a spacer atom the set lacks
+                    pair = frozenset((ion, 'C'))
+                A, rho, C = buckingham[pair]  # a KeyError names a pair the set lacks
                 tables['A'][i, j], tables['Binv'][i, j], tables['C'][i, j] = A, 1 / rho, C
             else:
                 tables['mix'][i, j] = 1
@@ -120,16 +125,19 @@ def _pair_tables(parameters: dict, classes: list[str]):
     return tables, ion_lj
 
 
-def whole_system_energies(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list[tuple[str, np.ndarray]],
-                          lattice: np.ndarray, replication: tuple[int, int, int], parameter_set: str,
-                          cutoff: float, ewald_tolerance: float = 1e-6) -> dict[str, float]:
-    """OpenMM energies (kcal/mol) of the replicated periodic cell: organic molecules from the tleap prmtop,
+def whole_system(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list[tuple[str, np.ndarray]],
+                 lattice: np.ndarray, replication: tuple[int, int, int], parameter_set: str, cutoff: float,
+                 ewald_tolerance: float = 1e-6):
+    """The OpenMM system of the replicated periodic cell: organic molecules from the tleap prmtop,
     ``ions`` (element, Cartesian position in the frame of ``lattice``, rows a, b, c) with their formal charges,
     ion and ion-organic terms from the set's YAML, Coulomb by PME, pair terms cut at ``cutoff`` without shift
     or tail correction, AMBER exclusions and 1-4 scaling (1/2 Lennard-Jones, 1/1.2 Coulomb) from the prmtop.
 
     The cell is rotated into a lower-triangular frame (a along x, b in the xy plane) and replicated by whole
-    lattice vectors, so every molecule stays whole; nothing comes from the LAMMPS data file.
+    lattice vectors, so every molecule stays whole; nothing comes from the LAMMPS data file. A hydrogen on O
+    or S counts as one on N, as the default ``heavy-as-cn`` policy has it.
+
+    :returns: ``(system, positions in nm, {component: force group})``, components as in :data:`COMPONENTS`.
     """
     import openmm
     import openmm.app as app
@@ -149,8 +157,10 @@ def whole_system_energies(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list
     partner = {}
     for bond in prm.topology.bonds():
         partner[bond[0].index], partner[bond[1].index] = bond[1].element.symbol, bond[0].element.symbol
-    organic_class = [f'H_{partner[i]}' if element == 'H' else element for i, element in enumerate(elements)]
-    unknown = sorted(set(organic_class) - {'C', 'N', 'H_C', 'H_N'})
+    hydrogen_class = {'C': 'H_C', 'N': 'H_N', 'O': 'H_N', 'S': 'H_N'}
+    organic_class = [hydrogen_class.get(partner[i], f'H_{partner[i]}') if element == 'H' else element
+                     for i, element in enumerate(elements)]
+    unknown = sorted(name for name in set(organic_class) if name.startswith('H_') and name not in ('H_C', 'H_N'))
     if unknown:
         raise ValueError(f'the referee has no ion-organic rule for {", ".join(unknown)}')
     ion_elements = sorted({element for element, _ in ions})
@@ -185,6 +195,11 @@ def whole_system_energies(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list
 
     system = openmm.System()
     box = frame * np.array(replication)[:, None]
+    # OpenMM wants the reduced form (|c_x| <= a_x / 2 and so on): subtract whole lower box vectors, which
+    # leaves the periodic system unchanged.
+    box[2] -= box[1] * round(box[2, 1] / box[1, 1])
+    box[2] -= box[0] * round(box[2, 0] / box[0, 0])
+    box[1] -= box[0] * round(box[1, 0] / box[0, 0])
     system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) * 0.1 for row in box))
     copies = [np.array(index) @ frame for index in np.ndindex(*replication)]
     positions = np.vstack([cell_xyz + shift for shift in copies])
@@ -251,15 +266,27 @@ def whole_system_energies(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list
         for force in members:
             force.setForceGroup(group)
             system.addForce(force)
+    return system, positions * 0.1, {name: group for group, name in enumerate(groups)}
+
+
+def whole_system_energies(prmtop: pathlib.Path, inpcrd: pathlib.Path, ions: list[tuple[str, np.ndarray]],
+                          lattice: np.ndarray, replication: tuple[int, int, int], parameter_set: str,
+                          cutoff: float, ewald_tolerance: float = 1e-6) -> dict[str, float]:
+    """OpenMM energies (kcal/mol) of :func:`whole_system` on the Reference platform, by component and in total."""
+    import openmm
+    import openmm.unit as unit
+
+    system, positions, groups = whole_system(prmtop, inpcrd, ions, lattice, replication, parameter_set, cutoff,
+                                             ewald_tolerance)
     context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName('Reference'))
-    context.setPositions(positions * 0.1)
+    context.setPositions(positions)
 
     def energy(group_set):
         state = context.getState(getEnergy=True, groups=group_set)
         return state.getPotentialEnergy().value_in_unit(unit.kilocalorie_per_mole)
 
-    result = {name: energy({group}) for group, name in enumerate(groups)}
-    result['total'] = energy(set(range(len(groups))))
+    result = {name: energy({group}) for name, group in groups.items()}
+    result['total'] = energy(set(groups.values()))
     return result
 
 
