@@ -2,7 +2,7 @@
 
     python benchmarks/mlip_device.py prepare OUTDIR            # here: the cells, as extended XYZ
     python benchmarks/mlip_device.py run OUTDIR [--devices cpu cuda] [--potentials ...] [--relax-cells ...]
-        [--concurrent 1 4 8] [--out results.json]
+        [--cells BA ...] [--concurrent 1 4 8] [--out results.json]
 
 ``prepare`` (needs the project's whole stack) writes the builder's cells of (BA)2PbI4 and (PEA)2PbI4
 (``aiida-perovskite build --name BA|PEA``, 78 and 94 atoms: the size of one search candidate) and
@@ -98,14 +98,14 @@ def _relax_worker(arguments):
     return relax(pathlib.Path(path), potential, device)
 
 
-def run(folder: pathlib.Path, devices: list[str], potentials: list[str], relax_cells: list[str],
-        concurrent: list[int], out: pathlib.Path | None) -> dict:
+def run(folder: pathlib.Path, devices: list[str], potentials: list[str], cells: list[str] | None,
+        relax_cells: list[str], concurrent: list[int], out: pathlib.Path | None) -> dict:
     import ase.io
     import torch
 
     from aiida_perovskite.mlip import load_potential
 
-    cells = {path.stem: path for path in sorted(folder.glob('*.extxyz'))}
+    paths = {path.stem: path for path in sorted(folder.glob('*.extxyz'))}
     results = {'threads': torch.get_num_threads(), 'torch': torch.__version__, 'force_call': [], 'relax': [],
                'concurrent': []}
     if torch.cuda.is_available():
@@ -124,7 +124,8 @@ def run(folder: pathlib.Path, devices: list[str], potentials: list[str], relax_c
             except Exception as error:  # noqa: BLE001  (report one line, go on with the others)
                 print(f'{device} {potential}: cannot load: {type(error).__name__}: {error}', flush=True)
                 continue
-            for name, path in cells.items():
+            for name in cells or paths:
+                path = paths[name]
                 atoms = ase.io.read(str(path), format='extxyz')
                 try:
                     seconds = force_call(atoms, calculator)
@@ -140,7 +141,7 @@ def run(folder: pathlib.Path, devices: list[str], potentials: list[str], relax_c
             for name in relax_cells:
                 try:
                     row = {'device': device, 'potential': potential, 'cell': name,
-                           **relax(cells[name], potential, device)}
+                           **relax(paths[name], potential, device)}
                 except Exception as error:  # noqa: BLE001
                     print(f'{device} {potential} {name}: relaxation failed: {type(error).__name__}: {error}',
                           flush=True)
@@ -156,7 +157,7 @@ def run(folder: pathlib.Path, devices: list[str], potentials: list[str], relax_c
         potential, name = potentials[0], relax_cells[0]
         tick = time.perf_counter()
         with multiprocessing.get_context('spawn').Pool(count) as pool:
-            rows = pool.map(_relax_worker, [(str(cells[name]), potential, device)] * count)
+            rows = pool.map(_relax_worker, [(str(paths[name]), potential, device)] * count)
         wall = time.perf_counter() - tick
         row = {'device': device, 'potential': potential, 'cell': name, 'processes': count, 'wall': wall,
                'candidates_per_hour': 3600 * count / wall, 'steps': [r['steps'] for r in rows]}
@@ -177,6 +178,7 @@ def main(argv=None) -> int:
     command.add_argument('folder', type=pathlib.Path)
     command.add_argument('--devices', nargs='+', default=['cpu'], choices=['cpu', 'cuda'])
     command.add_argument('--potentials', nargs='+', default=POTENTIALS)
+    command.add_argument('--cells', nargs='*', help='cells of the force-call timing (default: all in the folder)')
     command.add_argument('--relax-cells', nargs='*', default=['BA', 'PEA'])
     command.add_argument('--concurrent', nargs='*', type=int, default=[])
     command.add_argument('--out', type=pathlib.Path)
@@ -184,7 +186,7 @@ def main(argv=None) -> int:
     if args.command == 'prepare':
         prepare(args.folder)
     else:
-        run(args.folder, args.devices, args.potentials, args.relax_cells, args.concurrent, args.out)
+        run(args.folder, args.devices, args.potentials, args.cells, args.relax_cells, args.concurrent, args.out)
     return 0
 
 
