@@ -270,7 +270,7 @@ def throughput(xml: str, reference: dict, positions: np.ndarray, platform: str, 
     half = len(volumes) // 2
     return {**setting, 'steps': steps, 'warmup_steps': warmup, 'wall_s': wall, 'ns_per_day': ns_per_day,
             'volume_per_atom': float(np.mean(volumes[half:])), 'pe_per_atom': float(np.mean(energies[half:])),
-            'samples': len(volumes) - half, 'ladder_hours': LADDER_PS * 1e-3 / ns_per_day * 24}
+            'samples': len(volumes) - half, 'ladder_minutes': LADDER_PS * 1e-3 / ns_per_day * 24 * 60}
 
 
 def run(outdir: pathlib.Path, platform: str, picoseconds: float, out: pathlib.Path | None) -> int:
@@ -327,14 +327,14 @@ def run(outdir: pathlib.Path, platform: str, picoseconds: float, out: pathlib.Pa
         results['settings'][name] = result
         print(f'{name}: {result["ns_per_day"]:.2f} ns/day; second half ({result["samples"]} samples): '
               f'volume {result["volume_per_atom"]:.4f} A^3/atom, PE {result["pe_per_atom"]:.4f} kcal/mol/atom; '
-              f'the 660 ps ladder would take {result["ladder_hours"]:.1f} h', flush=True)
+              f'the 660 ps ladder would take {result["ladder_minutes"]:.1f} min', flush=True)
         save()
     print('summary:', flush=True)
     for name, result in results['settings'].items():
         if 'error' in result:
             print(f'  {name:20s} failed', flush=True)
         else:
-            print(f'  {name:20s} {result["ns_per_day"]:9.2f} ns/day  ladder {result["ladder_hours"]:7.1f} h  '
+            print(f'  {name:20s} {result["ns_per_day"]:9.2f} ns/day  ladder {result["ladder_minutes"]:7.1f} min  '
                   f'V {result["volume_per_atom"]:.4f} A^3/atom  PE {result["pe_per_atom"]:.4f} kcal/mol/atom',
                   flush=True)
     return 0
