@@ -56,7 +56,8 @@ def final_structure(final_data: orm.SinglefileData) -> orm.StructureData:
 
 
 def lammps_data_structure(text: str):
-    """A LAMMPS data file as a pymatgen ``Structure``, atoms by id (elements from the masses)."""
+    """A LAMMPS data file as a pymatgen ``Structure``, atoms by id (elements from the masses); coefficient
+    sections (the project's ``data.lmp`` and what ``simulation.openmm_system.write_data`` writes) are skipped."""
     from pymatgen.core import Element, Lattice, Structure
 
     lines = text.splitlines()
@@ -70,7 +71,8 @@ def lammps_data_structure(text: str):
             box[fields[-1][0]] = float(fields[1]) - float(fields[0])
         elif fields[-3:] == ['xy', 'xz', 'yz']:
             box['xy'], box['xz'], box['yz'] = map(float, fields[:3])
-        elif fields[0] in ('Masses', 'Atoms', 'Velocities', 'Bonds', 'Angles', 'Dihedrals', 'Impropers'):
+        elif fields[0] in ('Masses', 'Atoms', 'Velocities', 'Bonds', 'Angles', 'Dihedrals', 'Impropers') or \
+                fields[-1] == 'Coeffs':  # 'Bond Coeffs' etc.: a data file written with its coefficients
             section = fields[0]
         elif section == 'Masses':
             masses[int(fields[0])] = float(fields[1])
