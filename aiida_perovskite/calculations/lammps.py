@@ -47,12 +47,25 @@ class LammpsSegmentCalculation(CalcJob):
                 'ERROR_TIMEOUT_WITH_RESTART', 'ERROR_KILLED_WITH_RESTART', 'ERROR_KILLED_WITHOUT_RESTART',
                 'ERROR_LOST_ATOMS', 'ERROR_UNSTABLE')
 
-    def prepare_for_submission(self, folder):
+    def segment_settings(self) -> dict:
+        """The validated segment settings, with a ``timeout`` that leaves time before the scheduler's wall-time."""
         settings = validate(self.inputs.parameters.get_dict())
         options = self.inputs.metadata.options
         if not settings['timeout'] and options.get('max_wallclock_seconds'):
             walltime = int(options.max_wallclock_seconds)
             settings['timeout'] = max(walltime - max(60, walltime // 20), walltime // 2)
+        return settings
+
+    def restart_links(self) -> list:
+        """The parent's restart files, linked into the working folder (none when starting from the topology)."""
+        if 'parent_folder' not in self.inputs:
+            return []
+        parent = self.inputs.parent_folder
+        return [(parent.computer.uuid, f'{parent.get_remote_path()}/{RESTART_PATTERN}', '.')]
+
+    def prepare_for_submission(self, folder):
+        settings = self.segment_settings()
+        options = self.inputs.metadata.options
         from_restart = 'parent_folder' in self.inputs
 
         topology = self.inputs.topology
@@ -76,11 +89,7 @@ class LammpsSegmentCalculation(CalcJob):
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
         calcinfo.retrieve_list = [self.LOG, self.STDOUT] + ([FINAL_DATA] if settings['write_data'] else [])
-        if from_restart:
-            parent = self.inputs.parent_folder
-            calcinfo.remote_symlink_list = [
-                (parent.computer.uuid, f'{parent.get_remote_path()}/{RESTART_PATTERN}', '.')
-            ]
+        calcinfo.remote_symlink_list = self.restart_links()
         return calcinfo
 
 

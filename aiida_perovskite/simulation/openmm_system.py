@@ -80,6 +80,8 @@ class OpenmmSystem:
     #: Angstrom, from ``pair_style``.
     cutoff: float
     n_atoms: int
+    #: The data file read (its name in the folder): the template of :func:`write_data`.
+    data_file: str = 'data.lmp'
 
 
 @dataclasses.dataclass
@@ -452,6 +454,7 @@ def build_system(folder: pathlib.Path, ewald_tolerance: float, forcefield_file: 
         hydrogen_bonds=hydrogen_bonds,
         cutoff=cutoff,
         n_atoms=n_atoms,
+        data_file=data_name,
     )
 
 

@@ -14,12 +14,14 @@ TOOLS = {
     'lammps': 'perovskite.lammps',
     # This virtualenv's Python: the calculation runs ``python -m aiida_perovskite.mlip.driver``.
     'mlip': 'perovskite.mlip',
+    # The same Python: the ladder's segments run by OpenMM (``python -m aiida_perovskite.simulation.openmm_segment``).
+    'openmm': 'perovskite.openmm',
 }
 #: The tools a classical material run needs (``run``, ``validate``, ``build --relax``): a computer registered
 #: without the MLIP driver (a cluster ``--config`` that lists only these) still runs them.
 CLASSICAL_TOOLS = ('antechamber', 'parmchk2', 'tleap', 'lammps')
 #: The program of each tool, where its name differs (see :func:`aiida_perovskite.toolchain.executable`).
-PROGRAMS = {'lammps': 'lmp', 'mlip': 'python'}
+PROGRAMS = {'lammps': 'lmp', 'mlip': 'python', 'openmm': 'python'}
 
 
 def ranks_per_run(computer: orm.Computer, concurrent: int = 1) -> int:

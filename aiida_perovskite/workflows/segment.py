@@ -1,4 +1,4 @@
-"""``LammpsSegmentWorkChain``: one MD segment that finishes whatever interrupts it."""
+"""``LammpsSegmentWorkChain``: one MD segment that finishes whatever interrupts it (LAMMPS, or OpenMM with an OpenMM code)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from aiida_perovskite.simulation.script import validate
 from aiida_perovskite.simulation.summary import THERMO_COLUMNS, merge_series
 
 LammpsSegmentCalculation = CalculationFactory('perovskite.lammps')
+#: The calculation plugin of the OpenMM engine, chosen when the code's default plugin names it.
+OPENMM = 'perovskite.openmm'
 
 
 @calcfunction
@@ -71,6 +73,15 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
     def setup(self):
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(LammpsSegmentCalculation, 'lammps'))
+        # An OpenMM code runs the same segment with OpenMM (same inputs, outputs and exit codes).
+        if self.ctx.inputs.code.default_calc_job_plugin == OPENMM:
+            self._process_class = CalculationFactory(OPENMM)
+            # One Python process (threads or a GPU), never one per MPI rank; the ranks asked for become threads.
+            self.ctx.inputs.metadata.setdefault('options', {})['withmpi'] = False
+
+    def get_outputs(self, node):
+        """The last attempt's outputs, as exposed from ``LammpsSegmentCalculation`` (the OpenMM engine's are the same)."""
+        return self.exposed_outputs(node, LammpsSegmentCalculation)
 
     def _report_failure(self, node, action: str) -> None:
         self.report(f'{node.process_label}<{node.pk}> failed [{node.exit_status}]: {node.exit_message}; {action}')
