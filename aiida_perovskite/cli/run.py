@@ -26,10 +26,13 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, ex
 @MPIPROCS
 @click.option('--threads', type=click.IntRange(min=1), default=1, show_default=True, help='OpenMP threads per rank.')
 @click.option('--walltime', type=click.IntRange(min=60), help='Wall-time of each LAMMPS run in seconds.')
+@click.option('--engine', type=click.Choice(['lammps', 'openmm']), default='lammps', show_default=True,
+              help='MD engine of the ladder: LAMMPS, or OpenMM (its fastest platform: CUDA on a GPU computer) on the '
+                   'same force field.')
 @COMPUTER
 @PROFILE
 def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
-            computer, profile_name):
+            engine, computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
@@ -58,7 +61,11 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
 
     if max_running and not (daemon and wait):
         raise click.UsageError('--max-running needs --daemon and waiting (not --no-wait)')
-    codes = load_profile_and_codes(profile_name, computer)
+    from aiida_perovskite.tools.codes import CLASSICAL_TOOLS
+
+    codes = load_profile_and_codes(profile_name, computer, CLASSICAL_TOOLS + (('openmm',) if engine == 'openmm' else ()))
+    if engine == 'openmm':  # the ladder's MD code: its calculation plugin chooses the engine of every segment
+        codes['lammps'] = codes.pop('openmm')
     group, _ = orm.Group.collection.get_or_create(group_label)
     if mpiprocs == 'auto':  # one at a time here; with the daemon, all of them (or --max-running) at once
         from aiida_perovskite.tools.codes import ranks_per_run
