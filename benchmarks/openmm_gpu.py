@@ -138,6 +138,10 @@ def prepare(outdir: pathlib.Path, cif: pathlib.Path, charges: str) -> int:
         parameter_set = topology.base.attributes.get('parameter_set')
         topology.write(workdir / 'lammps')
         lammps = lammps_run0(workdir / 'lammps')
+        outdir.mkdir(parents=True, exist_ok=True)
+        for name in topology.FILES:  # the product engine's input (``engine`` below)
+            (outdir / 'lammps').mkdir(exist_ok=True)
+            shutil.copy(workdir / 'lammps' / name, outdir / 'lammps' / name)
 
         tleap = next(n for n in node.called if n.process_type == 'aiida.calculations:perovskite.tleap')
         prmtop, inpcrd = workdir / 'cell.prmtop', workdir / 'cell.inpcrd'
@@ -340,6 +344,41 @@ def run(outdir: pathlib.Path, platform: str, picoseconds: float, out: pathlib.Pa
     return 0
 
 
+def engine(outdir: pathlib.Path, steps: int) -> int:
+    """The product's own engine path: :func:`aiida_perovskite.simulation.openmm_segment.run_segment` (what an
+    ``OpenmmSegmentCalculation`` runs) on the topology's LAMMPS files, with the ``thesis`` ladder's settings:
+    a minimisation, then ``steps`` of NPT at 300 K; its first thermo row against LAMMPS ``run 0``."""
+    sys.path.insert(0, str(ROOT))
+    from aiida_perovskite.simulation.log import parse_log
+    from aiida_perovskite.simulation.openmm_segment import LOG, choose_platform, run_segment
+
+    reference = json.loads((outdir / 'reference.json').read_text())
+    segment = {'timestep': 1.0, 'thermo_every': 1000, 'restart_every': 10000, 'barostat': 'aniso', 'pressure': 1.0,
+               'tdamp': 100.0, 'pdamp': 1000.0, 'seed': 4928459, 'kspace_accuracy': KSPACE, 'shake': False}
+    platform, _ = choose_platform()
+    with tempfile.TemporaryDirectory() as work:
+        work = pathlib.Path(work)
+        for path in (outdir / 'lammps').iterdir():
+            shutil.copy(path, work / path.name)
+        tick = time.perf_counter()
+        run_segment(work, {**segment, 'stage': 'minimise', 'target_step': 0,
+                           'minimise': {'etol': 1e-6, 'ftol': 1e-8, 'maxiter': 1000, 'maxeval': 10000}})
+        start = parse_log((work / LOG).read_text()).rows[0]
+        print(f'{platform.getName()}: first row PE {start[2]:.4f} kcal/mol, LAMMPS run 0 '
+              f'{reference["energies"]["lammps"]["total"]:.4f} (relative '
+              f'{start[2] / reference["energies"]["lammps"]["total"] - 1:+.1e}); minimised in '
+              f'{time.perf_counter() - tick:.1f} s', flush=True)
+        (work / LOG).unlink()
+        run_segment(work, {**segment, 'stage': 'npt', 'target_step': steps, 'temperature': 300.0,
+                           'create_velocities': True})
+        log = parse_log((work / LOG).read_text())
+    rows = log.rows[len(log.rows) // 2:]
+    print(f'{platform.getName()}: {steps} NPT steps at {log.ns_per_day:.1f} ns/day (the 660 ps ladder: '
+          f'{LADDER_PS * 1e-3 / log.ns_per_day * 24 * 60:.1f} min); second half: T {rows[:, 1].mean():.1f} K, '
+          f'volume {rows[:, 6].mean() / reference["n_atoms"]:.4f} A^3/atom', flush=True)
+    return 0
+
+
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     commands = parser.add_subparsers(dest='command', required=True)
@@ -352,7 +391,13 @@ if __name__ == '__main__':
     run_parser.add_argument('--platform', choices=('CUDA', 'CPU', 'Reference'), default='CUDA')
     run_parser.add_argument('--ps-per-setting', type=float, default=20.0)
     run_parser.add_argument('--out', type=pathlib.Path)
+    engine_parser = commands.add_parser('engine', help="the product's OpenMM segment on OUTDIR/lammps (numpy, openmm and "
+                                                       'aiida_perovskite.simulation only)')
+    engine_parser.add_argument('outdir', type=pathlib.Path)
+    engine_parser.add_argument('--steps', type=int, default=20000, help='NPT steps of 1 fs at 300 K after the minimisation')
     arguments = parser.parse_args()
     if arguments.command == 'prepare':
         sys.exit(prepare(arguments.outdir, arguments.cif, arguments.charges))
+    if arguments.command == 'engine':
+        sys.exit(engine(arguments.outdir, arguments.steps))
     sys.exit(run(arguments.outdir, arguments.platform, arguments.ps_per_setting, arguments.out))
