@@ -154,24 +154,26 @@ def run_segment(folder: pathlib.Path, settings: dict, threads: int | None = None
                                                             True, True, True, BAROSTAT_EVERY)
         else:
             barostat = openmm.MonteCarloFlexibleBarostat(pressure, temperature, BAROSTAT_EVERY)
-        barostat.setRandomNumberSeed(int(s['seed']) % 2**31)
         system.addForce(barostat)
+    restart = newest_restart(folder)
+    step = restart[0] if restart is not None else 0
+    # A continuation draws new random numbers (the seed and the step it starts from; OpenMM reads 0 as 'any').
+    seed = (int(s['seed']) + step) % 2**31 or 1
+    if barostat is not None:
+        barostat.setRandomNumberSeed(seed)
     timestep_ps = float(s['timestep']) * 1e-3
     integrator = openmm.LangevinMiddleIntegrator(temperature, 1 / (float(s['tdamp']) * 1e-3), timestep_ps)
-    integrator.setRandomNumberSeed(int(s['seed']) % 2**31)
+    integrator.setRandomNumberSeed(seed)
     platform, properties = choose_platform(threads)
     context = openmm.Context(system, integrator, platform, properties)
 
-    restart = newest_restart(folder)
     if restart is not None:
-        step = restart[0]
         context.setState(openmm.XmlSerializer.deserialize(restart[1].read_text()))
     else:
-        step = 0
         context.setPeriodicBoxVectors(*(openmm.Vec3(*row) for row in built.box))
         context.setPositions(built.positions)
     if npt and s['create_velocities']:
-        context.setVelocitiesToTemperature(temperature, int(s['seed']) % 2**31)
+        context.setVelocitiesToTemperature(temperature, seed)
     degrees = 3 * built.n_atoms - len(constraints) - 3
 
     log = _Log(folder / LOG)
