@@ -103,8 +103,8 @@ def group_energies(system, positions: np.ndarray, groups: dict[str, int], platfo
 
 def prepare(outdir: pathlib.Path, cif: pathlib.Path, charges: str) -> int:
     if not cif.exists():
-        print(f'skipped: {cif} not found (the shared data must be beside the checkout)')
-        return 0
+        print(f'{cif} not found')
+        return 1
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='aiida-perovskite-openmm-'))
     os.environ['AIIDA_PATH'] = str(workdir)  # before aiida is imported: the private config folder
     start = time.perf_counter()

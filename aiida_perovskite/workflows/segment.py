@@ -73,11 +73,22 @@ class LammpsSegmentWorkChain(BaseRestartWorkChain):
     def setup(self):
         super().setup()
         self.ctx.inputs = AttributeDict(self.exposed_inputs(LammpsSegmentCalculation, 'lammps'))
-        # An OpenMM code runs the same segment with OpenMM (same inputs, outputs and exit codes).
-        if self.ctx.inputs.code.default_calc_job_plugin == OPENMM:
-            self._process_class = CalculationFactory(OPENMM)
+        if self.process_class is not LammpsSegmentCalculation:
             # One Python process (threads or a GPU), never one per MPI rank; the ranks asked for become threads.
             self.ctx.inputs.metadata.setdefault('options', {})['withmpi'] = False
+
+    @property
+    def process_class(self):
+        """LAMMPS's calculation, or OpenMM's when the code's default plugin is (same inputs, outputs and exit codes).
+
+        Read from the inputs each time, not stored on the instance: a work chain reloaded from its checkpoint
+        (a daemon restart) keeps its engine.
+        """
+        try:
+            plugin = self.inputs['lammps']['code'].default_calc_job_plugin
+        except (TypeError, KeyError):  # before the inputs are parsed
+            return LammpsSegmentCalculation
+        return CalculationFactory(OPENMM) if plugin == OPENMM else LammpsSegmentCalculation
 
     def get_outputs(self, node):
         """The last attempt's outputs, as exposed from ``LammpsSegmentCalculation`` (the OpenMM engine's are the same)."""
