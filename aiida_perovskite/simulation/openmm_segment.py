@@ -41,15 +41,14 @@ import time
 
 import numpy as np
 
+from .blocking import BOLTZMANN_KCAL_MOL
 from .script import FINAL_DATA, validate
 
 LOG = 'log.openmm'
 SETTINGS = 'segment.json'
 RESTART_PREFIX = 'restart.'
 BAROSTAT_EVERY = 25  # steps between two Monte Carlo box moves
-KCAL = 4.184  # kJ per kcal
 ATM_PER_BAR = 1 / 1.01325
-BOLTZMANN = 0.0019872043  # kcal/mol/K
 #: LAMMPS's names of the thermo columns of :data:`~aiida_perovskite.simulation.script.THERMO_STYLE`.
 HEADER = 'Step Temp PotEng KinEng TotEng Press Volume Lx Ly Lz Xy Xz Yz Pxx Pyy Pzz Pxy Pxz Pyz'
 #: Platforms by preference when none is named.
@@ -189,7 +188,7 @@ def run_segment(folder: pathlib.Path, settings: dict, threads: int | None = None
         volume = float(np.linalg.det(vectors)) * 1000
         tensor = pressure_tensor(barostat, context)
         press = float(np.mean(tensor[:3]))
-        values = [current, 2 * ke / (degrees * BOLTZMANN), pe, ke, pe + ke, press, volume, *_box_row(vectors), *tensor]
+        values = [current, 2 * ke / (degrees * BOLTZMANN_KCAL_MOL), pe, ke, pe + ke, press, volume, *_box_row(vectors), *tensor]
         log(' '.join(f'{value:.10g}' for value in values))
         return math.isfinite(pe) and math.isfinite(ke)
 

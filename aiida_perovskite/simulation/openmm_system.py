@@ -461,15 +461,10 @@ def build_system(folder: pathlib.Path, ewald_tolerance: float, forcefield_file: 
 def lammps_frame(box_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """LAMMPS' restricted triclinic frame of a box (rows a, b, c; a along x, b in the xy plane), reduced so
     that the tilt factors are within LAMMPS' limits: ``(frame, rotation)`` with ``x_frame = x @ rotation``."""
+    from aiida_perovskite.forcefield.lammps import lammps_box
+
     box_vectors = np.asarray(box_vectors, dtype=float)
-    a, b, c = box_vectors
-    lx = np.linalg.norm(a)
-    xy = b @ a / lx
-    ly = math.sqrt(b @ b - xy**2)
-    xz = c @ a / lx
-    yz = (b @ c - xy * xz) / ly
-    lz = math.sqrt(c @ c - xz**2 - yz**2)
-    frame = np.array([[lx, 0, 0], [xy, ly, 0], [xz, yz, lz]])
+    frame, _ = lammps_box(box_vectors)
     rotation = np.linalg.solve(box_vectors, frame)  # x @ inv(box) @ frame
     return reduced_box(frame), rotation
 

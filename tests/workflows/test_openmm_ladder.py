@@ -81,7 +81,7 @@ def test_ladder_with_an_openmm_code_runs_every_segment_with_openmm(codes, topolo
         assert summary['n_samples'] == (300 - 100) // 50
         assert 10 < summary['volume_per_atom_mean'] < 30
         assert abs(summary['temp_mean'] - temperature) < 0.3 * temperature
-        # The flexible barostat's instantaneous pressure tensor, in atm: noisy on 351 atoms over 200 steps, but a
-        # bar/atm or kJ/kcal slip or a missing volume factor would be orders of magnitude off.
+        # The flexible barostat's instantaneous pressure tensor, in atm: noisy on 351 atoms over 200 steps, so
+        # only a gross slip (an nm^3/A^3 factor, a missing volume) is caught here, not bar against atm.
         assert all(abs(summary[f'{name}_mean']) < 1e4 for name in ('press', 'pxx', 'pyy', 'pzz', 'pxy', 'pxz', 'pyz'))
     assert len(results['structure'].sites) == topology.base.attributes.get('n_atoms')
