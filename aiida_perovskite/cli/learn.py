@@ -93,9 +93,9 @@ def cmd_dataset(group_label, csv_file, include_broken, profile_name):
 @click.option('--trees', type=click.IntRange(min=1), default=200, show_default=True,
               help='Trees of each random forest (fewer: faster and noisier forests).')
 @click.option('--allow-mixed', multiple=True,
-              type=click.Choice(['protocol', 'charge_method', 'charge_model', 'parameter_set']),
+              type=click.Choice(['protocol', 'charge_method', 'charge_model', 'parameter_set', 'engine']),
               help='Learn across materials simulated with different values of this (repeatable); by default a '
-                   'dataset mixing protocols, charge methods, charge models or parameter sets is refused.')
+                   'dataset mixing protocols, charge methods, charge models, parameter sets or MD engines is refused.')
 @INCLUDE_BROKEN
 @PROFILE
 def cmd_train(group_label, target, report_dir, families, seed, outer_folds, inner_folds, jobs, trees, allow_mixed,

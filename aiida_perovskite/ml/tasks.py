@@ -38,6 +38,7 @@ FORCE_FIELD_COLUMNS = {
     'charge_method': ('charge_method',),
     'charge_model': ('charge_model',),
     'parameter_set': ('parameter_set', 'parameter_set_uuid'),
+    'engine': ('engine',),
 }
 
 EXCLUSION_REASONS = {

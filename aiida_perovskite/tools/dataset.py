@@ -68,6 +68,15 @@ def _parameter_set_of(topology) -> str | None:
     return builder.first(flat=True)
 
 
+def engine_of(material) -> str | None:
+    """The MD engine of a material's ladder: the calculation plugin of its code (``lammps`` or ``openmm``)."""
+    code = material.base.links.get_incoming(link_label_filter='ladder__code').first()
+    if code is None:
+        return None
+    plugin = code.node.default_calc_job_plugin or ''
+    return plugin.removeprefix('perovskite.') or None
+
+
 def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None, include_broken: bool = False,
                   on_failure=None):
     """The ``DatasetData`` of a group: reused if one was made from exactly these materials, else assembled.
@@ -129,6 +138,8 @@ def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progr
             'charge_model': topology.base.attributes.get('charge_model', 'formal'),
             'parameter_set': topology.base.attributes.get('parameter_set', None),
             'parameter_set_uuid': _parameter_set_of(topology),
+            # The two engines' volumes differ by ~0.5 % (docs/source/method/simulation.rst): one per dataset.
+            'engine': engine_of(material),
         })
         if progress:
             progress(index + 1, len(materials))

@@ -76,6 +76,11 @@ def test_a_dataset_mixing_force_fields_is_refused_unless_asked(linear_data, fast
     with pytest.raises(ValueError, match='parameter_set_uuid'):
         build_task(same_name, 'cp_u')
     assert build_task(frame, 'cp_u', allow_mixed=('charge_model',)).n_materials == 60
+    # Volumes from the LAMMPS and OpenMM engines differ by ~0.5 %: one engine per dataset unless asked.
+    engines = linear_data[0].assign(engine=np.where(linear_data[0]['material'] < 'm030', 'lammps', 'openmm'))
+    with pytest.raises(ValueError, match=r'mixes 2 values of engine \(lammps, openmm\)'):
+        build_task(engines, 'cp_u')
+    assert build_task(engines, 'cp_u', allow_mixed=('engine',)).n_materials == 60
     with pytest.raises(ValueError, match='unknown columns'):
         build_task(frame, 'cp_u', allow_mixed=('charge_models',))
 

@@ -9,7 +9,8 @@ from aiida_perovskite.data import DatasetData, TrainedModelData
 
 #: Columns of the dataset that say where a row comes from (never features).
 ID_COLUMNS = ('material', 'material_uuid', 'structure', 'elements', 'cif_uuid', 'targets_uuid', 'features_uuid',
-              'file', 'smiles', 'protocol', 'charge_method', 'charge_model', 'parameter_set', 'parameter_set_uuid')
+              'file', 'smiles', 'protocol', 'charge_method', 'charge_model', 'parameter_set', 'parameter_set_uuid',
+              'engine')
 
 
 @calcfunction
@@ -20,7 +21,7 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
         ``targets_<i>``, ``features_<i>``, the identifiers to carry (``material_uuid``, ``structure``
         (the structure identity the folds group by), ``elements``, ``file``,
         ``smiles``, ``protocol``, ``charge_method``, ``charge_model``, ``parameter_set``,
-        ``parameter_set_uuid``); ``population_outlier_scale``:
+        ``parameter_set_uuid``, ``engine``); ``population_outlier_scale``:
         the MAD multiple beyond which a material's mean potential energy per atom is a population
         outlier (the method's Figure 8).
     :returns: the table; ``flag_pe_outlier`` is a potential-energy outlier of either kind
