@@ -41,6 +41,9 @@ CLI = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
 VERDI = str(pathlib.Path(sys.executable).with_name('verdi'))
 sys.path.insert(0, str(HERE))
 
+#: Where the cells marked with it were read: published single-crystal CIFs (CSD) as collected by the
+#: Duke hybrid3 database (CC BY 4.0); the numbers are the CIFs' cell constants and measurement temperatures.
+HYBRID3 = '(cell from the published CIF via materials.hybrid3.duke.edu)'
 RT = 'room temperature (the paper states none; 293 K assumed)'
 #: Experimental cells of the built references, one per compound: ``build`` are the arguments of
 #: ``aiida-perovskite build`` that make the project's cell of the same compound, ``stacking`` the
@@ -70,6 +73,23 @@ EXPERIMENT = {
                 'slabs': 2, 'stacking': 2, 'temperature': 293.0, 'build': ['--name', 'BA', '--metal', 'Sn'],
                 'source': '(BA)2SnI4, Pbca: D. B. Mitzi, Chem. Mater. 8 (1996) 791, doi:10.1021/cm9505097',
                 'temperature_source': 'room temperature'},
+    'BA-PbBr4': {'a': 8.2229, 'b': 8.1100, 'c': 27.3179, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                 'slabs': 2, 'stacking': 2, 'temperature': 100.0, 'build': ['--name', 'BA', '--halide', 'Br'],
+                 'source': f'(BA)2PbBr4, Pbca, Z = 4, CCDC 1945905: Sci. Adv. (2020), doi:10.1126/sciadv.aay4045 {HYBRID3}',
+                 'temperature_source': 'measured at 100 K'},
+    'CHA-PbBr4': {'a': 27.999, 'b': 8.6434, 'c': 8.3945, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                  'slabs': 2, 'stacking': 0, 'temperature': 293.0,
+                  'build': ['--spacer', 'NC1CCCCC1', '--phase', 'rp', '--halide', 'Br'],
+                  'source': f'(cyclohexylammonium)2PbBr4, Cmc21, Z = 4, CCDC 1409218: Adv. Mater. (2016), '
+                            f'doi:10.1002/adma.201505224 {HYBRID3}', 'temperature_source': 'measured at 293 K'},
+    'BZA-SnI4': {'a': 9.0944, 'b': 8.6613, 'c': 28.7640, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                 'slabs': 2, 'stacking': 2, 'temperature': 293.0, 'build': ['--name', 'BZA', '--metal', 'Sn'],
+                 'source': f'(benzylammonium)2SnI4, Pbca, Z = 4: Chem. Mater. (2016), doi:10.1021/acs.chemmater.6b03054 '
+                           f'{HYBRID3}', 'temperature_source': 'measured at 293 K'},
+    'PEA-SnI4': {'a': 8.6484, 'b': 8.6467, 'c': 32.461, 'alpha': 85.1499, 'beta': 85.1329, 'gamma': 89.5023,
+                 'metals': 4, 'slabs': 2, 'stacking': 2, 'temperature': 150.0, 'build': ['--name', 'PEA', '--metal', 'Sn'],
+                 'source': f'(PEA)2SnI4, P-1, Z = 2: J. Am. Chem. Soc. (2019), doi:10.1021/jacs.9b06276 {HYBRID3}',
+                 'temperature_source': 'measured at 150 K'},
     'BAMC-PbCl4': {'a': 7.7990, 'b': 24.0666, 'c': 7.9348, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
                    'slabs': 2, 'stacking': 1, 'temperature': 173.0,
                    'build': ['--spacer', 'NC[C@H]1CC[C@H](CN)CC1', '--phase', 'dj', '--halide', 'Cl'],
@@ -85,6 +105,20 @@ EXPERIMENT = {
                   'slabs': 2, 'stacking': 0, 'temperature': 293.0, 'build': ['--name', 'PDA', '--halide', 'Cl'],
                   'source': 'propane-1,3-diammonium PbCl4, P212121, Z = 4: G. Corradi et al., Inorg. Chem. 38 (1999) '
                             '716, doi:10.1021/ic980893k', 'temperature_source': RT},
+    'BA-PbCl4': {'a': 27.9864, 'b': 7.987, 'c': 7.8338, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4,
+                 'slabs': 2, 'stacking': 0, 'temperature': 293.0, 'build': ['--name', 'BA', '--halide', 'Cl'],
+                 'source': f'(BA)2PbCl4, Cmc21, Z = 4: ACS Appl. Mater. Interfaces (2020), doi:10.1021/acsami.0c02313 '
+                           f'{HYBRID3}', 'temperature_source': 'measured at 293 K'},
+    'CHA-PbCl4': {'a': 11.4446, 'b': 28.306, 'c': 11.5206, 'alpha': 90.0, 'beta': 90.031, 'gamma': 90.0, 'metals': 8,
+                  'slabs': 2, 'stacking': 1, 'temperature': 173.0,
+                  'build': ['--spacer', 'NC1CCCCC1', '--phase', 'rp', '--halide', 'Cl'],
+                  'source': f'(cyclohexylammonium)2PbCl4, P21/m, Z = 4, CCDC 708569: CrystEngComm (2009), '
+                            f'doi:10.1039/B819455F {HYBRID3}', 'temperature_source': 'measured at 173 K'},
+    'CPA-PbCl4': {'a': 12.187, 'b': 7.508, 'c': 8.054, 'alpha': 90.0, 'beta': 109.141, 'gamma': 90.0, 'metals': 2,
+                  'slabs': 1, 'stacking': 0, 'temperature': 173.0,
+                  'build': ['--spacer', 'NC1CC1', '--phase', 'rp', '--halide', 'Cl'],
+                  'source': f'(cyclopropylammonium)2PbCl4, P21/c, Z = 2, CCDC 708566: CrystEngComm (2009), '
+                            f'doi:10.1039/B819455F {HYBRID3}', 'temperature_source': 'measured at 173 K'},
 }
 #: Parameter set / charge model pairs tried by default; each reference runs those covering its elements.
 DEFAULT_MODELS = ('myp-pbi/formal', 'myp-pbi/myp', 'myp-pbi/scaled:0.8',
