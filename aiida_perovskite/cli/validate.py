@@ -53,7 +53,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     a, b, c and angles (each named in-plane or stacking), the in-plane area and layer spacing
     per metal, the volume, and the share of metals that keep six halides within 3.8 A. Each
     run is a ValidationWorkChain whose `validation` output holds the same table. A CIF that
-    cannot be read, or whose elements no parameter set covers, is reported and skipped.
+    cannot be read, or whose elements no parameter set covers, is reported and skipped; with
+    several --params, each CIF runs with those that cover its elements (the others are named).
 
     With --engine mlip:NAME[+d3] each CIF is instead relaxed at 0 K (positions and cell, first
     at 1 GPa, then at 0 GPa) with that potential, and the same table compares the relaxed cell
@@ -100,7 +101,11 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     records, batch = [], Batch(paths)
     for path in batch:
         with batch.step(path):  # every choice checked before anything runs: unreadable CIF, uncovered element...
-            jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models])
+            skipped = [] if len(parameter_sets) > 1 else None  # several sets: each CIF runs those covering it
+            jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models],
+                                       skipped=skipped)
+            for name in dict.fromkeys(name for _, name, _ in skipped or []):
+                click.echo(f'{path}: parameter set {name} skipped: it does not cover this CIF\'s ions', err=True)
             for job in jobs:
                 click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at '
                            f'{job.temperature:g} K ({job.temperature_source}) ...', err=True)

@@ -23,17 +23,20 @@ class ValidationJob:
 
 
 def prepare_validations(path, temperature: float, choices, cell: dict | None = None,
-                        label: str = '') -> list[ValidationJob]:
+                        label: str = '', skipped: list | None = None) -> list[ValidationJob]:
     """Read and decompose the CIF once, then per ``(charge_model, parameter_set)`` of ``choices`` resolve
     the set and check the charge model covers the CIF's ions: every choice is checked before anything runs.
 
     The reference temperature is the CIF's own (``_diffrn_ambient_temperature``, then
     ``_cell_measurement_temperature``) when it states one, else ``temperature``.
 
+    :param skipped: when given, a named set that does not cover the CIF's ions is left out and appended here
+        as ``(charge_model, parameter_set, message)`` instead of raising (comparing sets of several
+        chemistries over a mixed batch); it still raises when no choice covers them.
     :raises StructureError: the CIF cannot be read or decomposed (names the file and the problem).
     :raises ForceFieldError: no parameter set covers its elements, or a charge model cannot describe them.
     """
-    from aiida_perovskite.forcefield import parse_charge_model, resolve_parameter_set
+    from aiida_perovskite.forcefield import MissingParametersError, parse_charge_model, resolve_parameter_set
     from aiida_perovskite.structure.cif import measurement_temperature
     from aiida_perovskite.structure.decompose import inspect_cif
 
@@ -48,10 +51,19 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
         source = cell.get('temperature_source', 'given') if cell else 'given'
     jobs = []
     for charge_model, parameter_set in choices:
-        chosen = resolve_parameter_set(parameter_set, inorganic)
+        try:
+            chosen = resolve_parameter_set(parameter_set, inorganic)
+        except MissingParametersError as error:
+            if skipped is None:
+                raise
+            skipped.append((charge_model, parameter_set, str(error)))
+            continue
         model = parse_charge_model(charge_model)
         model.ion_charges(chosen, inorganic)
         jobs.append(ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label))
+    if not jobs and skipped:
+        names = ', '.join(dict.fromkeys(name for _, name, _ in skipped))
+        raise MissingParametersError(f'none of the parameter sets given ({names}) covers {", ".join(sorted(inorganic))}')
     return jobs
 
 

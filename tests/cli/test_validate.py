@@ -94,6 +94,19 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     assert '0 validation(s), 2 failed' in result.output
     assert query.count() == before  # refused before anything ran
 
+    # Sets compared over a mixed batch: each CIF keeps the sets that cover it, the others are named; a CIF
+    # no given set covers is still refused, naming why.
+    from aiida_perovskite.forcefield import MissingParametersError
+    from aiida_perovskite.tools.validation import prepare_validations
+
+    skipped = []
+    jobs = prepare_validations(bromide, 300.0, [('formal', 'myp-pbi-uffi'), ('formal', 'myp-pbbr-uffbr')], skipped=skipped)
+    assert [job.parameter_set for job in jobs] == ['myp-pbbr-uffbr']
+    assert [(name, 'no parameters for Br in the set' in message) for _, name, message in skipped] == [('myp-pbi-uffi', True)]
+    with pytest.raises(MissingParametersError, match=r'none of the parameter sets given \(myp-pbi-uffi, myp-pbbr-uffbr\) '
+                                                     r'covers Br, Sn'):
+        prepare_validations(tin, 300.0, [('formal', 'myp-pbi-uffi'), ('formal', 'myp-pbbr-uffbr')], skipped=[])
+
 
 def test_validate_with_an_mlip_relaxes_at_zero_kelvin(aiida_profile, aiida_localhost, tmp_path):
     """--engine mlip:chgnet: a real 0 K relaxation of (BDA)PbI4 (25 atoms, loose criteria) against its own cell."""
