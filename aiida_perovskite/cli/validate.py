@@ -49,6 +49,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
                  mlip_settings, group_label, json_file, mpiprocs, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
 
+    The cell is first minimised with its shape free, then run at constant pressure.
+
     For every charge model and parameter set asked for, prints simulated against reference
     a, b, c and angles (each named in-plane or stacking), the in-plane area and layer spacing
     per metal, the volume, and the share of metals that keep six halides within 3.8 A. Each
