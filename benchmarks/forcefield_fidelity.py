@@ -48,7 +48,8 @@ RT = 'room temperature (the paper states none; 293 K assumed)'
 #: Experimental cells of the built references, one per compound: ``build`` are the arguments of
 #: ``aiida-perovskite build`` that make the project's cell of the same compound, ``stacking`` the
 #: index of the layer-normal axis of the experimental cell, ``metals`` and ``slabs`` what that cell holds.
-#: Only per-metal figures are compared (the built cell holds one or two octahedra per layer).
+#: Only per-metal figures are compared (the built cell holds one or two octahedra per layer). ``not_counted``
+#: (a reason) keeps a reference in the table but out of its sets' validation.
 EXPERIMENT = {
     'BA-PbI4': {'a': 8.42, 'b': 9.00, 'c': 26.08, 'alpha': 90.0, 'beta': 90.0, 'gamma': 90.0, 'metals': 4, 'slabs': 2,
                 'stacking': 2, 'temperature': 223.0, 'build': ['--name', 'BA'],
@@ -111,14 +112,31 @@ EXPERIMENT = {
                            f'{HYBRID3}', 'temperature_source': 'measured at 293 K'},
     'CHA-PbCl4': {'a': 11.4446, 'b': 28.306, 'c': 11.5206, 'alpha': 90.0, 'beta': 90.031, 'gamma': 90.0, 'metals': 8,
                   'slabs': 2, 'stacking': 1, 'temperature': 173.0,
-                  'build': ['--spacer', 'NC1CCCCC1', '--phase', 'rp', '--halide', 'Cl'],
+                  # herringbone cells of this spacer on the short Pb-Cl pockets clash: one flat octahedron per cell
+                  'build': ['--spacer', 'NC1CCCCC1', '--phase', 'rp', '--halide', 'Cl', '--packing', 'parallel'],
                   'source': f'(cyclohexylammonium)2PbCl4, P21/m, Z = 4, CCDC 708569: CrystEngComm (2009), '
-                            f'doi:10.1039/B819455F {HYBRID3}', 'temperature_source': 'measured at 173 K'},
+                            f'doi:10.1039/B819455F {HYBRID3}', 'temperature_source': 'measured at 173 K',
+                  'not_counted': 'the builder cannot make a tilted cell of this spacer on Pb-Cl: its herringbone '
+                                 'cell clashes, and the parallel cell (one flat octahedron) cannot take the tilts'},
     'CPA-PbCl4': {'a': 12.187, 'b': 7.508, 'c': 8.054, 'alpha': 90.0, 'beta': 109.141, 'gamma': 90.0, 'metals': 2,
                   'slabs': 1, 'stacking': 0, 'temperature': 173.0,
                   'build': ['--spacer', 'NC1CC1', '--phase', 'rp', '--halide', 'Cl'],
                   'source': f'(cyclopropylammonium)2PbCl4, P21/c, Z = 2, CCDC 708566: CrystEngComm (2009), '
                             f'doi:10.1039/B819455F {HYBRID3}', 'temperature_source': 'measured at 173 K'},
+}
+#: Published CIFs run as a user would (``aiida-perovskite validate CIF --params SET --charges formal --steps 5000
+#: --json F``; the CIFs are not in the repository: fetch them by CCDC number and name each file by its key here).
+#: ``--cif-records F ...`` adds those runs to the sets' validation blocks next to the built cells.
+PUBLISHED_CIFS = {
+    'ba2pbbr4_995': '(BA)2PbBr4, 100 K, CCDC 1945905, doi:10.1126/sciadv.aay4045',
+    '2037_1': '(S-2-methylbutylammonium)2PbBr4, 100 K, doi:10.1021/jacs.2c05574',
+    '1608_1': '(cyclohexylammonium)2PbBr4, 293 K, CCDC 1409218, doi:10.1002/adma.201505224',
+    '1348_1': '(cyclohexylammonium)2PbBr4, 173 K, CCDC 708563, doi:10.1039/B819455F',
+    '1058_1': '(benzylammonium)2SnI4, 293 K, doi:10.1021/acs.chemmater.6b03054',
+    '1654_1': '((S)-1-phenylethylammonium)2SnI4, 250 K, doi:10.1021/jacs.0c03899',
+    '1909_1': '(BA)2PbCl4, 293 K, doi:10.1021/acsami.0c02313',
+    '1351_1': '(cyclopropylammonium)2PbCl4, 173 K, CCDC 708566, doi:10.1039/B819455F',
+    '1354_1': '(cyclohexylammonium)2PbCl4, 173 K, CCDC 708569, doi:10.1039/B819455F',
 }
 #: Parameter set / charge model pairs tried by default; each reference runs those covering its elements.
 DEFAULT_MODELS = ('myp-pbi/formal', 'myp-pbi/myp', 'myp-pbi/scaled:0.8',
@@ -150,8 +168,12 @@ def build_references(folder: pathlib.Path, names) -> list[tuple[pathlib.Path, di
         cell = EXPERIMENT[name]
         path = folder / f'{name.lower()}_built.cif'
         if not path.exists():
-            subprocess.run([CLI, 'build', *cell['build'], '-o', str(path)], check=True, capture_output=True)
-        jobs.append((path, {k: v for k, v in cell.items() if k != 'build'}, name))
+            built = subprocess.run([CLI, 'build', *cell['build'], '-o', str(path)], capture_output=True, text=True)
+            if built.returncode:  # one reference the builder cannot make must not stop the others
+                lines = (built.stderr or built.stdout).strip().splitlines() or ['no output']
+                print(f'{name}: not built ({lines[-1]})', flush=True)
+                continue
+        jobs.append((path, {k: v for k, v in cell.items() if k not in ('build', 'not_counted')}, name))
     return jobs
 
 
@@ -166,6 +188,13 @@ def job_key(path: pathlib.Path, model: str, settings: dict, cell) -> str:
     return hashlib.md5(json.dumps([digest, model, settings, cell], sort_keys=True).encode()).hexdigest()
 
 
+def flagged_broken(node) -> bool:
+    """A validation that ran to the end and flagged its physics as broken (its table is still there)."""
+    from aiida_perovskite.workflows.validation import ValidationWorkChain
+
+    return node.exit_status == ValidationWorkChain.exit_codes.ERROR_BROKEN_PHYSICS.status and 'validation' in node.outputs
+
+
 def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     """Submit every job not finished before, ``parallel`` at a time; return the nodes by key."""
     from aiida import orm
@@ -178,7 +207,7 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
     codes = load_codes(None)
     group, _ = orm.Group.collection.get_or_create(group_label)
     done = {node.base.extras.get('key'): node for node in group.nodes
-            if node.is_finished_ok or not node.is_terminated}
+            if node.is_finished_ok or not node.is_terminated or flagged_broken(node)}
     nodes = {key: done[key] for key, *_ in jobs if key in done}
     pending = [job for job in jobs if job[0] not in nodes]
     if pending:
@@ -191,6 +220,9 @@ def run_all(jobs, profile: str, group_label: str, parallel: int) -> dict:
         prepared = prepare_validation(path, temperature, charge_model, parameter_set, cell, label=f'{path.stem} {model}')
         overrides = validation_overrides(settings['steps'], settings['equilibration_steps'],
                                          settings['replication']['min_width'], settings['charge_method'])
+        overrides.setdefault('material', {})['ladder'] = {'minimise': settings['minimise']}
+        if 'seed' in settings:
+            overrides['material']['ladder']['seed'] = settings['seed']
         node = run_validation(prepared, codes, overrides, daemon=True)
         node.base.extras.set('key', key)
         group.add_nodes(node)
@@ -208,6 +240,42 @@ def reference_octahedra(record: dict) -> float:
     return record['octahedra'].get('reference_share', float('nan'))
 
 
+def merge_replicates(records: list[dict]) -> list[dict]:
+    """One record per built reference and model from its replicate runs (different velocity seeds).
+
+    Deviations are the replicates' means; the octahedra share is their median (the intact counts of every
+    replicate are kept in ``octahedra['replicates']``), so a bond that one final frame happens to catch
+    stretched past the cut-off does not decide a cell on its own, while a layer torn in most runs still does.
+    """
+    import statistics
+
+    merged, order = {}, []
+    for record in records:
+        key = (record['kind'], record['model']) if record['kind'] in EXPERIMENT else (record['cif'], record['model'])
+        if key not in merged:
+            order.append(key)
+        merged.setdefault(key, []).append(record)
+    result = []
+    for key in order:
+        group = merged[key]
+        first = dict(group[0])
+        first['deviations'] = {name: statistics.fmean(r['deviations'][name] for r in group)
+                               for name in group[0]['deviations']}
+        shares = [r['octahedra']['share'] for r in group]
+        first['octahedra'] = {**group[0]['octahedra'], 'share': statistics.median(shares),
+                              'intact': statistics.median(r['octahedra']['intact'] for r in group),
+                              'replicates': [r['octahedra']['intact'] for r in group]}
+        first['pks'] = [r['pk'] for r in group]
+        first['broken'] = sum(r['broken'] for r in group) > len(group) / 2
+        result.append(first)
+    return result
+
+
+def counted(record: dict) -> bool:
+    """Whether a record counts towards its set's validation: not if its reference is marked ``not_counted``."""
+    return record['kind'] in EXPERIMENT and not EXPERIMENT[record['kind']].get('not_counted')
+
+
 def built_table(records: list[dict], models) -> str:
     """One row per experimental reference and model: per-metal deviations and octahedra kept."""
     from tabulate import tabulate
@@ -217,9 +285,11 @@ def built_table(records: list[dict], models) -> str:
         for model in models:
             for r in (r for r in records if r['kind'] == name and r['model'] == model):
                 d, octahedra = r['deviations'], r['octahedra']
-                rows.append([name, model, f'{EXPERIMENT[name]["temperature"]:.0f}', f'{d["volume"]:+.1f}',
+                rows.append([name + (' (not counted)' if not counted(r) else ''), model,
+                             f'{EXPERIMENT[name]["temperature"]:.0f}', f'{d["volume"]:+.1f}',
                              f'{d["in_plane"]:+.1f}', f'{d["stacking"]:+.1f}',
-                             f'{octahedra["intact"]}/{octahedra["metals"]}'])
+                             ','.join(str(k) for k in octahedra.get('replicates', [octahedra['intact']]))
+                             + f'/{octahedra["metals"]}'])
     return tabulate(rows, headers=['reference', 'set/charges', 'T (K)', 'V/B %', 'area/B %', 'spacing %', 'octahedra'],
                     disable_numparse=True)
 
@@ -230,7 +300,7 @@ def set_summary(records: list[dict], models) -> str:
 
     rows = []
     for model in models:
-        found = [r for r in records if r['kind'] in EXPERIMENT and r['model'] == model]
+        found = [r for r in records if counted(r) and r['model'] == model]
         if found:
             rows.append([model, len(found), f'{_mean([abs(r["deviations"]["volume"]) for r in found]):.1f}',
                          f'{max(abs(r["deviations"]["volume"]) for r in found):.1f}',
@@ -239,23 +309,31 @@ def set_summary(records: list[dict], models) -> str:
                     disable_numparse=True)
 
 
-def validation_blocks(records: list[dict], models, steps: int) -> str:
-    """The ``validation`` block of each set's YAML (formal charges), as these runs measured it."""
+def validation_blocks(records: list[dict], models, steps: int, cif_records=()) -> str:
+    """The ``validation`` block of each set's YAML (formal charges), as these runs measured it, with the
+    published-CIF runs of ``cif_records`` (``validate --json`` records) among its cells."""
     import yaml
 
     blocks = {}
     for model in models:
         name, charges = model.split('/')
-        found = [r for r in records if r['kind'] in EXPERIMENT and r['model'] == model]
-        if not found or charges != 'formal':
+        found = [r for r in records if counted(r) and r['model'] == model]
+        cifs = [r for r in cif_records if r['parameter_set'] == name and r['charge_model'] == charges]
+        if not (found or cifs) or charges != 'formal':
             continue
         blocks[name] = {'validation': {
             'tolerance': {'volume_percent': 5.0, 'octahedra_share': 0.9},
-            'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} (formal charges)',
+            'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} (formal charges, the built '
+                         f'cell minimised with its shape free first)',
             'cells': [{'reference': r['kind'], 'temperature': EXPERIMENT[r['kind']]['temperature'],
                        'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
                        'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['octahedra']['share'], 3),
-                       'source': EXPERIMENT[r['kind']]['source']} for r in found],
+                       'source': EXPERIMENT[r['kind']]['source']} for r in found] + [
+                      {'reference': f'CIF {pathlib.Path(r["file"]).stem}', 'temperature': r['temperature'],
+                       'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
+                       'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['octahedra']['share'], 3),
+                       'source': PUBLISHED_CIFS.get(pathlib.Path(r['file']).stem, r['reference_source'])
+                       + ' (its own positions, aiida-perovskite validate, one seed)'} for r in cifs],
         }}
     return yaml.safe_dump(blocks, sort_keys=False, width=120)
 
@@ -306,6 +384,16 @@ def main(arguments) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     built_settings = {'steps': arguments.steps, 'equilibration_steps': arguments.steps,
                       'replication': {'min_width': arguments.min_width}, 'charge_method': 'bcc'}
+    # The minimisation before the NPT is part of each job's key: runs made with another one are not reused.
+    from aiida_perovskite.workflows.validation import ValidationWorkChain
+
+    minimise = dict(ValidationWorkChain.get_protocol_inputs()['material']['ladder'].get('minimise', {}))
+    if arguments.box_relax:
+        minimise['box_relax'] = None if arguments.box_relax == 'none' else arguments.box_relax
+    built_settings['minimise'] = minimise
+    from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
+
+    seed = int(TemperatureLadderWorkChain.get_protocol_inputs()['seed'])  # replicates take the next ones
     dj_settings = {**built_settings, 'steps': arguments.dj_steps, 'equilibration_steps': arguments.dj_steps}
     jobs, kinds = [], {}
     if not arguments.skip_built:
@@ -313,9 +401,11 @@ def main(arguments) -> int:
             for model in arguments.models:
                 if not covers(model, EXPERIMENT[name]):
                     continue
-                key = job_key(path, model, built_settings, cell)
-                jobs.append((key, path, model, built_settings, cell, cell['temperature']))
-                kinds[key] = (name, model, path.stem)
+                for replicate in range(arguments.seeds):  # the first keeps the protocol's seed (and old runs)
+                    settings = {**built_settings, 'seed': seed + replicate} if replicate else built_settings
+                    key = job_key(path, model, settings, cell)
+                    jobs.append((key, path, model, settings, cell, cell['temperature']))
+                    kinds[key] = (name, model, path.stem)
     if not arguments.skip_dj:
         for path in dj_references(arguments.dj_count, arguments.max_atoms):
             for model in arguments.dj_models or arguments.models:
@@ -330,11 +420,17 @@ def main(arguments) -> int:
     records = []
     for key, node in nodes.items():
         kind, model, stem = kinds[key]
-        if not node.is_finished_ok:
+        # A run flagged with broken physics still measured the cell: it counts against its set (octahedra
+        # torn apart is what the validation is for), it is not dropped like a run that failed to run.
+        broken = flagged_broken(node)
+        if not node.is_finished_ok and not broken:
             print(f'{stem} {model}: failed [{node.exit_status}] {node.exit_message}')
             continue
+        if broken:
+            print(f'{stem} {model}: flagged [{node.exit_status}] {node.exit_message}')
         records.append({**node.outputs.validation.get_dict(), 'kind': kind, 'model': model, 'cif': stem,
-                        'pk': node.pk})
+                        'pk': node.pk, 'broken': broken})
+    records = merge_replicates(records)
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(records, indent=2))
@@ -343,7 +439,8 @@ def main(arguments) -> int:
     print()
     print(set_summary(records, models))
     if arguments.validation_yaml:
-        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps))
+        cif_records = [record for path in arguments.cif_records or () for record in json.loads(pathlib.Path(path).read_text())]
+        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps, cif_records))
         print(f'validation blocks for the sets\' YAML: {arguments.validation_yaml}')
     if any(r['kind'] == 'dj-dft' for r in records):
         print()
@@ -362,6 +459,12 @@ if __name__ == '__main__':
     parser.add_argument('--steps', type=int, default=10000, help='sampled NPT steps of the built cells (as many to equilibrate)')
     parser.add_argument('--dj-steps', type=int, default=5000, help='sampled NPT steps of the dj-dft cells')
     parser.add_argument('--min-width', type=float, default=12.0)
+    parser.add_argument('--seeds', type=int, default=3,
+                        help='runs of each built reference and model with different velocity seeds; the table gives '
+                             'their mean deviations and median octahedra share (one frame of 8-16 octahedra is noisy)')
+    parser.add_argument('--box-relax', choices=['none', 'iso', 'aniso', 'tri'],
+                        help='how the cell is free in the minimisation before the NPT (default: the validation '
+                             'protocol\'s, tri; none: atoms only, as before 2026-11-27)')
     parser.add_argument('--dj-count', type=int, default=20)
     parser.add_argument('--dj-temperature', type=float, default=100.0)
     parser.add_argument('--max-atoms', type=int, default=120)
@@ -371,5 +474,7 @@ if __name__ == '__main__':
     parser.add_argument('--skip-dj', action='store_true')
     parser.add_argument('--workdir', default=str(pathlib.Path(tempfile.gettempdir()) / 'ff-fidelity'))
     parser.add_argument('--validation-yaml', help='write each set\'s validation block (formal charges) to this file')
+    parser.add_argument('--cif-records', nargs='+', metavar='JSON',
+                        help='validate --json records of published CIFs (PUBLISHED_CIFS) to count in --validation-yaml')
     parser.add_argument('--output', default=str(HERE / 'output' / 'forcefield_fidelity.json'))
     sys.exit(main(parser.parse_args()))
