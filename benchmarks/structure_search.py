@@ -26,7 +26,10 @@ Presets (published room-temperature lattices; no CIF is shipped with the project
 - ``BA2PbI4``: CCCCN, RP, Pbca, 8.8632 x 8.6816 x 27.57 A, 4 Pb in 2 layers
   (D. B. Mitzi, Chem. Mater. 8 (1996) 791, doi:10.1021/cm9505097);
 - ``PEA2PbI4``: NCCc1ccccc1, RP, P-1, 8.7389 x 8.7403 x 32.9952 A, 84.646, 84.657, 89.643 deg, 298 K,
-  4 Pb in 2 layers (K. Du et al., Inorg. Chem. 56 (2017) 9291, doi:10.1021/acs.inorgchem.7b01094).
+  4 Pb in 2 layers (K. Du et al., Inorg. Chem. 56 (2017) 9291, doi:10.1021/acs.inorgchem.7b01094);
+- ``BA2PbBr4``: CCCCN, RP, Pbca, 8.2229 x 8.1100 x 27.3179 A, 100 K, 4 Pb in 2 layers (CCDC 1945905,
+  Sci. Adv. (2020), doi:10.1126/sciadv.aay4045; its CIF, from the CCDC or the hybrid3 database, can be
+  given as ``--cif`` for the StructureMatcher and XRD tests).
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ PRESETS = {
     'PEA2PbI4': {'smiles': 'NCCc1ccccc1', 'phase': 'RP', 'metal': 'Pb', 'halide': 'I',
                  'lattice': [8.7389, 8.7403, 32.9952, 84.646, 84.657, 89.643], 'metals': 4, 'slabs': 2,
                  'source': 'Du et al., Inorg. Chem. 56 (2017) 9291, P-1, 298 K'},
+    'BA2PbBr4': {'smiles': 'CCCCN', 'phase': 'RP', 'metal': 'Pb', 'halide': 'Br',
+                 'lattice': [8.2229, 8.1100, 27.3179, 90.0, 90.0, 90.0], 'metals': 4, 'slabs': 2,
+                 'source': 'CCDC 1945905, Sci. Adv. (2020), doi:10.1126/sciadv.aay4045, Pbca, 100 K'},
 }
 #: Fractional tolerance of the per-metal figures (and of the volume next to the XRD test).
 TOLERANCE = 0.03
