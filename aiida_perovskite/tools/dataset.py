@@ -73,8 +73,10 @@ def engine_of(material) -> str | None:
     code = material.base.links.get_incoming(link_label_filter='ladder__code').first()
     if code is None:
         return None
-    plugin = code.node.default_calc_job_plugin or ''
-    return plugin.removeprefix('perovskite.') or None
+    from aiida_perovskite.tools.codes import TOOLS
+
+    engines = {TOOLS[tool]: tool for tool in ('lammps', 'openmm')}  # the codes `run --engine` registers
+    return engines.get(code.node.default_calc_job_plugin)
 
 
 def build_dataset(group_label: str, population_outlier_scale: float = 5.0, progress=None, include_broken: bool = False,
