@@ -183,9 +183,28 @@ def dj_references(count: int, max_atoms: int) -> list[pathlib.Path]:
     return select(count, max_atoms)
 
 
+#: How octahedra are judged (part of each job's key: runs judged otherwise are not reused). Before 2026-11-27:
+#: six halides within 3.8 A in the last MD frame; now the quenched last frame, 1.25 x the input cell's bond.
+OCTAHEDRA_CRITERION = 'quenched final frame, six halides within 1.25 x the input cell bond'
+
+
 def job_key(path: pathlib.Path, model: str, settings: dict, cell) -> str:
     digest = hashlib.md5(path.read_bytes()).hexdigest()
-    return hashlib.md5(json.dumps([digest, model, settings, cell], sort_keys=True).encode()).hexdigest()
+    judged = {**settings, 'octahedra': OCTAHEDRA_CRITERION}
+    return hashlib.md5(json.dumps([digest, model, judged, cell], sort_keys=True).encode()).hexdigest()
+
+
+def last_frame_octahedra(node) -> int | None:
+    """Octahedra intact by the criterion before 2026-11-27 (six halides within 3.8 A in the last MD frame,
+    not quenched), from the same run: shown beside the new count so the change of criterion can be seen."""
+    from aiida_perovskite.analysis.validation import OCTAHEDRON_CUTOFF, octahedra_check
+
+    octahedra = node.outputs.validation['octahedra']
+    final = node.outputs.structure.get_pymatgen()
+    symbols = [site.specie.symbol for site in final]
+    halides = sorted(octahedra['cutoff']) if isinstance(octahedra['cutoff'], dict) else ['I', 'Br', 'Cl']
+    metals = sorted({'Pb', 'Sn', 'Ge'} & set(symbols))
+    return octahedra_check(symbols, final.cart_coords, final.lattice.matrix, metals, halides, OCTAHEDRON_CUTOFF)['intact']
 
 
 def flagged_broken(node) -> bool:
@@ -264,7 +283,8 @@ def merge_replicates(records: list[dict]) -> list[dict]:
         shares = [r['octahedra']['share'] for r in group]
         first['octahedra'] = {**group[0]['octahedra'], 'share': statistics.median(shares),
                               'intact': statistics.median(r['octahedra']['intact'] for r in group),
-                              'replicates': [r['octahedra']['intact'] for r in group]}
+                              'replicates': [r['octahedra']['intact'] for r in group],
+                              'last_frame_replicates': [r.get('last_frame_intact') for r in group]}
         first['pks'] = [r['pk'] for r in group]
         first['broken'] = sum(r['broken'] for r in group) > len(group) / 2
         result.append(first)
@@ -289,9 +309,10 @@ def built_table(records: list[dict], models) -> str:
                              f'{EXPERIMENT[name]["temperature"]:.0f}', f'{d["volume"]:+.1f}',
                              f'{d["in_plane"]:+.1f}', f'{d["stacking"]:+.1f}',
                              ','.join(str(k) for k in octahedra.get('replicates', [octahedra['intact']]))
-                             + f'/{octahedra["metals"]}'])
-    return tabulate(rows, headers=['reference', 'set/charges', 'T (K)', 'V/B %', 'area/B %', 'spacing %', 'octahedra'],
-                    disable_numparse=True)
+                             + f'/{octahedra["metals"]}',
+                             ','.join(str(k) for k in octahedra.get('last_frame_replicates', [])) or '-'])
+    return tabulate(rows, headers=['reference', 'set/charges', 'T (K)', 'V/B %', 'area/B %', 'spacing %', 'octahedra',
+                                   '3.8 A, last frame'], disable_numparse=True)
 
 
 def set_summary(records: list[dict], models) -> str:
@@ -429,7 +450,7 @@ def main(arguments) -> int:
         if broken:
             print(f'{stem} {model}: flagged [{node.exit_status}] {node.exit_message}')
         records.append({**node.outputs.validation.get_dict(), 'kind': kind, 'model': model, 'cif': stem,
-                        'pk': node.pk, 'broken': broken})
+                        'pk': node.pk, 'broken': broken, 'last_frame_intact': last_frame_octahedra(node)})
     records = merge_replicates(records)
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)

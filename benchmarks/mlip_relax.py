@@ -39,6 +39,7 @@ from aiida_perovskite.analysis.validation import (
     compare_cells,
     metal_and_halide_elements,
     octahedra_check,
+    octahedron_cutoffs,
     summary_line,
 )
 from aiida_perovskite.mlip import load_potential, run_stages, validate_settings
@@ -67,8 +68,9 @@ def relax_and_compare(path: pathlib.Path, name: str, settings: dict, work: pathl
     final = result['atoms']
     simulated = cell_figures(final.cell.array, stacking, metals, record['n_slabs'], record['n_layers'])
     deviations = summary_line(compare_cells(simulated, reference, stacking, same_cell=True))
+    cutoffs = octahedron_cutoffs(symbols, structure.cart_coords, lattice, metal_elements, halides)  # the input's bonds
     octahedra = octahedra_check(list(final.get_chemical_symbols()), final.positions, final.cell.array,
-                                metal_elements, halides)
+                                metal_elements, halides, cutoffs)
     steps = sum(stage['steps_this_run'] for stage in result['stages'])
     return {
         'cif': path.name, 'potential': name, 'atoms': len(final), 'status': result['status'],
@@ -166,8 +168,10 @@ def relax_from_lattice(smiles: str, phase: str, start: dict, references: dict, n
     for key, reference in references.items():
         figures = lattice_figures(reference['lattice'], reference['metals'], reference['slabs'])
         deviations[key] = summary_line(compare_cells(simulated, figures, 2, same_cell=False))
+    cutoffs = octahedron_cutoffs(symbols, structure.cart_coords, structure.lattice.matrix, ['Pb', 'Sn', 'Ge'],
+                                 ['I', 'Br', 'Cl'])  # the starting cell's bonds
     octahedra = octahedra_check(list(final.get_chemical_symbols()), final.positions, final.cell.array,
-                                ['Pb', 'Sn', 'Ge'], ['I', 'Br', 'Cl'])
+                                ['Pb', 'Sn', 'Ge'], ['I', 'Br', 'Cl'], cutoffs)
     steps = sum(stage['steps_this_run'] for stage in result['stages'])
     return {'cif': label, 'potential': name, 'atoms': len(final), 'status': result['status'], 'steps': steps,
             'seconds': time.perf_counter() - started, 'deviations': deviations, 'simulated': simulated,

@@ -8,7 +8,14 @@ from aiida.engine import CalcJob
 
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data import LammpsTopologyData
-from aiida_perovskite.simulation.script import FINAL_DATA, RESTART_PATTERN, segment_script, validate
+from aiida_perovskite.simulation.script import (
+    FINAL_DATA,
+    QUENCHED_DATA,
+    RESTART_PATTERN,
+    SEGMENT_LOG,
+    segment_script,
+    validate,
+)
 
 
 class LammpsSegmentCalculation(CalcJob):
@@ -23,7 +30,7 @@ class LammpsSegmentCalculation(CalcJob):
     """
 
     INPUT = 'in.lammps'
-    LOG = 'log.lammps'
+    LOG = SEGMENT_LOG
     STDOUT = 'lammps.out'
 
     @classmethod
@@ -41,11 +48,18 @@ class LammpsSegmentCalculation(CalcJob):
         spec.output('output_parameters', valid_type=orm.Dict, help='Steps run, end step, speed, status.')
         spec.output('final_data', valid_type=orm.SinglefileData, required=False,
                     help='The last configuration as a LAMMPS data file (when asked for).')
+        spec.output('quenched_data', valid_type=orm.SinglefileData, required=False,
+                    help='That configuration with its atoms minimised in its box (when asked for: quench).')
         spec.default_output_node = 'output_parameters'
         # ERROR_NO_RETRIEVED_FOLDER (100) is CalcJob's own.
         declare(spec, 'ERROR_LOG_MISSING', 'ERROR_THERMO_PARSING', 'ERROR_LAMMPS',
                 'ERROR_TIMEOUT_WITH_RESTART', 'ERROR_KILLED_WITH_RESTART', 'ERROR_KILLED_WITHOUT_RESTART',
                 'ERROR_LOST_ATOMS', 'ERROR_UNSTABLE')
+
+    @staticmethod
+    def data_files(settings: dict) -> list[str]:
+        """The configurations a segment of ``settings`` writes (retrieved)."""
+        return ([FINAL_DATA] if settings['write_data'] else []) + ([QUENCHED_DATA] if settings['quench'] else [])
 
     def segment_settings(self) -> dict:
         """The validated segment settings, with a ``timeout`` that leaves time before the scheduler's wall-time."""
@@ -88,7 +102,7 @@ class LammpsSegmentCalculation(CalcJob):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self.LOG, self.STDOUT] + ([FINAL_DATA] if settings['write_data'] else [])
+        calcinfo.retrieve_list = [self.LOG, self.STDOUT] + self.data_files(settings)
         calcinfo.remote_symlink_list = self.restart_links()
         return calcinfo
 

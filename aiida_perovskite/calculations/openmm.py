@@ -8,7 +8,6 @@ from aiida.common import datastructures
 
 from aiida_perovskite.calculations.lammps import LammpsSegmentCalculation
 from aiida_perovskite.simulation.openmm_segment import LOG, SETTINGS
-from aiida_perovskite.simulation.script import FINAL_DATA
 
 
 class OpenmmSegmentCalculation(LammpsSegmentCalculation):
@@ -50,6 +49,6 @@ class OpenmmSegmentCalculation(LammpsSegmentCalculation):
 
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [self.LOG, self.STDOUT] + ([FINAL_DATA] if settings['write_data'] else [])
+        calcinfo.retrieve_list = [self.LOG, self.STDOUT] + self.data_files(settings)
         calcinfo.remote_symlink_list = self.restart_links()
         return calcinfo

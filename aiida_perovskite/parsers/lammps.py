@@ -10,7 +10,7 @@ from aiida.parsers import Parser
 
 from aiida_perovskite.simulation.log import parse_log
 from aiida_perovskite.simulation.outcome import segment_outcome
-from aiida_perovskite.simulation.script import FINAL_DATA
+from aiida_perovskite.simulation.script import FINAL_DATA, QUENCHED_DATA
 from aiida_perovskite.simulation.summary import THERMO_COLUMNS
 
 #: Exit code of each segment outcome (see ``simulation.outcome.OUTCOMES``); ``None``: success.
@@ -51,9 +51,11 @@ class LammpsSegmentParser(Parser):
             for index, name in enumerate(THERMO_COLUMNS):
                 thermo.set_array(name, np.ascontiguousarray(rows[:, index]))
             self.out('thermo', thermo)
-        if FINAL_DATA in self.retrieved.base.repository.list_object_names():
-            content = self.retrieved.base.repository.get_object_content(FINAL_DATA, mode='rb')
-            self.out('final_data', orm.SinglefileData(io.BytesIO(content), filename=FINAL_DATA))
+        retrieved = self.retrieved.base.repository.list_object_names()
+        for name, label in ((FINAL_DATA, 'final_data'), (QUENCHED_DATA, 'quenched_data')):
+            if name in retrieved:
+                content = self.retrieved.base.repository.get_object_content(name, mode='rb')
+                self.out(label, orm.SinglefileData(io.BytesIO(content), filename=name))
         self.out('output_parameters', orm.Dict({
             **outcome.as_dict(),
             'steps_per_second': log.steps_per_second,

@@ -42,7 +42,10 @@ import time
 import numpy as np
 
 from .blocking import BOLTZMANN_KCAL_MOL
-from .script import FINAL_DATA, validate
+from .script import FINAL_DATA, QUENCH_MINIMISE, QUENCHED_DATA, validate
+
+#: The quench's force tolerance (kJ/mol/nm, OpenMM's default; its iterations are LAMMPS' quench's).
+QUENCH_TOLERANCE = 10.0
 
 LOG = 'log.openmm'
 SETTINGS = 'segment.json'
@@ -238,6 +241,10 @@ def run_segment(folder: pathlib.Path, settings: dict, threads: int | None = None
         vectors = state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(unit.angstrom)
         template = (folder / built.data_file).read_text()
         (folder / FINAL_DATA).write_text(write_data(template, np.asarray(positions), np.asarray(vectors)))
+        if s['quench']:  # the same configuration minimised in its box (LAMMPS' quench); the barostat does not act
+            openmm.LocalEnergyMinimizer.minimize(context, QUENCH_TOLERANCE, QUENCH_MINIMISE[2])
+            quenched = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(unit.angstrom)
+            (folder / QUENCHED_DATA).write_text(write_data(template, np.asarray(quenched), np.asarray(vectors)))
     hours, rest = divmod(int(round(time.perf_counter() - started)), 3600)
     log(f'Total wall time: {hours}:{rest // 60:02d}:{rest % 60:02d}')
     log.close()

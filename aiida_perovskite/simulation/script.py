@@ -40,12 +40,25 @@ SEGMENT_DEFAULTS = {
     'stage': 'npt',  # 'minimise' or 'npt'
     'create_velocities': False,
     'write_data': False,  # also write the final configuration as a data file
+    'quench': False,  # and that configuration minimised in its box (an npt segment that writes data)
     'timeout': None,  # seconds before the segment stops itself (None: no limit)
 }
 
 THERMO_STYLE = 'step temp pe ke etotal press vol lx ly lz xy xz yz pxx pyy pzz pxy pxz pyz'
 RESTART_PATTERN = 'restart.*'
 FINAL_DATA = 'final.data'
+#: The final configuration quenched: its atoms minimised in the final box (its inherent structure). The
+#: octahedra check reads this one: a bond stretched by a thermal vibration relaxes back, one that broke
+#: in the run (a halide pulled into the organic layer) stays broken.
+QUENCHED_DATA = 'quenched.data'
+#: The segment's log (``lmp -log``).
+SEGMENT_LOG = 'log.lammps'
+#: The quench writes its own log, so the segment's log holds the MD run alone (and, appended once the quench
+#: is done, LAMMPS' closing lines: a segment killed during its quench reads as killed and is resumed).
+QUENCH_LOG = 'quench.log'
+#: The quench's minimiser (etol, ftol in kcal/mol/A, maxiter, maxeval): a few hundred conjugate-gradient
+#: steps take thermal displacements out; it needs no tight convergence.
+QUENCH_MINIMISE = (0.0, 1.0e-2, 500, 5000)
 
 
 def validate(settings: dict) -> dict:
@@ -73,6 +86,8 @@ def validate(settings: dict) -> dict:
                              f'{sorted((*MINIMISE_SETTINGS, *MINIMISE_OPTIONAL))}')
         if merged['minimise'].get('box_relax') not in (None, 'iso', 'aniso', 'tri'):
             raise ValueError(f'minimise.box_relax must be iso, aniso or tri, not {merged["minimise"]["box_relax"]!r}')
+    if merged['quench'] and not (merged['write_data'] and merged['stage'] == 'npt'):
+        raise ValueError('quench needs an npt segment that writes its final configuration (write_data)')
     if merged['barostat'] not in ('iso', 'aniso', 'tri'):
         raise ValueError(f'barostat must be iso, aniso or tri, not {merged["barostat"]!r}')
     for key in ('target_step', 'thermo_every', 'restart_every'):
@@ -135,4 +150,14 @@ def segment_script(
     lines.append(f'write_restart {RESTART_PATTERN}')
     if s['write_data']:
         lines.append(f'write_data {FINAL_DATA} nocoeff')
+    if s['quench']:
+        # After the restart and the final frame, so a quench that is killed costs nothing but itself.
+        # Its own log keeps the minimiser's rows and steps out of the segment's thermo; no restart
+        # files (the minimiser advances the step past the target); no timeout, since the run before
+        # may have spent it and the quench takes seconds.
+        lines += [f'log {QUENCH_LOG}', 'timer timeout off', 'restart 0', 'unfix integrate']
+        if s['shake']:
+            lines.append('unfix constrain')
+        lines += ['min_style cg', 'minimize {:g} {:g} {} {}'.format(*QUENCH_MINIMISE),
+                  f'write_data {QUENCHED_DATA} nocoeff', f'log {SEGMENT_LOG} append']
     return '\n'.join(lines) + '\n'

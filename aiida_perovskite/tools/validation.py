@@ -170,7 +170,10 @@ def validation_table(record: dict) -> str:
         title = (f'{record["file"]} ({record["formula"]}): charge model {record["charge_model"]}, parameter set '
                  f'{record["parameter_set"]}, {record["n_atoms"]} atoms ({"x".join(map(str, record["replication"]))}), '
                  f'{record["temperature"]:g} K ({record["temperature_source"]}); reference: {record["reference_source"]}')
-    footer = (f'octahedra intact (six halides within {octahedra["cutoff"]} A): {octahedra["intact"]}/{octahedra["metals"]}'
+    cutoff = octahedra['cutoff']
+    within = (', '.join(f'{halide} {value:.2f}' for halide, value in cutoff.items()) if isinstance(cutoff, dict)
+              else f'{cutoff}')
+    footer = (f'octahedra intact (six halides within {within} A): {octahedra["intact"]}/{octahedra["metals"]}'
               f' = {octahedra["share"]:.0%} (input cell: {octahedra.get("reference_share", float("nan")):.0%})')
     table = tabulate(rows, headers=['quantity', 'direction', 'reference', 'simulated', 'deviation'],
                      disable_numparse=True)

@@ -78,6 +78,9 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
                               help='Per temperature (T200, T210...): means and standard deviations after the cut.')
         spec.output('thermo', valid_type=orm.ArrayData, help='Thinned thermo series of all temperatures.')
         spec.output('structure', valid_type=orm.StructureData, help='The final configuration.')
+        spec.output('quenched_structure', valid_type=orm.StructureData, required=False,
+                    help='The final configuration with its atoms minimised in the final box: what the octahedra '
+                         'check reads (a bond stretched by a vibration relaxes back, a broken one stays broken).')
         declare(spec, 'ERROR_SUB_PROCESS_FAILED_SEGMENT')
 
     @classmethod
@@ -154,7 +157,8 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
         self.report(f'{temperature} K: steps {self.ctx.start} to {self.ctx.step}')
         label = f'npt_{_temperature_label(temperature)}'
         last = self.ctx.index == len(self.ctx.settings['temperatures']) - 1
-        return self._submit_segment('npt', label, temperature=temperature, target_step=self.ctx.step, write_data=last)
+        return self._submit_segment('npt', label, temperature=temperature, target_step=self.ctx.step, write_data=last,
+                                    quench=last)
 
     def summarise(self):
         temperature = self.ctx.settings['temperatures'][self.ctx.index]
@@ -179,6 +183,8 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
         ))
         if 'final_data' in self.ctx.segment.outputs:
             self.out('structure', final_structure(self.ctx.segment.outputs.final_data))
+        if 'quenched_data' in self.ctx.segment.outputs:
+            self.out('quenched_structure', final_structure(self.ctx.segment.outputs.quenched_data))
         self.node.base.extras.set('current_temperature', None)
 
 

@@ -101,8 +101,10 @@ class MaterialWorkChain(ProtocolMixin, WorkChain):
         self.out('targets', compute_targets(self.inputs.target_settings, **summaries))
         self.out('features', compute_features(self.ctx.parametrisation.outputs.decomposition))
         parametrisation = self.ctx.parametrisation.outputs
-        physics = check_physics(parametrisation.structure, parametrisation.decomposition,
-                                self.ctx.ladder.outputs.structure, self.inputs.physics_checks, **summaries)
+        ladder = self.ctx.ladder.outputs
+        final = ladder.quenched_structure if 'quenched_structure' in ladder else ladder.structure
+        physics = check_physics(parametrisation.structure, parametrisation.decomposition, final,
+                                self.inputs.physics_checks, **summaries)
         self.out('physics', physics)
         if physics['broken']:
             message = '; '.join(physics['problems'])

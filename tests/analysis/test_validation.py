@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from aiida_perovskite.analysis.validation import (
+    OCTAHEDRON_CUTOFF,
+    OCTAHEDRON_STRETCH,
     Cell,
     cell_figures,
     compare_cells,
     compare_with_reference,
     octahedra_check,
+    octahedron_cutoffs,
     reference_from_parameters,
     simulated_lattice,
     summary_line,
@@ -66,18 +69,61 @@ def test_simulated_lattice_divides_the_box_by_the_replication():
     assert np.allclose(lattice, [[10, 0, 0], [1, 9, 0], [1, -3, 30]])
 
 
-def test_octahedra_check(butylammonium_rp):
+def _moved(structure, index, distance):
+    """``structure`` with site ``index`` moved ``distance`` A further from its nearest metal."""
+    moved = structure.copy()
+    lead = min((site for site in moved if site.specie.symbol == 'Pb'), key=lambda site: site.distance(moved[index]))
+    direction = moved[index].coords - lead.coords
+    direction /= np.linalg.norm(direction)
+    moved.replace(index, moved[index].specie.symbol, moved[index].coords + distance * direction, coords_are_cartesian=True)
+    return moved
+
+
+def _check(structure, cutoff):
+    return octahedra_check([s.specie.symbol for s in structure], structure.cart_coords, structure.lattice.matrix,
+                           ['Pb'], ['I', 'Br'], cutoff)
+
+
+def test_octahedra_check_scales_with_the_cells_own_bond(butylammonium_rp):
     structure = butylammonium_rp
     symbols = [site.specie.symbol for site in structure]
-    intact = octahedra_check(symbols, structure.cart_coords, structure.lattice.matrix, ['Pb'], ['I'])
-    assert intact == {'intact': 1, 'metals': 1, 'share': 1.0, 'cutoff': 3.8}
-    broken = structure.copy()
-    iodide = next(i for i, site in enumerate(broken) if site.specie.symbol == 'I')
-    lead = next(site for site in broken if site.specie.symbol == 'Pb')
-    away = broken[iodide].coords + 1.5 * (broken[iodide].coords - lead.coords) / np.linalg.norm(broken[iodide].coords - lead.coords)
-    broken.replace(iodide, 'I', away, coords_are_cartesian=True)
-    result = octahedra_check([s.specie.symbol for s in broken], broken.cart_coords, broken.lattice.matrix, ['Pb'], ['I'])
-    assert result['intact'] == 0 and result['share'] == 0.0
+    lead = next(site for site in structure if site.specie.symbol == 'Pb')
+    bonds = sorted(n.nn_distance for n in structure.get_neighbors(lead, 4.5) if n.specie.symbol == 'I')
+    assert len(bonds) == 6 and 3.0 < np.median(bonds) < 3.4  # a Pb-I bond, not a unit slip
+    cutoffs = octahedron_cutoffs(symbols, structure.cart_coords, structure.lattice.matrix, ['Pb'], ['I'])
+    assert cutoffs == {'I': pytest.approx(OCTAHEDRON_STRETCH * np.median(bonds), abs=1e-3)}
+    intact = _check(structure, cutoffs)
+    assert (intact['intact'], intact['metals'], intact['share']) == (1, 1, 1.0)
+    assert intact['longest'] == [pytest.approx(bonds[-1], abs=1e-3)]
+
+    iodide = next(i for i, site in enumerate(structure) if site.specie.symbol == 'I'
+                  and abs(site.distance(lead) - np.median(bonds)) < 0.3)
+    bond = structure[iodide].distance(lead)
+    # a lone-pair-like long bond (1.21 x; Sn-I in (S-MBA)2SnI4 reaches 1.18 x) is still an octahedron; a
+    # halide pulled 1.35 x away is not, and neither is one 1.5 A off (the old fixed-cutoff test case)
+    assert _check(_moved(structure, iodide, 0.21 * bond), cutoffs)['intact'] == 1
+    assert _check(_moved(structure, iodide, 0.35 * bond), cutoffs)['intact'] == 0
+    assert _check(_moved(structure, iodide, 1.5), cutoffs)['share'] == 0.0
+    # the same stretch judged by the old fixed 3.8 A cutoff is already broken
+    assert _check(_moved(structure, iodide, 0.21 * bond), OCTAHEDRON_CUTOFF)['intact'] == 0
+
+
+def test_octahedra_check_cutoff_per_halide_and_no_seventh(butylammonium_rp):
+    structure = butylammonium_rp
+    lead = next(site for site in structure if site.specie.symbol == 'Pb')
+    iodides = [i for i, site in enumerate(structure) if site.specie.symbol == 'I' and site.distance(lead) < 3.6]
+    mixed = structure.copy()
+    mixed.replace(iodides[0], 'Br', mixed[iodides[0]].coords, coords_are_cartesian=True)
+    symbols = [site.specie.symbol for site in mixed]
+    cutoffs = octahedron_cutoffs(symbols, mixed.cart_coords, mixed.lattice.matrix, ['Pb'], ['I', 'Br'])
+    assert set(cutoffs) == {'I', 'Br'}
+    assert _check(mixed, cutoffs)['intact'] == 1
+    assert _check(mixed, {'I': cutoffs['I']})['intact'] == 0  # a halide with no cutoff is not bonded
+    # a seventh halide inside the cutoff: not an octahedron any more
+    crowded = mixed.copy()
+    crowded.append('I', lead.coords + 3.3 * np.array([0.577, 0.577, 0.577]),
+                   coords_are_cartesian=True)
+    assert _check(crowded, cutoffs)['intact'] == 0
 
 
 def test_measurement_temperature_of_a_cif():

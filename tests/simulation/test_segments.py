@@ -43,6 +43,20 @@ def test_scripts_continue_from_the_newest_restart():
         segment_script(npt(target_step=0, stage='minimise'), False)
 
 
+def test_the_last_segment_quenches_its_final_frame_after_everything_else():
+    script = segment_script(npt(target_step=3000, shake=True, write_data=True, quench=True, timeout=100), True)
+    lines = script.splitlines()
+    order = [lines.index(line) for line in ('run 3000 upto', 'write_restart restart.*', 'write_data final.data nocoeff',
+                                            'log quench.log', 'restart 0', 'unfix integrate', 'unfix constrain',
+                                            'write_data quenched.data nocoeff', 'log log.lammps append')]
+    assert order == sorted(order)  # restart and final frame first; the minimiser's log and steps kept apart
+    assert 'timer timeout off' in lines and any(line.startswith('minimize 0 0.01 500') for line in lines)
+    plain = segment_script(npt(target_step=3000, write_data=True), True)
+    assert 'quench' not in plain and 'minimize' not in plain
+    with pytest.raises(ValueError, match='quench needs an npt segment that writes'):
+        segment_script(npt(target_step=3000, quench=True), True)
+
+
 def test_timed_out_segment():
     """timer timeout stopped the run at step 450 of 3,000; the last thermo row is at 400."""
     log = parse_log((LOGS / 'timeout.log').read_text())

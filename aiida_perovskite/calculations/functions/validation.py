@@ -43,7 +43,7 @@ def compare_with_reference(
         gives a ``cell``).
     :param summary: the NPT run's summary at the reference temperature (box means).
     :param topology: the LAMMPS topology: replication, charge model and parameter set.
-    :param final_structure: the last configuration, for the octahedra check.
+    :param final_structure: the last configuration, quenched where the ladder gives it so, for the octahedra check.
     :param reference: ``temperature``, ``temperature_source`` and optionally ``cell`` (a, b, c,
         alpha, beta, gamma, ``metals``, ``slabs``, ``n_layers``, ``stacking`` axis index, ``source``)
         for a reference whose cell choice differs from the simulated one, and ``physics_checks`` (the
@@ -116,19 +116,22 @@ def check_physics(structure: orm.StructureData, decomposition: orm.Dict, final_s
                   settings: orm.Dict, **summaries: orm.Dict) -> orm.Dict:
     """Whether a material's run broke (:func:`aiida_perovskite.analysis.physics.physics_check`).
 
-    :param structure: the decomposed input cell; :param final_structure: the last configuration of the ladder.
+    :param structure: the decomposed input cell; :param final_structure: the last configuration of the ladder,
+        quenched (its ``quenched_structure``) where the ladder gives one.
     :param settings: the thresholds (:class:`~aiida_perovskite.analysis.physics.PhysicsChecks`).
     :param summaries: the ladder's per-temperature summaries: each mean volume per atom is compared
         with the input cell's.
     """
     from aiida_perovskite.analysis.physics import PhysicsChecks, physics_check
-    from aiida_perovskite.analysis.validation import metal_and_halide_elements, octahedra_check
+    from aiida_perovskite.analysis.validation import metal_and_halide_elements, octahedra_check, octahedron_cutoffs
 
     record = decomposition.get_dict()
     cell, final = cell_of(structure), cell_of(final_structure)
     metals, halides = metal_and_halide_elements(record, cell.symbols)
-    octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metals, halides)
-    octahedra['reference_share'] = octahedra_check(cell.symbols, cell.positions, cell.lattice, metals, halides)['share']
+    cutoffs = octahedron_cutoffs(cell.symbols, cell.positions, cell.lattice, metals, halides)
+    octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metals, halides, cutoffs)
+    octahedra['reference_share'] = octahedra_check(cell.symbols, cell.positions, cell.lattice, metals, halides,
+                                                   cutoffs)['share']
     volume_per_atom = abs(float(np.linalg.det(cell.lattice))) / len(cell.symbols)
     changes = {f'{summary["temperature"]:g} K': summary['volume_per_atom_mean'] / volume_per_atom - 1
                for summary in (node.get_dict() for node in summaries.values())}
