@@ -53,7 +53,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
 
     For every charge model and parameter set asked for, prints simulated against reference
     a, b, c and angles (each named in-plane or stacking), the in-plane area and layer spacing
-    per metal, the volume, and the share of metals that keep six halides within 3.8 A. Each
+    per metal, the volume, and the share of metals that keep six halides within 1.25 times the
+    input cell's own metal-halide bond in the quenched last frame. Each
     run is a ValidationWorkChain whose `validation` output holds the same table. A CIF that
     cannot be read, or whose elements no parameter set covers, is reported and skipped; with
     several --params, each CIF runs with those that cover its elements (the others are named).
