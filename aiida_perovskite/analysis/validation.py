@@ -21,8 +21,9 @@ import math
 
 import numpy as np
 
-__all__ = ('Cell', 'cell_figures', 'compare_cells', 'compare_lattice_with_reference', 'compare_with_reference',
-           'metal_and_halide_elements', 'octahedra_check', 'octahedron_cutoffs', 'reference_figures', 'reference_from_parameters', 'simulated_lattice', 'summary_line')
+__all__ = ('Cell', 'ammonium_contacts', 'cell_figures', 'compare_cells', 'compare_lattice_with_reference',
+           'compare_with_reference', 'metal_and_halide_elements', 'octahedra_check', 'octahedron_cutoffs',
+           'reference_figures', 'reference_from_parameters', 'simulated_lattice', 'summary_line')
 
 #: What counts as an intact octahedron: its six nearest halides within this many times the cell's own
 #: metal-halide bond (the median, per halide element, of every metal's six nearest halides in the input
@@ -171,6 +172,30 @@ def octahedra_check(symbols, positions, lattice, metals, halides, cutoff: float 
             'cutoff': cutoffs, 'longest': longest}
 
 
+def ammonium_contacts(symbols, positions, lattice, halides) -> dict | None:
+    """The hydrogen-bond contacts of the spacers' ammonium heads: the shortest N...X distance of each N that
+    carries a hydrogen (within 1.2 A), and their mean (Angstrom); None without such an N or halide.
+
+    The N-H...X contact sets how deep the heads sit in the halide pockets; a force field whose contacts
+    come out short pulls the apical halides off the metal.
+    """
+    structure = _structure(symbols, positions, lattice)
+    halides = set(halides)
+    shortest = []
+    for site in structure:
+        if site.specie.symbol != 'N':
+            continue
+        neighbours = structure.get_neighbors(site, 5.0)
+        if not any(n.specie.symbol == 'H' and n.nn_distance < 1.2 for n in neighbours):
+            continue
+        distances = [n.nn_distance for n in neighbours if n.specie.symbol in halides]
+        if distances:
+            shortest.append(min(distances))
+    if not shortest:
+        return None
+    return {'mean_shortest': round(float(np.mean(shortest)), 3), 'n_heads': len(shortest)}
+
+
 @dataclasses.dataclass
 class Cell:
     """A periodic cell as plain arrays: element symbols, Cartesian positions (Angstrom) and lattice vectors (rows)."""
@@ -222,7 +247,8 @@ def compare_with_reference(record: dict, structure: Cell, final: Cell, summary: 
     :returns: ``reference_source``, ``stacking_axis`` (a, b or c), ``rows`` (:func:`compare_cells`;
         per axis only when both cells are the same cell choice), ``deviations`` (:func:`summary_line`),
         ``octahedra`` (:func:`octahedra_check` of ``final``, with ``reference_share`` of ``structure``),
-        ``simulated`` and ``reference`` (the :func:`cell_figures` of each).
+        ``contacts`` (:func:`ammonium_contacts` of ``final``, with ``input_mean_shortest`` of ``structure``;
+        None without ammonium heads), ``simulated`` and ``reference`` (the :func:`cell_figures` of each).
     """
     return compare_lattice_with_reference(record, structure, final, simulated_lattice(summary, replication), cell)
 
@@ -244,12 +270,17 @@ def compare_lattice_with_reference(record: dict, structure: Cell, final: Cell, l
     octahedra = octahedra_check(final.symbols, final.positions, final.lattice, metal_elements, halides, cutoffs)
     octahedra['reference_share'] = octahedra_check(structure.symbols, structure.positions, lattice, metal_elements,
                                                    halides, cutoffs)['share']  # the input cell by the same criterion
+    contacts = ammonium_contacts(final.symbols, final.positions, final.lattice, halides)
+    if contacts is not None:  # beside the input cell's: a CIF's own are the measured ones
+        contacts['input_mean_shortest'] = (ammonium_contacts(structure.symbols, structure.positions, lattice, halides)
+                                           or {}).get('mean_shortest')
     return {
         'reference_source': source,
         'stacking_axis': 'abc'[stacking],
         'rows': rows,
         'deviations': summary_line(rows),
         'octahedra': octahedra,
+        'contacts': contacts,
         'simulated': simulated,
         'reference': expected,
     }

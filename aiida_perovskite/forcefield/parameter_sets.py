@@ -20,8 +20,9 @@ user and recorded with every topology:
 A set may instead give ions Lennard-Jones parameters of their own (``ion_lennard_jones``)
 with ``cross_terms: lorentz-berthelot``: every pair of such an ion with an organic atom is
 then mixed from the ion's and the organic atom's GAFF values, as AMBER mixes organic pairs,
-so any spacer element is covered without a heteroatom assumption. Ions without values keep
-the tabulated terms.
+so any spacer element is covered without a heteroatom assumption. A Buckingham term the set
+lists for such an ion and an organic element replaces the mixed one for that element (the
+halide-N wall of the hydrogen bond, say). Ions without values keep the tabulated terms.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class ParameterSet:
         """
         _check_policy(policy)
         if self.cross_terms == 'lorentz-berthelot' and ion in self.ion_lj:  # ions without values use the table
+            explicit = self.buckingham_pair(ion, element) if element != 'H' else None
+            if explicit is not None:  # a pair the set tabulates itself (e.g. the hydrogen-bond donor's wall)
+                return 'buck', explicit, None
             if organic_lj is None:
                 return 'lj', None, None
             epsilon, sigma = self.ion_lj[ion]

@@ -175,6 +175,10 @@ def validation_table(record: dict) -> str:
               else f'{cutoff}')
     footer = (f'octahedra intact (six halides within {within} A): {octahedra["intact"]}/{octahedra["metals"]}'
               f' = {octahedra["share"]:.0%} (input cell: {octahedra.get("reference_share", float("nan")):.0%})')
+    contacts = record.get('contacts')
+    if contacts and contacts.get('input_mean_shortest'):
+        footer += (f'\nammonium N...X, mean of each head\'s shortest: {contacts["mean_shortest"]:.2f} A '
+                   f'(input cell: {contacts["input_mean_shortest"]:.2f} A)')
     table = tabulate(rows, headers=['quantity', 'direction', 'reference', 'simulated', 'deviation'],
                      disable_numparse=True)
     return f'{title}\n{table}\n{footer}'

@@ -9,6 +9,7 @@ from aiida_perovskite.analysis.validation import (
     OCTAHEDRON_CUTOFF,
     OCTAHEDRON_STRETCH,
     Cell,
+    ammonium_contacts,
     cell_figures,
     compare_cells,
     compare_with_reference,
@@ -124,6 +125,26 @@ def test_octahedra_check_cutoff_per_halide_and_no_seventh(butylammonium_rp):
     crowded.append('I', lead.coords + 3.3 * np.array([0.577, 0.577, 0.577]),
                    coords_are_cartesian=True)
     assert _check(crowded, cutoffs)['intact'] == 0
+
+
+def test_ammonium_contacts_measure_each_heads_shortest_n_to_halide(butylammonium_rp):
+    structure = butylammonium_rp
+    symbols = [site.specie.symbol for site in structure]
+    contacts = ammonium_contacts(symbols, structure.cart_coords, structure.lattice.matrix, ['I'])
+    heads = sum(symbol == 'N' for symbol in symbols)
+    assert contacts['n_heads'] == heads >= 2
+    assert 3.2 < contacts['mean_shortest'] < 4.2  # an N-H...I hydrogen bond, not a unit slip
+    # pushing every NH3 head 0.5 A further from its nearest halide shows up
+    lifted = structure.copy()
+    for index in [i for i, symbol in enumerate(symbols) if symbol == 'N']:
+        site = lifted[index]
+        iodide = min((n for n in lifted.get_neighbors(site, 5.0) if n.specie.symbol == 'I'), key=lambda n: n.nn_distance)
+        away = 0.5 * (site.coords - iodide.coords) / np.linalg.norm(site.coords - iodide.coords)
+        head = [index] + [n.index for n in lifted.get_neighbors(site, 1.2) if n.specie.symbol == 'H']
+        lifted.translate_sites(head, away, frac_coords=False, to_unit_cell=False)
+    moved = ammonium_contacts(symbols, lifted.cart_coords, lifted.lattice.matrix, ['I'])
+    assert moved['mean_shortest'] > contacts['mean_shortest'] + 0.2
+    assert ammonium_contacts(symbols, structure.cart_coords, structure.lattice.matrix, ['Br']) is None
 
 
 def test_measurement_temperature_of_a_cif():

@@ -56,6 +56,23 @@ def test_cross_terms_distinguish_hydrogens():
     assert myp.ion_organic_pair('Pb', 'N') == ('buck', (32690390.937995, 0.150947, 0.0), None)
 
 
+def test_a_mixing_set_keeps_the_buckingham_terms_it_lists_for_an_organic_element():
+    """In a Lorentz-Berthelot set, a halide-organic Buckingham term the set lists (the hydrogen-bond donor N's
+    wall, say) replaces the mixed Lennard-Jones term for that element only."""
+    from aiida_perovskite.forcefield import ParameterSet
+
+    mixed = load_parameter_set('myp-pbbr-uffbr')
+    n_lj, c_lj = (0.17, 3.25), (0.086, 3.4)
+    assert mixed.ion_organic_pair('Br', 'N', organic_lj=n_lj)[0] == 'lj'
+    content = mixed.as_dict()
+    wall = ['Br', 'N', 94836.351975893, 0.3352375, 0.0]
+    walled = ParameterSet.from_dict({**content, 'name': 'walled', 'buckingham': [*content['buckingham'], wall]})
+    assert walled.ion_organic_pair('Br', 'N', organic_lj=n_lj) == ('buck', (94836.351975893, 0.3352375, 0.0), None)
+    assert walled.ion_organic_pair('Br', 'C', organic_lj=c_lj) == mixed.ion_organic_pair('Br', 'C', organic_lj=c_lj)
+    assert walled.ion_organic_pair('Br', 'H', 'N', organic_lj=(0.0157, 1.0691)) == \
+        mixed.ion_organic_pair('Br', 'H', 'N', organic_lj=(0.0157, 1.0691))
+
+
 def test_heteroatom_policy_is_explicit():
     myp = load_parameter_set('myp-pbi')
     style, values, assumption = myp.ion_organic_pair('I', 'S')

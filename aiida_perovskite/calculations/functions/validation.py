@@ -7,7 +7,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 #: What a validation record carries of the core comparison (analysis.validation.compare_lattice_with_reference).
-FIGURES = ('stacking_axis', 'rows', 'deviations', 'octahedra', 'simulated', 'reference')
+FIGURES = ('stacking_axis', 'rows', 'deviations', 'octahedra', 'contacts', 'simulated', 'reference')
 
 
 def validation_physics(figures: dict, settings: dict | None = None) -> dict:
