@@ -43,6 +43,18 @@ DERIVED = {
                      'change of the MYP family one step (same ratios of A, rho and C); the Pb-Cl Buckingham '
                      'prefactor (rho of Pb-Br) is fitted so that the rigid-ion MAPbCl3/MAPbBr3 lattice ratio '
                      'equals the measured one; chloride-organic terms mixed from UFF chlorine.'),
+    # The same three with the hydrogen-bond donor's wall: the reference's halide-N Buckingham term is kept (same
+    # halide) or continued along the halide series (Cl-N from MYP I-N and Hata Br-N, as Cl-Cl).
+    'myp-sni-hb': ('myp-pbi-hb', 'Sn', 'I', None,
+                   'Sn(II) iodide derived from myp-pbi-hb as myp-sni-fit is from myp-pbi-uffi (the Sn-I prefactor '
+                   'fitted to the rigid-ion MASnI3/MAPbI3 lattice ratio), keeping MYP\'s I-N wall for the ammonium N.'),
+    'myp-snbr-hb': ('myp-pbbr-hb', 'Sn', 'Br', None,
+                    'Sn(II) bromide derived from myp-pbbr-hb as myp-snbr-fit is from myp-pbbr-uffbr (the Sn-Br '
+                    'prefactor fitted to the rigid-ion MASnBr3/MAPbBr3 lattice ratio), keeping the Br-N wall.'),
+    'myp-pbcl-hb': ('myp-pbbr-hb', 'Pb', 'Cl', 'myp-pbi',
+                    'Lead chloride derived from myp-pbbr-hb as myp-pbcl-fit is from myp-pbbr-uffbr (Cl-Cl continued '
+                    'from I-I and Br-Br, the Pb-Cl prefactor fitted to MAPbCl3/MAPbBr3); the Cl-N wall continues MYP '
+                    'I-N -> Hata Br-N one step by the same ratios of A and rho (+1 kcal/mol at 3.98, 3.84, 3.70 A).'),
 }
 UFF = ('A. K. Rappe, C. J. Casewit, K. S. Colwell, W. A. Goddard III, W. M. Skiff, J. Am. Chem. Soc. 114 '
        '(1992) 10024, doi:10.1021/ja00051a040 (UFF halogen Lennard-Jones values)')

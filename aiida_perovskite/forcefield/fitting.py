@@ -131,15 +131,22 @@ def equilibrium_lattice(metal: str, halide: str, parameter_set, guess: float = 6
     return float(result.x)
 
 
-def continue_halide_series(parameter_set, light: str, heavy: str, new: str) -> tuple[float, float, float]:
+def continue_halide_series(parameter_set, light: str, heavy: str, new: str,
+                           partner: str | None = None) -> tuple[float, float, float]:
     """The ``new``-``new`` Buckingham term continued from the ``heavy``-``heavy`` to the ``light``-``light``
-    term of the same family by the same ratios (A, rho and C each), e.g. I -> Br continued to Cl.
+    term of the same family by the same ratios (A, rho and C each), e.g. I -> Br continued to Cl; with
+    ``partner``, the ``new``-``partner`` term continued the same way from the halides' terms with that
+    partner (e.g. the halide-N wall of the hydrogen bond: MYP I-N -> Hata Br-N continued to Cl-N).
 
-    ``parameter_set`` must hold both the ``light`` and ``heavy`` self terms (a dict of pairs works too).
+    ``parameter_set`` must hold both the ``light`` and ``heavy`` terms (a dict of pairs works too).
     """
     pairs = parameter_set if isinstance(parameter_set, dict) else parameter_set.buckingham
-    heavy_term = pairs[(heavy, heavy)]
-    light_term = pairs[(light, light)]
+
+    def term(halide):
+        other = partner or halide
+        return pairs.get((halide, other)) or pairs[(other, halide)]
+
+    heavy_term, light_term = term(heavy), term(light)
     return tuple(float(lt * lt / ht) if ht else 0.0 for lt, ht in zip(light_term, heavy_term))
 
 
@@ -225,8 +232,20 @@ def derive_parameter_set(reference, metal: str, halide: str, *, series=None, nam
         (heavy,) = [e for e in series.ions if series.ions[e]['charge'] < 0]
         pairs = {**series.buckingham, **reference.buckingham}
         buckingham[(halide, halide)] = continue_halide_series(pairs, ref_halide, heavy, halide)
-    # organic cross terms of the halide: UFF mixed (tabulated halide-organic terms dropped)
+    # organic cross terms of the halide: UFF mixed (tabulated halide-organic terms dropped), except the
+    # hydrogen-bond donor's wall (halide-N) where the reference lists one: kept for the same halide,
+    # continued along the halide series for a new one
+    wall = reference.buckingham_pair(ref_halide, 'N') if reference.cross_terms == 'lorentz-berthelot' else None
     buckingham = {pair: v for pair, v in buckingham.items() if not (halide in pair and set(pair) - set(rename.values()))}
+    if wall is not None:
+        if halide == ref_halide:
+            buckingham[(halide, 'N')] = tuple(wall)
+        else:
+            (heavy,) = [e for e in series.ions if series.ions[e]['charge'] < 0]
+            if series.buckingham_pair(heavy, 'N') is None:
+                raise ValueError(f'{series.name} has no {heavy}-N term to continue the {ref_halide}-N wall from')
+            pairs = {**series.buckingham, **reference.buckingham}
+            buckingham[(halide, 'N')] = continue_halide_series(pairs, ref_halide, heavy, halide, partner='N')
     lennard_jones = {(rename.get(a, a), h): v for (a, h), v in reference.lennard_jones.items() if a == ref_metal}
 
     def document(prefactor: float) -> dict:

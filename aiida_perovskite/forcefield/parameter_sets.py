@@ -84,6 +84,8 @@ class ParameterSet:
     fit: dict = dataclasses.field(default_factory=dict)
     #: The validation against experimental cells that ``verified`` rests on (see :func:`validation_holds`).
     validation: dict = dataclasses.field(default_factory=dict)
+    #: Sets this one replaces: ``auto`` passes over them while this one is validated (they stay usable by name).
+    supersedes: tuple[str, ...] = ()
 
     @property
     def elements(self) -> list[str]:
@@ -169,6 +171,8 @@ class ParameterSet:
             data['fit'] = self.fit
         if self.validation:
             data['validation'] = self.validation
+        if self.supersedes:
+            data['supersedes'] = list(self.supersedes)
         return data
 
     @classmethod
@@ -213,6 +217,7 @@ class ParameterSet:
             ion_lj=ion_lj,
             fit=dict(data.get('fit') or {}),
             validation=validation,
+            supersedes=tuple(data.get('supersedes') or ()),
         )
 
 
@@ -275,7 +280,8 @@ def load_parameter_set(name: str) -> ParameterSet:
 
 
 def select_parameter_set(inorganic: set[str]) -> ParameterSet:
-    """The first shipped set by name that covers every inorganic element and whose validation holds.
+    """The first shipped set by name that covers every inorganic element and whose validation holds, passing
+    over a set that another such set ``supersedes``.
 
     A set that covers the elements but failed (or lacks) validation against experimental cells is
     never chosen automatically: the error names it and why, and the user may still ask for it by name.
@@ -285,8 +291,9 @@ def select_parameter_set(inorganic: set[str]) -> ParameterSet:
     sets = [load_parameter_set(name) for name in available_parameter_sets()]
     covering = [s for s in sets if set(inorganic) <= set(s.ions)]
     validated = [s for s in covering if s.verified]
+    superseded = {name for s in validated for name in s.supersedes}
     if validated:
-        return validated[0]
+        return next((s for s in validated if s.name not in superseded), validated[0])
     elements = ', '.join(sorted(inorganic))
     if covering:
         refused = '; '.join(f'{s.name}: {validation_summary(s.validation)}' for s in covering)

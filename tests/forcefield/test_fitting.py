@@ -25,6 +25,8 @@ def measured(metal, halide):
 @pytest.mark.parametrize(('name', 'metal', 'halide'), [
     ('myp-pbi', 'Pb', 'I'), ('myp-pbi-uffi', 'Pb', 'I'), ('myp-pbbr-uffbr', 'Pb', 'Br'),
     ('myp-sni-fit', 'Sn', 'I'), ('myp-snbr-fit', 'Sn', 'Br'), ('myp-pbcl-fit', 'Pb', 'Cl'),
+    ('myp-pbi-hb', 'Pb', 'I'), ('myp-pbbr-hb', 'Pb', 'Br'), ('myp-sni-hb', 'Sn', 'I'), ('myp-snbr-hb', 'Sn', 'Br'),
+    ('myp-pbcl-hb', 'Pb', 'Cl'),
 ])
 def test_rigid_ion_crystal_of_every_set_is_near_experiment(name, metal, halide):
     """Each shipped set's own cubic MABX3 crystal lies within 2.5% of Weber's lattice (model: 1-1.5% short,
@@ -64,6 +66,29 @@ def test_fit_reaches_the_measured_ratio_and_moves_the_wall_the_right_way():
 def test_halide_series_continues_by_the_same_ratios():
     pairs = {('I', 'I'): (100.0, 0.5, 700.0), ('Br', 'Br'): (90.0, 0.45, 630.0)}
     assert continue_halide_series(pairs, 'Br', 'I', 'Cl') == pytest.approx((81.0, 0.405, 567.0))
+
+
+def test_the_donor_wall_is_kept_for_the_same_halide_and_continued_for_a_new_one():
+    """The hydrogen-bond sets: Sn-I keeps MYP's I-N term; Cl-N continues MYP I-N -> Hata Br-N by the same ratios,
+    so its +1 kcal/mol wall sits one step (0.14 A) closer than Br-N's, as Br-N's does than I-N's."""
+    import math
+
+    iodide, bromide = load_parameter_set('myp-pbi-hb'), load_parameter_set('myp-pbbr-hb')
+    tin, _ = derive_parameter_set(iodide, 'Sn', 'I', name='test-sni')
+    assert [row[2:] for row in tin['buckingham'] if row[:2] == ['I', 'N']] == [list(iodide.buckingham_pair('I', 'N'))]
+    chloride, _ = derive_parameter_set(bromide, 'Pb', 'Cl', series=load_parameter_set('myp-pbi'), name='test-pbcl')
+    (cl_n,) = [row[2:] for row in chloride['buckingham'] if row[:2] == ['Cl', 'N']]
+    assert not [row for row in chloride['buckingham'] if 'Br' in row[:2]]
+
+    def wall(A, rho, C):  # where the repulsion reaches +1 kcal/mol
+        return rho * math.log(A)
+
+    walls = [wall(*load_parameter_set('myp-pbi').buckingham_pair('I', 'N')), wall(*bromide.buckingham_pair('Br', 'N')),
+             wall(*cl_n)]
+    assert walls == pytest.approx([3.98, 3.84, 3.70], abs=0.01)
+    # a set without the wall (mixed I-N) derives sets without it
+    plain, _ = derive_parameter_set(load_parameter_set('myp-pbi-uffi'), 'Sn', 'I', name='test-sni')
+    assert not [row for row in plain['buckingham'] if row[:2] == ['I', 'N']]
 
 
 def test_new_halide_needs_the_series():

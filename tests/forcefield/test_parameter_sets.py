@@ -13,8 +13,9 @@ VALIDATED = ['myp-pbbr-uffbr', 'myp-pbi-uff', 'myp-pbi-uffi', 'myp-sni-fit']
 
 
 def test_shipped_sets():
-    assert available_parameter_sets() == ['myp-pbbr', 'myp-pbbr-uffbr', 'myp-pbcl-fit', 'myp-pbi', 'myp-pbi-uff',
-                                          'myp-pbi-uffi', 'myp-pbibr-uff', 'myp-snbr-fit', 'myp-sni-fit']
+    assert available_parameter_sets() == ['myp-pbbr', 'myp-pbbr-hb', 'myp-pbbr-uffbr', 'myp-pbcl-fit', 'myp-pbcl-hb',
+                                          'myp-pbi', 'myp-pbi-hb', 'myp-pbi-uff', 'myp-pbi-uffi', 'myp-pbibr-uff',
+                                          'myp-snbr-fit', 'myp-snbr-hb', 'myp-sni-fit', 'myp-sni-hb']
     myp = load_parameter_set('myp-pbi')
     assert myp.elements == ['I', 'Pb']
     assert myp.buckingham_pair('I', 'Pb') == (103496.13301, 0.321737, 0.0)
@@ -90,7 +91,7 @@ def test_unknown_element_names_the_sets():
         load_parameter_set('myp-pbi').check_elements({'Sn', 'I'})
     message = str(excinfo.value)
     assert 'no parameters for Sn' in message and 'myp-pbbr (Br, Pb)' in message and 'myp-sni-fit (I, Sn)' in message
-    with pytest.raises(MissingParametersError, match='available: myp-pbbr, myp-pbbr-uffbr'):
+    with pytest.raises(MissingParametersError, match='available: myp-pbbr, myp-pbbr-hb, myp-pbbr-uffbr'):
         load_parameter_set('nope')
 
 
