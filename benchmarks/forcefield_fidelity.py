@@ -194,6 +194,22 @@ def job_key(path: pathlib.Path, model: str, settings: dict, cell) -> str:
     return hashlib.md5(json.dumps([digest, model, judged, cell], sort_keys=True).encode()).hexdigest()
 
 
+def head_contacts(node) -> float | None:
+    """The mean of each ammonium head's shortest N...X in the run's quenched last frame (the validation
+    record's ``contacts``; measured here for runs recorded before it held them)."""
+    from aiida_perovskite.analysis.validation import ammonium_contacts
+
+    recorded = node.outputs.validation.get_dict().get('contacts')
+    if recorded:
+        return recorded['mean_shortest']
+    material = next(child for child in node.called if child.process_label == 'MaterialWorkChain')
+    ladder = material.outputs.ladder
+    final = (ladder.quenched_structure if 'quenched_structure' in ladder else ladder.structure).get_pymatgen()
+    halides = [e for e in ('I', 'Br', 'Cl') if e in final.composition]
+    contacts = ammonium_contacts([s.specie.symbol for s in final], final.cart_coords, final.lattice.matrix, halides)
+    return contacts['mean_shortest'] if contacts else None
+
+
 def last_frame_octahedra(node) -> int | None:
     """Octahedra intact by the criterion before 2026-11-27 (six halides within 3.8 A in the last MD frame,
     not quenched), from the same run: shown beside the new count so the change of criterion can be seen."""
@@ -286,6 +302,8 @@ def merge_replicates(records: list[dict]) -> list[dict]:
                               'replicates': [r['octahedra']['intact'] for r in group],
                               'last_frame_replicates': [r.get('last_frame_intact') for r in group]}
         first['pks'] = [r['pk'] for r in group]
+        contacts = [r['nx'] for r in group if r.get('nx')]
+        first['nx'] = statistics.fmean(contacts) if contacts else None
         first['broken'] = sum(r['broken'] for r in group) > len(group) / 2
         result.append(first)
     return result
@@ -310,9 +328,10 @@ def built_table(records: list[dict], models) -> str:
                              f'{d["in_plane"]:+.1f}', f'{d["stacking"]:+.1f}',
                              ','.join(str(k) for k in octahedra.get('replicates', [octahedra['intact']]))
                              + f'/{octahedra["metals"]}',
-                             ','.join(str(k) for k in octahedra.get('last_frame_replicates', [])) or '-'])
+                             ','.join(str(k) for k in octahedra.get('last_frame_replicates', [])) or '-',
+                             f'{r["nx"]:.2f}' if r.get('nx') else '-'])
     return tabulate(rows, headers=['reference', 'set/charges', 'T (K)', 'V/B %', 'area/B %', 'spacing %', 'octahedra',
-                                   '3.8 A, last frame'], disable_numparse=True)
+                                   '3.8 A, last frame', 'N...X A'], disable_numparse=True)
 
 
 def set_summary(records: list[dict], models) -> str:
@@ -450,7 +469,8 @@ def main(arguments) -> int:
         if broken:
             print(f'{stem} {model}: flagged [{node.exit_status}] {node.exit_message}')
         records.append({**node.outputs.validation.get_dict(), 'kind': kind, 'model': model, 'cif': stem,
-                        'pk': node.pk, 'broken': broken, 'last_frame_intact': last_frame_octahedra(node)})
+                        'pk': node.pk, 'broken': broken, 'last_frame_intact': last_frame_octahedra(node),
+                        'nx': head_contacts(node)})
     records = merge_replicates(records)
     output = pathlib.Path(arguments.output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -128,3 +128,24 @@ def test_preference_lists_fall_back_to_a_covering_set():
         resolve_parameter_set('myp-pbi-uffi, auto', {'Ge', 'I'})
     with pytest.raises(MissingParametersError, match='no parameters for Br in the set'):
         resolve_parameter_set('myp-pbi', {'Pb', 'Br'})
+
+
+def test_auto_passes_over_a_superseded_set_only_while_its_successor_is_validated(monkeypatch):
+    from aiida_perovskite.forcefield import ParameterSet, parameter_sets
+
+    holding = {'tolerance': {'volume_percent': 5.0, 'octahedra_share': 0.9},
+               'cells': [{'reference': 'x', 'volume': 1.0, 'octahedra': 1.0}]}
+    failing = {**holding, 'cells': [{'reference': 'x', 'volume': 9.0, 'octahedra': 1.0}]}
+    base = {k: v for k, v in load_parameter_set('myp-pbbr-uffbr').as_dict().items() if k != 'verified'}
+
+    def sets(successor_validation):
+        return {'a-old': ParameterSet.from_dict({**base, 'name': 'a-old', 'validation': holding}),
+                'b-new': ParameterSet.from_dict({**base, 'name': 'b-new', 'validation': successor_validation,
+                                                 'supersedes': ['a-old']})}
+
+    for successor, chosen in ((holding, 'b-new'), (failing, 'a-old')):
+        shipped = sets(successor)
+        monkeypatch.setattr(parameter_sets, 'available_parameter_sets', lambda shipped=shipped: sorted(shipped))
+        monkeypatch.setattr(parameter_sets, 'load_parameter_set', lambda name, shipped=shipped: shipped[name])
+        assert parameter_sets.select_parameter_set({'Pb', 'Br'}).name == chosen
+    assert shipped['b-new'].as_dict()['supersedes'] == ['a-old']
