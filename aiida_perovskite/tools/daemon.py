@@ -6,8 +6,9 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 
-__all__ = ('DaemonError', 'daemon_answers', 'ensure_daemon')
+__all__ = ('DaemonError', 'daemon_answers', 'ensure_daemon', 'wait_for_broker')
 
 
 class DaemonError(RuntimeError):
@@ -56,4 +57,26 @@ def ensure_daemon(workers: int = 1) -> str | None:
                              capture_output=True, text=True)
     if started.returncode:
         raise DaemonError(f'cannot start the daemon: {started.stdout}{started.stderr}')
+    wait_for_broker()
     return profile
+
+
+def wait_for_broker(timeout: float = 60.0) -> None:
+    """Wait until the broker bundled with the daemon (``verdi presto``'s ZeroMQ one) has written its files.
+
+    ``verdi daemon start`` returns before that broker writes where its sockets are; a process submitted in
+    between reads the sockets file a stopped broker left behind and its task goes nowhere (seen here: two
+    validations stayed ``Created`` with 0 tasks pending). The broker writes its PID file after its sockets
+    file, so a running PID means both are current. A RabbitMQ broker has no such files: nothing to wait for.
+    """
+    from aiida.manage import get_manager
+
+    broker = get_manager().get_broker()
+    reachable = getattr(broker, 'check_service_reachable', None)
+    if reachable is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not reachable():
+        if time.monotonic() > deadline:
+            raise DaemonError(f'the daemon started but its broker did not answer within {timeout:.0f} s: {broker}')
+        time.sleep(0.2)
