@@ -27,6 +27,7 @@ Usage: ``python benchmarks/forcefield_fidelity.py [--models myp-pbi/formal myp-p
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import pathlib
@@ -349,7 +350,7 @@ def set_summary(records: list[dict], models) -> str:
                     disable_numparse=True)
 
 
-def validation_blocks(records: list[dict], models, steps: int, cif_records=()) -> str:
+def validation_blocks(records: list[dict], models, steps: int, cif_records=(), seeds: int = 1) -> str:
     """The ``validation`` block of each set's YAML (formal charges), as these runs measured it, with the
     published-CIF runs of ``cif_records`` (``validate --json`` records) among its cells."""
     import yaml
@@ -363,8 +364,10 @@ def validation_blocks(records: list[dict], models, steps: int, cif_records=()) -
             continue
         blocks[name] = {'validation': {
             'tolerance': {'volume_percent': 5.0, 'octahedra_share': 0.9},
-            'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} (formal charges, the built '
-                         f'cell minimised with its shape free first)',
+            'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} --seeds {seeds} (formal charges; '
+                         f'the built cell minimised with its shape free first; per cell the mean deviations and the '
+                         f'median seed\'s octahedra, judged on the quenched last frame with {OCTAHEDRA_CRITERION.split(", ")[1]}; '
+                         f'recorded {datetime.date.today().isoformat()})',
             'cells': [{'reference': r['kind'], 'temperature': EXPERIMENT[r['kind']]['temperature'],
                        'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
                        'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['octahedra']['share'], 3),
@@ -481,7 +484,8 @@ def main(arguments) -> int:
     print(set_summary(records, models))
     if arguments.validation_yaml:
         cif_records = [record for path in arguments.cif_records or () for record in json.loads(pathlib.Path(path).read_text())]
-        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps, cif_records))
+        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps, cif_records,
+                                                                             arguments.seeds))
         print(f'validation blocks for the sets\' YAML: {arguments.validation_yaml}')
     if any(r['kind'] == 'dj-dft' for r in records):
         print()

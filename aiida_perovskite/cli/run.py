@@ -29,10 +29,14 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, ex
 @click.option('--engine', type=click.Choice(['lammps', 'openmm']), default='lammps', show_default=True,
               help='MD engine of the ladder: LAMMPS, or OpenMM (its fastest platform: CUDA on a GPU computer) on the '
                    'same force field.')
+@click.option('--params', 'parameter_set',
+              help='Parameter set by name, or a preference list "A, B, auto", instead of the protocol\'s (which takes '
+                   'only sets validated against experiment, and refuses e.g. Pb-Br and Sn-I today): naming a set uses '
+                   'it anyway, and every run is still checked for broken physics.')
 @COMPUTER
 @PROFILE
 def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
-            engine, computer, profile_name):
+            engine, parameter_set, computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
@@ -84,7 +88,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     for path in batch:
         with batch.step(path):
             md5 = cif_md5(path)
-            previous = existing.get((md5, protocol))
+            previous = existing.get((md5, protocol, parameter_set))
             if not needs_running(previous):
                 if is_broken_physics(previous):  # ran to its end and broke: running it again would not help
                     batch.fail(path, exit_label(previous), f'MaterialWorkChain<{previous.pk}> already ran, skipped: '
@@ -99,13 +103,14 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
             # tracebacks for a truncated file before the work chain failed.
             inspect_cif(path)
-            builder = material_builder(path, codes, protocol, options)
+            overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else None
+            builder = material_builder(path, codes, protocol, options, overrides)
             if daemon:
                 queue.append((path, md5, builder))
                 continue
             runner = get_manager().create_runner(communicator=None)  # a local runner: no broker needed
             process = runner.instantiate_process(builder)
-            register_material(process.node, group, md5, protocol, path)  # in the group before it runs: safe to interrupt
+            register_material(process.node, group, md5, protocol, path, parameter_set)  # in the group first: safe to interrupt
             try:
                 runner.run(process)
             except Exception as error:  # one material's crash must not stop the batch
@@ -123,7 +128,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     if daemon:
         def submit_one(path, md5, builder):
             node = submit(builder)
-            register_material(node, group, md5, protocol, path)
+            register_material(node, group, md5, protocol, path, parameter_set)
             click.echo(f'{path}: submitted MaterialWorkChain<{node.pk}>')
             return node
 

@@ -14,7 +14,8 @@ def cif_md5(path: pathlib.Path) -> str:
 
 
 def materials_by_key(group: orm.Group) -> dict:
-    """The group's material work chains by ``(cif_md5, protocol)``.
+    """The group's material work chains by ``(cif_md5, protocol, parameter_set)`` (the last None unless the
+    run named a parameter set, see :func:`register_material`).
 
     A CIF run more than once (a failed attempt, then a new one) is represented by its finished
     run, else by one still under way, else by its newest attempt, whatever order the group
@@ -27,7 +28,8 @@ def materials_by_key(group: orm.Group) -> dict:
     for node in group.nodes:
         if not isinstance(node, orm.WorkflowNode):
             continue
-        key = (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None))
+        key = (node.base.extras.get('cif_md5', None), node.base.extras.get('protocol', None),
+               node.base.extras.get('parameter_set_request', None))
         if key not in chosen or preference(node) > preference(chosen[key]):
             chosen[key] = node
     return chosen
@@ -62,7 +64,11 @@ def material_builder(path: pathlib.Path, codes: dict, protocol: str, options: di
     return MaterialWorkChain.get_builder_from_protocol(codes, cif, protocol, overrides=overrides, options=options)
 
 
-def register_material(node, group: orm.Group, md5: str, protocol: str, path) -> None:
-    """Put a material's work chain in the group with the extras ``run``, ``status`` and ``dataset`` read."""
-    node.base.extras.set_many({'cif_md5': md5, 'protocol': protocol, 'cif_file': str(path)})
+def register_material(node, group: orm.Group, md5: str, protocol: str, path, parameter_set: str | None = None) -> None:
+    """Put a material's work chain in the group with the extras ``run``, ``status`` and ``dataset`` read
+    (``parameter_set_request``: the parameter set the run named instead of the protocol's, if any)."""
+    extras = {'cif_md5': md5, 'protocol': protocol, 'cif_file': str(path)}
+    if parameter_set:
+        extras['parameter_set_request'] = parameter_set
+    node.base.extras.set_many(extras)
     group.add_nodes(node)

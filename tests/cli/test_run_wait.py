@@ -143,7 +143,7 @@ def test_a_finished_attempt_wins_over_a_later_failed_one(aiida_profile):
     finish(failed, failed_ladder, status=377)
     for node in (finished, failed):
         node.base.extras.set('cif_md5', 'same')
-    chosen = materials_by_key(group)[('same', 'fast')]
+    chosen = materials_by_key(group)[('same', 'fast', None)]
     assert chosen.pk == finished.pk and not needs_running(chosen)
 
 
@@ -157,3 +157,28 @@ def test_status_finds_a_group_whose_label_looks_like_hex(aiida_profile):
     result = CliRunner().invoke(cmd_root, ['status', '--group', 'abc'])
     assert result.exit_code == 0, result.output
     assert '1 material(s): 0 finished, 0 failed, 1 in progress' in result.output
+
+
+def test_a_named_parameter_set_is_its_own_run(aiida_profile, aiida_localhost, tmp_path):
+    """``run --params``: the set reaches the parametrisation, and a CIF run with a named set is a different
+    material from the same CIF under the protocol's choice (neither is skipped as done because of the other)."""
+    from aiida_perovskite.builder import alkylammonium, layered_perovskite
+    from aiida_perovskite.tools.codes import register_local_codes
+    from aiida_perovskite.tools.materials import material_builder, materials_by_key, register_material
+
+    codes = register_local_codes(aiida_localhost)
+    cif = tmp_path / 'ba2pbbr4.cif'
+    layered_perovskite(alkylammonium(4), halide='Br').to(filename=str(cif))
+    builder = material_builder(cif, codes, 'fast', overrides={'parametrise': {'parameter_set': 'myp-pbbr-uffbr'}})
+    assert builder.parametrise.parameter_set.value == 'myp-pbbr-uffbr'
+    assert material_builder(cif, codes, 'fast').parametrise.parameter_set.value == 'myp-pbi-uffi, auto'
+
+    group = orm.Group(label='named-sets').store()
+    plain, _ = material(group, 'a.cif')
+    named, _ = material(group, 'a.cif')
+    register_material(plain, group, 'same', 'fast', 'a.cif')
+    register_material(named, group, 'same', 'fast', 'a.cif', 'myp-pbbr-uffbr')
+    chosen = materials_by_key(group)
+    assert chosen[('same', 'fast', None)].pk == plain.pk
+    assert chosen[('same', 'fast', 'myp-pbbr-uffbr')].pk == named.pk
+    assert named.base.extras.get('parameter_set_request') == 'myp-pbbr-uffbr'
