@@ -55,9 +55,6 @@ test: install production-services
 # test materials each) with 50-tree forests: the forests of 200 trees took most of the demo's training.
 # The candidates are screened with LASSO, the family with the best test R2 on these twelve (pooled 0.55
 # against 0.36 for the forest and -0.18 for the mean baseline; the CIF-volume line gets 0.61).
-# The two bromide examples run with myp-pbbr-uffbr named: no bromide set passes validation today (it keeps its
-# volumes within 1.4 % but cyclohexylammonium tears its layer, docs/source/method/forcefield.rst), so the protocols
-# refuse Pb-Br, while this set holds for (BA)2PbBr4 (8/8 octahedra, three seeds) and every run is still checked.
 demo: install
 	@start=$$(date +%s); \
 	$(BIN)/python examples/make_example_structures.py examples/structures && \
@@ -66,7 +63,6 @@ demo: install
 	$(BIN)/aiida-perovskite parametrise examples/structures/ba2pbi4_rp_n1.cif --profile perovskite \
 		--write-dir demo-output/ba2pbi4_rp_n1 && \
 	$(BIN)/aiida-perovskite run examples/structures --protocol fast --group demo --profile perovskite \
-		--params "myp-pbi-uffi, myp-pbbr-uffbr" \
 		--daemon --workers $(DEMO_PARALLEL) --max-running $(DEMO_PARALLEL) --poll 3 && \
 	$(BIN)/aiida-perovskite status --group demo --profile perovskite && \
 	$(BIN)/aiida-perovskite train --group demo --target v_atom --outer-folds 4 --inner-folds 3 --trees 50 --jobs 2 \

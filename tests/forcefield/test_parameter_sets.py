@@ -9,7 +9,7 @@ from aiida_perovskite.forcefield import (
     load_parameter_set,
 )
 
-VALIDATED = ['myp-pbcl-fit', 'myp-pbi-uff', 'myp-pbi-uffi']  # three seeds, the quenched octahedra (2026-11-27)
+VALIDATED = ['myp-pbbr-hb', 'myp-pbcl-fit', 'myp-pbi-uff', 'myp-pbi-uffi']  # three seeds, quenched octahedra (2026-11-27)
 
 
 def test_shipped_sets():
@@ -100,6 +100,7 @@ def test_automatic_choice_covers_the_structure():
 
     assert select_parameter_set({'Pb', 'I'}).name == 'myp-pbi-uff'  # first validated by name
     assert select_parameter_set({'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # not the unvalidated myp-pbcl-hb
+    assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr-hb'  # not the failing myp-pbbr or myp-pbbr-uffbr
     with pytest.raises(MissingParametersError, match='no parameter set covers Ge, I'):
         select_parameter_set({'Ge', 'I'})
 
@@ -112,12 +113,15 @@ def test_automatic_choice_refuses_unvalidated_sets_and_says_why():
     message = str(excinfo.value)
     assert message.startswith('no validated parameter set covers Br, Sn: refused myp-snbr-fit: no validation')
     assert 'name a set to use it anyway' in message
-    # the bromide set keeps its volumes (1.4%) but cyclohexylammonium tears its layer (median seed 6/8)
-    with pytest.raises(MissingParametersError, match=r'refused myp-pbbr: .*myp-pbbr-hb: no validation.*myp-pbbr-uffbr: 4 experimental '
-                                                     r'cell\(s\): mean \|volume\| 1\.4%.*octahedra intact >= 0\.75'):
-        select_parameter_set({'Pb', 'Br'})
-    assert resolve_parameter_set('myp-pbbr-uffbr', {'Pb', 'Br'}).name == 'myp-pbbr-uffbr'  # by name it is used
+    # the tin iodide set keeps its volumes (0.9%) but two built cells tear (median seeds 4/8 and 5/8)
+    with pytest.raises(MissingParametersError, match=r'refused myp-sni-fit: 3 experimental cell\(s\): mean \|volume\| 0\.9%.*'
+                                                     r'octahedra intact >= 0\.50.*myp-sni-hb: no validation'):
+        select_parameter_set({'Sn', 'I'})
+    assert resolve_parameter_set('myp-sni-fit', {'Sn', 'I'}).name == 'myp-sni-fit'  # by name it is used
     assert select_parameter_set({'Pb', 'Cl'}).name == 'myp-pbcl-fit'
+    # lead bromide: the UFF-mixed set tears the built cyclohexylammonium cell (6, 5, 8 of 8), the -hb set does not
+    assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr-hb'
+    assert not load_parameter_set('myp-pbbr-uffbr').verified
 
 
 def test_preference_lists_fall_back_to_a_covering_set():

@@ -159,10 +159,10 @@ def test_screening_and_fast_use_the_best_measured_force_field_thesis_the_literal
         assert chosen['charge_model'] == 'formal'
         assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi-uffi'
         assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # validated
-        # no bromide or tin set holds on every cell (2026-11-27): the protocols refuse, and say why
-        for elements in ({'Pb', 'Br'}, {'Sn', 'I'}):
-            with pytest.raises(MissingParametersError, match='no validated parameter set covers'):
-                resolve_parameter_set(chosen['parameter_set'], elements)
+        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr-hb'  # validated
+        # no tin iodide set holds on every cell (2026-11-27): the protocols refuse, and say why
+        with pytest.raises(MissingParametersError, match='no validated parameter set covers I, Sn'):
+            resolve_parameter_set(chosen['parameter_set'], {'Sn', 'I'})
 
 
 def test_every_parametrising_command_reports_runs_default_force_field():
