@@ -51,22 +51,13 @@ def local_prepend_text() -> str:
 
 
 def register_code(
-    computer: orm.Computer, tool: str, executable: str, prepend_text: str = '', label: str | None = None,
-    replace_moved: bool = False,
+    computer: orm.Computer, tool: str, executable: str, prepend_text: str = '', label: str | None = None
 ) -> orm.InstalledCode:
-    """Store (or return the existing) code ``label@computer`` for ``tool``.
-
-    :param replace_moved: for this machine's own tools: an existing code whose executable is not ``executable``
-        (the virtualenv was made again elsewhere, and the old path may be gone) is relabelled
-        ``label-moved-PK`` (its calculations keep it) and a new code takes the label.
-    """
+    """Store (or return the existing) code ``label@computer`` for ``tool``."""
     label = label or tool
     existing = orm.QueryBuilder().append(orm.Computer, filters={'id': computer.pk}, tag='computer').append(
         orm.InstalledCode, with_computer='computer', filters={'label': label}
     ).first(flat=True)
-    if existing is not None and replace_moved and str(existing.filepath_executable) != str(executable):
-        existing.label = f'{label}-moved-{existing.pk}'
-        existing = None
     if existing is not None:
         return existing
     code = orm.InstalledCode(
@@ -85,8 +76,7 @@ def register_local_codes(computer: orm.Computer) -> dict[str, orm.InstalledCode]
     from aiida_perovskite.toolchain import executable
 
     prepend = local_prepend_text()
-    return {tool: register_code(computer, tool, executable(PROGRAMS.get(tool, tool)), prepend, replace_moved=True)
-            for tool in TOOLS}
+    return {tool: register_code(computer, tool, executable(PROGRAMS.get(tool, tool)), prepend) for tool in TOOLS}
 
 
 def load_codes(computer: str | None = None, tools=tuple(TOOLS)) -> dict[str, orm.AbstractCode]:

@@ -60,19 +60,3 @@ def test_parametrise_reports_failure(aiida_profile, amber_codes, aiida_localhost
                                            '--profile', aiida_profile.name])
     assert result.exit_code == 1
     assert 'failed [210]' in result.output and 'broken.cif' in result.output
-
-
-def test_local_codes_follow_a_moved_virtualenv(aiida_profile, aiida_localhost):
-    """A code left by an older virtualenv (its executable elsewhere, perhaps gone) is not reused: it is relabelled
-    and a code of this virtualenv takes the label, so old calculations keep theirs and new ones run."""
-    from aiida import orm
-
-    from aiida_perovskite.toolchain import executable
-    from aiida_perovskite.tools.codes import register_code, register_local_codes
-
-    stale = register_code(aiida_localhost, 'parmchk2', '/gone/.venv/bin/parmchk2')
-    codes = register_local_codes(aiida_localhost)
-    assert str(codes['parmchk2'].filepath_executable) == str(executable('parmchk2'))
-    assert codes['parmchk2'].pk != stale.pk and codes['parmchk2'].label == 'parmchk2'
-    assert orm.load_node(stale.pk).label == f'parmchk2-moved-{stale.pk}'
-    assert register_local_codes(aiida_localhost)['parmchk2'].pk == codes['parmchk2'].pk  # current ones are kept
