@@ -200,3 +200,11 @@ def _validate_parameters(value, _):
     if settings['equilibration_cut'] >= settings['steps_per_temperature']:
         return 'the equilibration cut must be shorter than the steps per temperature'
     return None
+
+
+def judged_configuration(ladder_outputs):
+    """The configuration the octahedra check reads: the ladder's quenched last frame, or its last frame for a
+    ladder run before the quench existed."""
+    if 'quenched_structure' in ladder_outputs:
+        return ladder_outputs.quenched_structure
+    return ladder_outputs.structure

@@ -10,7 +10,7 @@ from aiida_perovskite.analysis import PhysicsChecks, TargetSettings
 from aiida_perovskite.calculations.functions.targets import compute_features, compute_targets
 from aiida_perovskite.calculations.functions.validation import check_physics
 from aiida_perovskite.common.exit_codes import declare
-from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain
+from aiida_perovskite.workflows.ladder import TemperatureLadderWorkChain, judged_configuration
 from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 from aiida_perovskite.workflows.protocols.utils import ProtocolMixin
 
@@ -101,9 +101,8 @@ class MaterialWorkChain(ProtocolMixin, WorkChain):
         self.out('targets', compute_targets(self.inputs.target_settings, **summaries))
         self.out('features', compute_features(self.ctx.parametrisation.outputs.decomposition))
         parametrisation = self.ctx.parametrisation.outputs
-        ladder = self.ctx.ladder.outputs
-        final = ladder.quenched_structure if 'quenched_structure' in ladder else ladder.structure
-        physics = check_physics(parametrisation.structure, parametrisation.decomposition, final,
+        physics = check_physics(parametrisation.structure, parametrisation.decomposition,
+                                judged_configuration(self.ctx.ladder.outputs),
                                 self.inputs.physics_checks, **summaries)
         self.out('physics', physics)
         if physics['broken']:

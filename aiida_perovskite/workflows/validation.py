@@ -8,6 +8,7 @@ from aiida.engine import ToContext, WorkChain
 
 from aiida_perovskite.calculations.functions.validation import compare_with_reference
 from aiida_perovskite.common.exit_codes import declare
+from aiida_perovskite.workflows.ladder import judged_configuration
 from aiida_perovskite.workflows.material import MaterialWorkChain
 from aiida_perovskite.workflows.protocols.utils import ProtocolMixin, recursive_merge
 
@@ -79,11 +80,9 @@ class ValidationWorkChain(ProtocolMixin, WorkChain):
         node = self.ctx.material
         summaries = node.outputs.ladder.summaries
         summary = summaries[next(iter(summaries))]
-        ladder = node.outputs.ladder
-        final = ladder.quenched_structure if 'quenched_structure' in ladder else ladder.structure  # what the octahedra check reads
         validation = compare_with_reference(
             node.outputs.parametrise.structure, node.outputs.parametrise.decomposition, summary,
-            node.outputs.parametrise.topology, final, self.inputs.reference,
+            node.outputs.parametrise.topology, judged_configuration(node.outputs.ladder), self.inputs.reference,
         )
         self.out('validation', validation)
         self.out('structure', node.outputs.ladder.structure)
