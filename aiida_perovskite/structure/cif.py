@@ -11,8 +11,10 @@ from pymatgen.core import Structure
 from .elements import SUPPORTED_ELEMENTS
 from .errors import DisorderError, MissingHydrogenError, UnreadableCifError, UnsupportedElementError
 
-__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'format_cif', 'measurement_temperature')
+__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'format_cif', 'measurement_temperature', 'structure_block')
 
+_DATA_BLOCK = re.compile(r'^[ \t]*data_', re.MULTILINE | re.IGNORECASE)
+_ATOM_SITES = re.compile(r'^\s*_atom_site_(fract|cartn)_x\b', re.MULTILINE | re.IGNORECASE)
 _DISORDER_TAG = re.compile(r'^\s*_atom_site_disorder_(group|assembly)\b', re.MULTILINE | re.IGNORECASE)
 _TEMPERATURE_TAGS = ('_diffrn_ambient_temperature', '_cell_measurement_temperature')
 _FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re.MULTILINE | re.IGNORECASE)
@@ -33,14 +35,28 @@ def read_cif(path: str | pathlib.Path) -> Structure:
     return read_cif_text(text, name=str(path))
 
 
+def structure_block(text: str) -> str:
+    """The first ``data_`` block of a CIF that lists atom sites (the whole text if none does).
+
+    Journal and CCDC deposits often open with a block of publication details only (``data_global``),
+    and a file may hold several structures: the structure read, its temperature and its disorder tags
+    all come from this one block.
+    """
+    starts = [match.start() for match in _DATA_BLOCK.finditer(text)]
+    blocks = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)])]
+    return next((block for block in blocks if _ATOM_SITES.search(block)), text)
+
+
 def read_cif_text(text: str, name: str | None = None) -> Structure:
-    """Read the first structure of a CIF given as text; ``name`` is used in error messages."""
+    """Read the first structure of a CIF given as text (:func:`structure_block`); ``name`` is used in
+    error messages."""
     from pymatgen.io.cif import CifParser
 
     if not text.strip():
         raise UnreadableCifError('the file is empty', name)
-    if not re.search(r'^\s*data_', text, re.MULTILINE):
+    if not _DATA_BLOCK.search(text):
         raise UnreadableCifError('no "data_" block: this is not a CIF file', name)
+    text = structure_block(text)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -89,8 +105,10 @@ def measurement_temperature(text: str) -> tuple[float, str] | None:
     """The temperature (K) the CIF's cell was measured at, and the tag it came from, if the CIF says.
 
     ``_diffrn_ambient_temperature`` first, then ``_cell_measurement_temperature``; an
-    uncertainty in brackets (``293(2)``) is dropped, and ``?`` or ``.`` mean unknown.
+    uncertainty in brackets (``293(2)``) is dropped, and ``?`` or ``.`` mean unknown. Read from the
+    block of the structure (:func:`structure_block`).
     """
+    text = structure_block(text)
     for tag in _TEMPERATURE_TAGS:
         match = re.search(rf'^\s*{tag}\s+[\'"]?([0-9.]+)(\([0-9]+\))?[\'"]?\s*$', text, re.MULTILINE | re.IGNORECASE)
         if match:

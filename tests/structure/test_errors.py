@@ -15,8 +15,10 @@ from aiida_perovskite.structure import (
     StructureError,
     UnreadableCifError,
     UnsupportedElementError,
+    format_cif,
     inspect_cif,
 )
+from aiida_perovskite.structure.cif import measurement_temperature, structure_block
 
 
 def hydrogens_on(structure, index):
@@ -178,3 +180,20 @@ def test_every_error_is_a_structure_error():
     for error_class in classes:
         assert issubclass(error_class, StructureError) and error_class.code != StructureError.code
     assert len({error_class.code for error_class in classes}) == len(classes) == 8
+
+
+def test_publication_block_before_the_structure(butanediammonium_dj, write_cif):
+    """Journal and CCDC deposits open with a ``data_global`` block of publication details: the structure,
+    its temperature and its checks come from the first block with atom sites."""
+    structure_text = format_cif(butanediammonium_dj).replace('data_', 'data_BDA_150K', 1)
+    text = ("data_global\n_publ_contact_author_name 'A. Author'\n_diffrn_ambient_temperature 300\n\n"
+            + structure_text + '_diffrn_ambient_temperature 150(2)\n'
+            + "\ndata_second\n_cell_length_a 5\n")
+    path = write_cif(text, 'deposit.cif')
+    result = inspect_cif(path)
+    assert result.structure.composition == butanediammonium_dj.composition
+    assert structure_block(text).startswith('data_BDA_150K')
+    assert measurement_temperature(text) == (150.0, '_diffrn_ambient_temperature')
+    # a file whose blocks hold no atom sites is still refused, on the whole text
+    with pytest.raises(UnreadableCifError, match='no crystal structure'):
+        inspect_cif(write_cif("data_global\n_publ_contact_author_name 'A. Author'\n", 'nothing.cif'))
