@@ -34,6 +34,9 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @click.option('--min-width', type=click.FloatRange(min=1),
               help='Replicate the cell until it is at least this wide (Angstrom) in every direction [default: the '
                    f'protocol\'s, {VALIDATION["material"]["parametrise"]["lammps"]["replication"]["min_width"]:g}].')
+@click.option('--seed', 'seeds', type=click.IntRange(min=1), multiple=True,
+              help='Velocity seed of the NPT; repeat to run replicates of each CIF and set (one final frame of 8-16 '
+                   'octahedra is a noisy measure) [default: the protocol\'s].')
 @click.option('--engine', default='lammps', show_default=True,
               help='lammps: NPT at the reference temperature with the force field; mlip:NAME[+d3]: a 0 K relaxation '
                    'with a machine-learned potential (chgnet, sevennet; +d3 adds D3(BJ) dispersion).')
@@ -45,7 +48,7 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @MPIPROCS
 @COMPUTER
 @PROFILE
-def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, engine,
+def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, seeds, engine,
                  mlip_settings, group_label, json_file, mpiprocs, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
 
@@ -67,7 +70,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
         _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name,
                             lammps_only={'--charges': charge_models, '--params': parameter_sets,
                                          '--partial-charges': partial_charges, '--steps': steps,
-                                         '--min-width': min_width, '--mpiprocs': mpiprocs != 'auto'})
+                                         '--min-width': min_width, '--seed': seeds, '--mpiprocs': mpiprocs != 'auto'})
         return
     if mlip_settings:
         raise click.BadParameter('--mlip-settings goes with --engine mlip:NAME', param_hint='--mlip-settings')
@@ -109,17 +112,18 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
                                        skipped=skipped)
             for name in dict.fromkeys(name for _, name, _ in skipped or []):
                 click.echo(f'{path}: parameter set {name} skipped: it does not cover this CIF\'s ions', err=True)
-            for job in jobs:
+            for job, seed in ((job, seed) for job in jobs for seed in seeds or (None,)):
                 click.echo(f'{path}: {job.charge_model} charges, parameters {job.parameter_set}, NPT at '
-                           f'{job.temperature:g} K ({job.temperature_source}) ...', err=True)
-                node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges),
+                           f'{job.temperature:g} K ({job.temperature_source})'
+                           + (f', velocity seed {seed}' if seed is not None else '') + ' ...', err=True)
+                node = run_validation(job, codes, validation_overrides(steps, steps, min_width, partial_charges, seed),
                                       options=options)
                 group.add_nodes(node)
                 if 'validation' not in node.outputs:  # it did not get as far as the comparison
                     reason = job.error or f'[{node.exit_status}] {node.exit_message}'
                     batch.fail(path, exit_label(node), f'ValidationWorkChain<{node.pk}> failed: {reason}')
                     continue
-                records.append(show_record(node.pk, node.outputs.validation.get_dict(), batch, path))
+                records.append(show_record(node.pk, node.outputs.validation.get_dict(), batch, path, seed))
     finish(records, batch, json_file)
 
 
@@ -164,7 +168,7 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
     finish(records, batch, json_file)
 
 
-def show_record(pk: int, record: dict, batch: Batch, path) -> dict:
+def show_record(pk: int, record: dict, batch: Batch, path, seed: int | None = None) -> dict:
     """Print a validation record's table; a run whose physics broke (its octahedra came apart, its volume ran
     away) is a failure of the batch, with the reason. Return the record with its node's PK, as the JSON file
     keeps it."""
@@ -175,7 +179,7 @@ def show_record(pk: int, record: dict, batch: Batch, path) -> dict:
     problems = record.get('physics', {}).get('problems', [])
     if problems:
         batch.fail(path, 'BrokenPhysics', f'node {pk}: ' + '; '.join(problems))
-    return {'pk': pk, **record}
+    return {'pk': pk, **record, **({'seed': seed} if seed is not None else {})}
 
 
 def finish(records: list[dict], batch: Batch, json_file) -> None:

@@ -74,8 +74,10 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
 
 
 def validation_overrides(steps: int | None = None, equilibration_steps: int | None = None,
-                         min_width: float | None = None, charge_method: str | None = None) -> dict:
-    """``ValidationWorkChain`` overrides for the settings given (None: the protocol's, ``validation.yaml``)."""
+                         min_width: float | None = None, charge_method: str | None = None,
+                         seed: int | None = None) -> dict:
+    """``ValidationWorkChain`` overrides for the settings given (None: the protocol's, ``validation.yaml``);
+    ``seed`` is the NPT's velocity seed."""
     overrides, parametrise = {}, {}
     if steps is not None:
         overrides['steps'] = int(steps)
@@ -87,6 +89,8 @@ def validation_overrides(steps: int | None = None, equilibration_steps: int | No
         parametrise['charge_method'] = charge_method
     if parametrise:
         overrides['material'] = {'parametrise': parametrise}
+    if seed is not None:
+        overrides.setdefault('material', {})['ladder'] = {'seed': int(seed)}
     return overrides
 
 

@@ -73,6 +73,38 @@ def test_validate_compares_each_charge_model_with_the_cif(aiida_profile, aiida_l
     assert len(orm.load_group('validation').nodes) == 2
 
 
+def test_validate_runs_one_replicate_per_seed(aiida_profile, aiida_localhost, butylammonium_rp, tmp_path):
+    """``--seed`` repeated: one run per seed, each NPT drawing its velocities from its own seed, recorded."""
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    register_local_codes(aiida_localhost)
+    cif = tmp_path / 'ba.cif'
+    butylammonium_rp.to(filename=str(cif))
+    records = tmp_path / 'validation.json'
+    result = CliRunner().invoke(cmd_root, [
+        'validate', str(cif), '--charges', 'formal', '--temperature', '250', '--steps', '200', '--partial-charges',
+        'gas', '--seed', '11', '--seed', '12', '--json', str(records), '--computer', aiida_localhost.label,
+        '--profile', aiida_profile.name,
+    ])
+    assert result.exit_code == 0, result.output
+    assert 'velocity seed 11 ...' in result.output and 'velocity seed 12 ...' in result.output
+    saved = json.loads(records.read_text())
+    assert [record['seed'] for record in saved] == [11, 12]
+    volumes = []
+    for record in saved:
+        node = orm.load_node(record['pk'])
+        segments = [c for c in node.called_descendants if c.process_label == 'LammpsSegmentCalculation'
+                    and c.inputs.parameters.get('stage') != 'minimise']
+        scripts = {c.base.repository.get_object_content('in.lammps') for c in segments}
+        assert scripts and all(f'velocity all create 250.0 {record["seed"]} ' in text for text in scripts
+                               if 'velocity all create' in text)
+        assert any('velocity all create' in text for text in scripts)
+        volumes.append(next(row['simulated'] for row in record['rows'] if row['quantity'] == 'volume per B'))
+    # the same cell, force field and steps: only the seed differs, and so does the sampled volume
+    assert volumes[0] != volumes[1]
+    assert abs(volumes[0] - volumes[1]) / volumes[0] < 0.05
+
+
 def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost, tmp_path):
     from aiida_perovskite.tools.codes import register_local_codes
 
@@ -148,6 +180,7 @@ def test_validate_with_an_mlip_relaxes_at_zero_kelvin(aiida_profile, aiida_local
     (['--engine', 'mlip:mace'], 'unknown potential'),
     (['--engine', 'gromacs'], 'unknown engine'),
     (['--engine', 'mlip:chgnet', '--charges', 'myp'], '--charges apply to --engine lammps only'),
+    (['--engine', 'mlip:chgnet', '--seed', '3'], '--seed apply to --engine lammps only'),
     (['--engine', 'mlip:chgnet', '--mlip-settings', '{"fmx": 1}'], 'unknown setting'),
     (['--mlip-settings', '{"fmax": 1}'], '--mlip-settings goes with --engine mlip:NAME'),
 ])
