@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 
 from aiida import orm
 
@@ -51,13 +52,24 @@ def local_prepend_text() -> str:
 
 
 def register_code(
-    computer: orm.Computer, tool: str, executable: str, prepend_text: str = '', label: str | None = None
+    computer: orm.Computer, tool: str, executable: str, prepend_text: str = '', label: str | None = None,
+    replace_moved: bool = False,
 ) -> orm.InstalledCode:
-    """Store (or return the existing) code ``label@computer`` for ``tool``."""
+    """Store (or return the existing) code ``label@computer`` for ``tool``.
+
+    :param replace_moved: for this machine's own tools: an existing code whose executable no longer exists here
+        (the virtualenv it came from was deleted or made again elsewhere) is relabelled ``label-moved-PK`` (its
+        calculations keep it) and a code of ``executable`` takes the label. A code whose executable exists is
+        kept, even if it is another one (someone registered their own build under the label).
+    """
     label = label or tool
     existing = orm.QueryBuilder().append(orm.Computer, filters={'id': computer.pk}, tag='computer').append(
         orm.InstalledCode, with_computer='computer', filters={'label': label}
     ).first(flat=True)
+    if (existing is not None and replace_moved and str(existing.filepath_executable) != str(executable)
+            and not pathlib.Path(str(existing.filepath_executable)).exists()):
+        existing.label = f'{label}-moved-{existing.pk}'
+        existing = None
     if existing is not None:
         return existing
     code = orm.InstalledCode(
@@ -76,7 +88,8 @@ def register_local_codes(computer: orm.Computer) -> dict[str, orm.InstalledCode]
     from aiida_perovskite.toolchain import executable
 
     prepend = local_prepend_text()
-    return {tool: register_code(computer, tool, executable(PROGRAMS.get(tool, tool)), prepend) for tool in TOOLS}
+    return {tool: register_code(computer, tool, executable(PROGRAMS.get(tool, tool)), prepend, replace_moved=True)
+            for tool in TOOLS}
 
 
 def load_codes(computer: str | None = None, tools=tuple(TOOLS)) -> dict[str, orm.AbstractCode]:

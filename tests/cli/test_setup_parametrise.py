@@ -60,3 +60,26 @@ def test_parametrise_reports_failure(aiida_profile, amber_codes, aiida_localhost
                                            '--profile', aiida_profile.name])
     assert result.exit_code == 1
     assert 'failed [210]' in result.output and 'broken.cif' in result.output
+
+
+def test_local_codes_follow_a_moved_virtualenv(aiida_profile, tmp_path):
+    """A code left by a deleted virtualenv (its executable gone) is not reused: it is relabelled and a code of
+    this virtualenv takes the label, so old calculations keep theirs and new ones run. A code whose executable
+    exists (someone's own build) is kept. Its own computer: other tests register codes on the shared localhost."""
+    from aiida import orm
+
+    from aiida_perovskite.toolchain import executable
+    from aiida_perovskite.tools.codes import register_code, register_local_codes
+
+    computer = orm.Computer(label='moved-venv', hostname='localhost', transport_type='core.local',
+                            scheduler_type='core.direct', workdir=str(tmp_path)).store()
+    stale = register_code(computer, 'parmchk2', '/gone/.venv/bin/parmchk2')
+    own = tmp_path / 'tleap'
+    own.write_text('#!/bin/sh\n')
+    custom = register_code(computer, 'tleap', str(own))
+    codes = register_local_codes(computer)
+    assert str(codes['parmchk2'].filepath_executable) == str(executable('parmchk2'))
+    assert codes['parmchk2'].pk != stale.pk and codes['parmchk2'].label == 'parmchk2'
+    assert orm.load_node(stale.pk).label == f'parmchk2-moved-{stale.pk}'
+    assert codes['tleap'].pk == custom.pk and orm.load_node(custom.pk).label == 'tleap'
+    assert register_local_codes(computer)['parmchk2'].pk == codes['parmchk2'].pk  # current ones are kept
