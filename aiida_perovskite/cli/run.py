@@ -31,7 +31,7 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, ex
                    'same force field.')
 @click.option('--params', 'parameter_set',
               help='Parameter set by name, or a preference list "A, B, auto", instead of the protocol\'s (which takes '
-                   'only sets validated against experiment, and refuses e.g. Sn-I today): naming a set uses '
+                   'only sets validated against experiment, and refuses e.g. Pb-Br and Pb-Cl today): naming a set uses '
                    'it anyway, and every run is still checked for broken physics.')
 @COMPUTER
 @PROFILE

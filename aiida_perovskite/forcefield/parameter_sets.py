@@ -255,9 +255,11 @@ def validation_summary(validation: dict) -> str:
     tolerance = validation.get('tolerance') or {}
     mean_volume, worst = figures
     cells = validation['cells']
+    worst_cell = min(cells, key=lambda cell: float(cell['octahedra']))
+    named = f'worst: {worst_cell["reference"]}; ' if worst < 1 and worst_cell.get('reference') else ''
     return (f'{len(cells)} experimental cell(s): mean |volume| {mean_volume:.1f}% '
             f'(tolerance {tolerance.get("volume_percent", "?")}%), octahedra intact >= {worst:.2f} '
-            f'(tolerance {tolerance.get("octahedra_share", "?")})')
+            f'({named}tolerance {tolerance.get("octahedra_share", "?")})')
 
 
 def available_parameter_sets() -> list[str]:

@@ -115,8 +115,8 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
     layered_perovskite(alkylammonium(4), metal='Sn', halide='Br').to(filename=str(tin))  # no validated set covers it
     bromide = tmp_path / 'bromide.cif'
     layered_perovskite(alkylammonium(4), halide='Br').to(filename=str(bromide))
-    chloride = tmp_path / 'chloride.cif'  # a validated set covers it (myp-pbcl-fit), the myp charges do not
-    layered_perovskite(alkylammonium(4), halide='Cl').to(filename=str(chloride))
+    tin_iodide = tmp_path / 'tin_iodide.cif'  # a validated set covers it (myp-sni-fit), the myp charges do not
+    layered_perovskite(alkylammonium(4), metal='Sn').to(filename=str(tin_iodide))
 
     unknown = runner.invoke(cmd_root, ['validate', str(tin), '--charges', 'polarisable', *common])
     assert unknown.exit_code == 2
@@ -126,14 +126,14 @@ def test_validate_refuses_what_it_cannot_describe(aiida_profile, aiida_localhost
 
     query = orm.QueryBuilder().append(orm.WorkChainNode, filters={'attributes.process_label': 'ValidationWorkChain'})
     before = query.count()
-    result = runner.invoke(cmd_root, ['validate', str(tin), str(chloride), '--charges', 'myp', *common])
+    result = runner.invoke(cmd_root, ['validate', str(tin), str(tin_iodide), '--charges', 'myp', *common])
     assert result.exit_code == 1
     assert 'Traceback' not in result.output
     # The default is the screening protocol's preference list: every entry says what it covers.
     assert f'{tin}: MissingParametersError: none of myp-pbi-uffi, auto covers Br, Sn' in result.output
     assert 'no parameters for Br, Sn in the set' in result.output
     assert 'no validated parameter set covers Br, Sn: refused myp-snbr-fit' in result.output
-    assert f'{chloride}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
+    assert f'{tin_iodide}: MissingParametersError: the charge model myp defines Pb +2.03 and I -1.13 only' in result.output
     assert '0 validation(s), 2 failed' in result.output
     assert query.count() == before  # refused before anything ran
 

@@ -9,7 +9,8 @@ from aiida_perovskite.forcefield import (
     load_parameter_set,
 )
 
-VALIDATED = ['myp-pbbr-hb', 'myp-pbcl-fit', 'myp-pbi-uff', 'myp-pbi-uffi']  # three seeds, quenched octahedra (2026-11-27)
+# three seeds, quenched octahedra, a compound with a published CIF judged on its own positions (2026-11-27)
+VALIDATED = ['myp-pbi-uff', 'myp-pbi-uffi', 'myp-sni-fit']
 
 
 def test_shipped_sets():
@@ -99,8 +100,7 @@ def test_automatic_choice_covers_the_structure():
     from aiida_perovskite.forcefield import select_parameter_set
 
     assert select_parameter_set({'Pb', 'I'}).name == 'myp-pbi-uff'  # first validated by name
-    assert select_parameter_set({'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # not the unvalidated myp-pbcl-hb
-    assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr-hb'  # not the failing myp-pbbr or myp-pbbr-uffbr
+    assert select_parameter_set({'Sn', 'I'}).name == 'myp-sni-fit'  # not the unvalidated myp-sni-hb
     with pytest.raises(MissingParametersError, match='no parameter set covers Ge, I'):
         select_parameter_set({'Ge', 'I'})
 
@@ -113,14 +113,21 @@ def test_automatic_choice_refuses_unvalidated_sets_and_says_why():
     message = str(excinfo.value)
     assert message.startswith('no validated parameter set covers Br, Sn: refused myp-snbr-fit: no validation')
     assert 'name a set to use it anyway' in message
-    # the tin iodide set keeps its volumes (0.9%) but two built cells tear (median seeds 4/8 and 5/8)
-    with pytest.raises(MissingParametersError, match=r'refused myp-sni-fit: 3 experimental cell\(s\): mean \|volume\| 0\.9%.*'
-                                                     r'octahedra intact >= 0\.50.*myp-sni-hb: no validation'):
-        select_parameter_set({'Sn', 'I'})
-    assert resolve_parameter_set('myp-sni-fit', {'Sn', 'I'}).name == 'myp-sni-fit'  # by name it is used
-    assert select_parameter_set({'Pb', 'Cl'}).name == 'myp-pbcl-fit'
-    # lead bromide: the UFF-mixed set tears the built cyclohexylammonium cell (6, 5, 8 of 8), the -hb set does not
-    assert select_parameter_set({'Pb', 'Br'}).name == 'myp-pbbr-hb'
+    # lead bromide and chloride: every set tears the published cyclohexylammonium cells (0 of 16 and 3 of 32
+    # octahedra in the median seed), and the refusal names that cell
+    with pytest.raises(MissingParametersError, match=r'myp-pbbr-hb: 6 experimental cell\(s\): mean \|volume\| 5\.0%.*'
+                                                     r'octahedra intact >= 0\.00 \(worst: \(cyclohexylammonium\)2PbBr4 CIF, 293 K;'):
+        select_parameter_set({'Pb', 'Br'})
+    with pytest.raises(MissingParametersError, match=r'refused myp-pbcl-fit: 6 experimental cell\(s\).*'
+                                                     r'octahedra intact >= 0\.09 \(worst: \(cyclohexylammonium\)2PbCl4 CIF, 173 K;'):
+        select_parameter_set({'Pb', 'Cl'})
+    assert resolve_parameter_set('myp-pbbr-hb', {'Pb', 'Br'}).name == 'myp-pbbr-hb'  # by name it is used
+    # tin iodide: judged on three published CIFs (16 of 16 in every seed) and the built (BA)2SnI4, whose
+    # built (BZA)2SnI4 and (PEA)2SnI4 cells (which tear in some seeds) the CIFs of the same compounds replace
+    tin = load_parameter_set('myp-sni-fit').validation
+    assert [cell['octahedra'] for cell in tin['cells']] == [1.0, 1.0, 1.0, 1.0]
+    assert [cell['reference'] for cell in tin['built_cells_replaced']] == ['BZA-SnI4', 'PEA-SnI4']
+    assert select_parameter_set({'Sn', 'I'}).name == 'myp-sni-fit'
     assert not load_parameter_set('myp-pbbr-uffbr').verified
 
 
@@ -128,7 +135,7 @@ def test_preference_lists_fall_back_to_a_covering_set():
     from aiida_perovskite.forcefield import resolve_parameter_set
 
     assert resolve_parameter_set('myp-pbi-uffi, auto', {'Pb', 'I'}).name == 'myp-pbi-uffi'
-    assert resolve_parameter_set('myp-pbi-uffi, auto', {'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # uffi has no Cl
+    assert resolve_parameter_set('myp-pbi-uffi, auto', {'Sn', 'I'}).name == 'myp-sni-fit'  # uffi has no Sn
     assert resolve_parameter_set('myp-pbi-uffi, myp-pbbr-uffbr', {'Pb', 'Br'}).name == 'myp-pbbr-uffbr'  # named
     assert resolve_parameter_set('myp-pbi', {'Pb', 'I'}).name == 'myp-pbi'
     with pytest.raises(MissingParametersError, match='none of myp-pbi-uffi, auto covers Ge, I'):

@@ -153,16 +153,17 @@ def test_screening_and_fast_use_the_best_measured_force_field_thesis_the_literal
     thesis = ParametriseWorkChain.get_protocol_inputs('thesis')
     assert (thesis['parameter_set'], thesis['charge_model']) == ('myp-pbi, auto', 'formal')
     assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi'  # the method's set, by name
-    assert resolve_parameter_set(thesis['parameter_set'], {'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # else validated
+    assert resolve_parameter_set(thesis['parameter_set'], {'Sn', 'I'}).name == 'myp-sni-fit'  # else validated
     for protocol in ('screening', 'fast'):
         chosen = ParametriseWorkChain.get_protocol_inputs(protocol)
         assert chosen['charge_model'] == 'formal'
         assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'I'}).name == 'myp-pbi-uffi'
-        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Cl'}).name == 'myp-pbcl-fit'  # validated
-        assert resolve_parameter_set(chosen['parameter_set'], {'Pb', 'Br'}).name == 'myp-pbbr-hb'  # validated
-        # no tin iodide set holds on every cell (2026-11-27): the protocols refuse, and say why
-        with pytest.raises(MissingParametersError, match='no validated parameter set covers I, Sn'):
-            resolve_parameter_set(chosen['parameter_set'], {'Sn', 'I'})
+        assert resolve_parameter_set(chosen['parameter_set'], {'Sn', 'I'}).name == 'myp-sni-fit'  # validated
+        # no lead bromide or chloride set holds the published cyclohexylammonium cells (2026-11-27): the
+        # protocols refuse, and say why
+        for halide in ('Br', 'Cl'):
+            with pytest.raises(MissingParametersError, match=f'no validated parameter set covers {halide}, Pb'):
+                resolve_parameter_set(chosen['parameter_set'], {'Pb', halide})
 
 
 def test_every_parametrising_command_reports_runs_default_force_field():
