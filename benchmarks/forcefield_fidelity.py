@@ -341,102 +341,94 @@ def built_table(records: list[dict], models) -> str:
                                    '3.8 A, last frame', 'N...X A'], disable_numparse=True)
 
 
-def set_summary(records: list[dict], models, cif_records=()) -> str:
-    """Per model over the cells its validation judges (:func:`judged_cells`): mean |volume deviation| and the
-    worst octahedra share, with the cell that has it."""
+#: The tolerance every set's validation block states (``aiida_perovskite.forcefield.validation_holds`` reads it).
+TOLERANCE = {'volume_percent': 5.0, 'octahedra_share': 0.9}
+
+
+def cif_runs(cif_records) -> list[dict]:
+    """``validate --json`` records of published CIFs, one record per CIF and set/charges merged over its seeds by
+    :func:`merge_replicates` (mean deviations, the median seed's octahedra), as the built references are."""
+    return merge_replicates([{**record, 'kind': 'published CIF', 'cif': pathlib.Path(record['file']).stem,
+                              'model': f'{record["parameter_set"]}/{record["charge_model"]}',
+                              'broken': bool(record.get('physics', {}).get('broken'))} for record in cif_records])
+
+
+def cell_entry(record: dict) -> dict:
+    """One cell of a validation block: a built reference (``EXPERIMENT``) or a published CIF's run."""
+    octahedra = record['octahedra']
+    entry = {'volume': round(record['deviations']['volume'], 1), 'in_plane': round(record['deviations']['in_plane'], 1),
+             'stacking': round(record['deviations']['stacking'], 1), 'octahedra': round(octahedra['share'], 3)}
+    if record['kind'] in EXPERIMENT:
+        return {'reference': record['kind'], 'temperature': EXPERIMENT[record['kind']]['temperature'], **entry,
+                'source': EXPERIMENT[record['kind']]['source']}
+    stem = record['cif']
+    compound = PUBLISHED_CIFS[stem].split(',')[0] if stem in PUBLISHED_CIFS else stem
+    return {'reference': f'{compound} CIF, {record["temperature"]:g} K', 'temperature': record['temperature'], **entry,
+            'source': PUBLISHED_CIFS.get(stem, record.get('reference_source', stem))
+            + f' (its own positions, aiida-perovskite validate; octahedra per seed '
+              f'{", ".join(str(k) for k in octahedra["replicates"])} of {octahedra["metals"]})'}
+
+
+def judged_cells(records: list[dict], cifs: list[dict], model: str) -> tuple[list[dict], list[dict], int]:
+    """A set's validation cells and the built cells its CIFs replace, as :func:`cell_entry` dicts, and how many of
+    the cells are CIFs. ``cifs`` are :func:`cif_runs` records: a compound with one is judged on it, not on its
+    built cell. Built references marked ``not_counted`` are left out, but a CIF of the same compound counts (the
+    reason was the builder's)."""
+    published = [r for r in cifs if r['model'] == model]
+    stems = {r['cif'] for r in published}
+    built = [r for r in records if counted(r) and r['model'] == model]
+    replaced = [r for r in built if EXPERIMENT[r['kind']].get('cif') in stems]
+    judged = [cell_entry(r) for r in built if r not in replaced] + [cell_entry(r) for r in published]
+    return judged, [cell_entry(r) for r in replaced], len(published)
+
+
+def set_summary(records: list[dict], models, cifs=()) -> str:
+    """Per model over the cells its validation judges (:func:`judged_cells`): mean and largest |volume
+    deviation|, the worst cell's octahedra, and the verdict the product reaches on them."""
     from tabulate import tabulate
+
+    from aiida_perovskite.forcefield import validation_holds
 
     rows = []
     for model in models:
-        built, cifs, replaced = judged_cells(records, cif_records, model)
-        cells = ([(r['kind'], r['deviations']['volume'], r['octahedra']['share']) for r in built]
-                 + [(f'{cif_compound(r["stem"])} CIF, {r["temperature"]:g} K', r['deviations']['volume'], r['share'])
-                    for r in cifs])
+        cells, replaced, published = judged_cells(records, cifs, model)
         if cells:
-            worst = min(cells, key=lambda cell: cell[2])
-            rows.append([model, f'{len(built)} + {len(cifs)}', f'{_mean([abs(c[1]) for c in cells]):.1f}',
-                         f'{max(abs(c[1]) for c in cells):.1f}', f'{worst[2]:.2f} ({worst[0]})',
-                         ', '.join(r['kind'] for r in replaced) or '-'])
+            worst = min(cells, key=lambda cell: cell['octahedra'])
+            rows.append([model, f'{len(cells) - published} + {published}', f'{_mean([abs(c["volume"]) for c in cells]):.1f}',
+                         f'{max(abs(c["volume"]) for c in cells):.1f}', f'{worst["octahedra"]:.2f} ({worst["reference"]})',
+                         'yes' if validation_holds({'tolerance': TOLERANCE, 'cells': cells}) else 'no',
+                         ', '.join(c['reference'] for c in replaced) or '-'])
     return tabulate(rows, headers=['set/charges', 'cells (built + CIF)', 'mean |V/B| %', 'max |V/B| %',
-                                   'min octahedra share', 'built cells replaced by their CIF'], disable_numparse=True)
+                                   'min octahedra share', 'holds', 'built cells replaced by their CIF'],
+                    disable_numparse=True)
 
 
-def cif_compound(stem: str) -> str:
-    """The compound of a published CIF (:data:`PUBLISHED_CIFS`), else the file's stem."""
-    return PUBLISHED_CIFS[stem].split(',')[0] if stem in PUBLISHED_CIFS else stem
-
-
-def merge_cif_records(cif_records) -> list[dict]:
-    """One record per published CIF and set/charges from its ``validate --json`` runs (one per velocity seed):
-    mean deviations, the median seed's octahedra share and every seed's intact count, as for built cells."""
-    import statistics
-
-    groups = {}
-    for record in cif_records:
-        key = (pathlib.Path(record['file']).stem, record['parameter_set'], record['charge_model'])
-        groups.setdefault(key, []).append(record)
-    merged = []
-    for (stem, name, charges), group in groups.items():
-        merged.append({'stem': stem, 'parameter_set': name, 'charge_model': charges,
-                       'temperature': group[0]['temperature'], 'reference_source': group[0].get('reference_source'),
-                       'deviations': {key: statistics.fmean(r['deviations'][key] for r in group)
-                                      for key in ('volume', 'in_plane', 'stacking')},
-                       'share': statistics.median(r['octahedra']['share'] for r in group),
-                       'replicates': [r['octahedra']['intact'] for r in group],
-                       'metals': group[0]['octahedra']['metals'], 'seeds': len(group)})
-    return merged
-
-
-def judged_cells(records: list[dict], cif_records, model: str) -> tuple[list[dict], list[dict], list[dict]]:
-    """A set's cells as its validation judges them: (built records judged, CIF records judged, built records
-    replaced by the CIF of the same compound). Built references marked ``not_counted`` are left out, but a CIF
-    of the same compound counts (the reason was the builder's)."""
-    name, charges = model.split('/')
-    cifs = [r for r in merge_cif_records(cif_records) if r['parameter_set'] == name and r['charge_model'] == charges]
-    stems = {r['stem'] for r in cifs}
-    built = [r for r in records if counted(r) and r['model'] == model]
-    replaced = [r for r in built if EXPERIMENT[r['kind']].get('cif') in stems]
-    return [r for r in built if r not in replaced], cifs, replaced
-
-
-def validation_blocks(records: list[dict], models, steps: int, cif_records=(), seeds: int = 1) -> str:
+def validation_blocks(records: list[dict], models, steps: int, cifs=(), seeds: int = 1) -> str:
     """The ``validation`` block of each set's YAML (formal charges), as these runs measured it: the built cells,
-    and the published-CIF runs of ``cif_records`` (``validate --json`` records, merged over seeds), each
-    replacing the built cell of its compound (:func:`judged_cells`)."""
+    and the published-CIF runs (:func:`cif_runs`), each replacing the built cell of its compound
+    (:func:`judged_cells`)."""
     import yaml
-
-    def built_cell(r):
-        return {'reference': r['kind'], 'temperature': EXPERIMENT[r['kind']]['temperature'],
-                'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
-                'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['octahedra']['share'], 3),
-                'source': EXPERIMENT[r['kind']]['source']}
 
     blocks = {}
     for model in models:
         name, charges = model.split('/')
-        found, cifs, replaced = judged_cells(records, cif_records, model)
-        if not (found or cifs) or charges != 'formal':
+        cells, replaced, published = judged_cells(records, cifs, model)
+        if not cells or charges != 'formal':
             continue
-        seeds_cif = sorted({r['seeds'] for r in cifs})
+        seeds_cif = sorted({len(r['pks']) for r in cifs if r['model'] == model})
         blocks[name] = {'validation': {
-            'tolerance': {'volume_percent': 5.0, 'octahedra_share': 0.9},
+            'tolerance': dict(TOLERANCE),
             'benchmark': f'benchmarks/forcefield_fidelity.py --skip-dj --steps {steps} --seeds {seeds} (formal charges; '
                          f'the built cell minimised with its shape free first; per cell the mean deviations and the '
                          f'median seed\'s octahedra, judged on the quenched last frame with {OCTAHEDRA_CRITERION.split(", ")[1]}'
                          + (f'; a compound with a published CIF is judged on aiida-perovskite validate of the CIF, '
                             f'{"/".join(map(str, seeds_cif))} seed(s), and its built cell is listed under '
-                            f'built_cells_replaced' if cifs else '')
+                            f'built_cells_replaced' if published else '')
                          + f'; recorded {datetime.date.today().isoformat()})',
-            'cells': [built_cell(r) for r in found] + [
-                      {'reference': f'{cif_compound(r["stem"])} CIF, {r["temperature"]:g} K', 'temperature': r['temperature'],
-                       'volume': round(r['deviations']['volume'], 1), 'in_plane': round(r['deviations']['in_plane'], 1),
-                       'stacking': round(r['deviations']['stacking'], 1), 'octahedra': round(r['share'], 3),
-                       'source': PUBLISHED_CIFS.get(r['stem'], r['reference_source'])
-                       + f' (its own positions, aiida-perovskite validate; octahedra per seed '
-                         f'{", ".join(str(k) for k in r["replicates"])} of {r["metals"]})'} for r in cifs],
+            'cells': cells,
         }}
         if replaced:
-            blocks[name]['validation']['built_cells_replaced'] = [built_cell(r) for r in replaced]
+            blocks[name]['validation']['built_cells_replaced'] = replaced
     return yaml.safe_dump(blocks, sort_keys=False, width=120)
 
 
@@ -540,10 +532,10 @@ def main(arguments) -> int:
     models = list(dict.fromkeys([*arguments.models, *(arguments.dj_models or [])]))
     print(built_table(records, models))
     print()
-    cif_records = [record for path in arguments.cif_records or () for record in json.loads(pathlib.Path(path).read_text())]
-    print(set_summary(records, models, cif_records))
+    cifs = cif_runs([record for path in arguments.cif_records or () for record in json.loads(pathlib.Path(path).read_text())])
+    print(set_summary(records, models, cifs))
     if arguments.validation_yaml:
-        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps, cif_records,
+        pathlib.Path(arguments.validation_yaml).write_text(validation_blocks(records, models, arguments.steps, cifs,
                                                                              arguments.seeds))
         print(f'validation blocks for the sets\' YAML: {arguments.validation_yaml}')
     if any(r['kind'] == 'dj-dft' for r in records):

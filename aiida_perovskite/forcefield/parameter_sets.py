@@ -234,17 +234,18 @@ def validation_holds(validation: dict) -> bool:
     figures = _validation_figures(validation)
     if figures is None or 'volume_percent' not in tolerance or 'octahedra_share' not in tolerance:
         return False
-    mean_volume, worst_octahedra = figures
-    return mean_volume <= float(tolerance['volume_percent']) and worst_octahedra >= float(tolerance['octahedra_share'])
+    mean_volume, worst = figures
+    return mean_volume <= float(tolerance['volume_percent']) and float(worst['octahedra']) >= float(tolerance['octahedra_share'])
 
 
-def _validation_figures(validation: dict) -> tuple[float, float] | None:
-    """Mean absolute volume deviation (percent) and worst octahedra share over the cells, or None without cells."""
+def _validation_figures(validation: dict) -> tuple[float, dict] | None:
+    """Mean absolute volume deviation (percent) over the cells and the cell with the fewest octahedra intact, or
+    None without cells."""
     cells = validation.get('cells') or []
     if not cells:
         return None
     return (sum(abs(float(cell['volume'])) for cell in cells) / len(cells),
-            min(float(cell['octahedra']) for cell in cells))
+            min(cells, key=lambda cell: float(cell['octahedra'])))
 
 
 def validation_summary(validation: dict) -> str:
@@ -254,11 +255,10 @@ def validation_summary(validation: dict) -> str:
         return 'no validation against experimental cells recorded'
     tolerance = validation.get('tolerance') or {}
     mean_volume, worst = figures
-    cells = validation['cells']
-    worst_cell = min(cells, key=lambda cell: float(cell['octahedra']))
-    named = f'worst: {worst_cell["reference"]}; ' if worst < 1 and worst_cell.get('reference') else ''
-    return (f'{len(cells)} experimental cell(s): mean |volume| {mean_volume:.1f}% '
-            f'(tolerance {tolerance.get("volume_percent", "?")}%), octahedra intact >= {worst:.2f} '
+    share = float(worst['octahedra'])
+    named = f'worst: {worst["reference"]}; ' if share < 1 and worst.get('reference') else ''
+    return (f'{len(validation["cells"])} experimental cell(s): mean |volume| {mean_volume:.1f}% '
+            f'(tolerance {tolerance.get("volume_percent", "?")}%), octahedra intact >= {share:.2f} '
             f'({named}tolerance {tolerance.get("octahedra_share", "?")})')
 
 

@@ -85,4 +85,4 @@ def test_ladder_with_an_openmm_code_runs_every_segment_with_openmm(codes, topolo
         # only a gross slip (an nm^3/A^3 factor, a missing volume) is caught here, not bar against atm.
         assert all(abs(summary[f'{name}_mean']) < 1e4 for name in ('press', 'pxx', 'pyy', 'pzz', 'pxy', 'pxz', 'pyz'))
     assert len(results['structure'].sites) == topology.base.attributes.get('n_atoms')
-    check_quenched(results)  # OpenMM quenches the last frame as LAMMPS does  # vibrations out, no atom to a new site
+    check_quenched(results)  # OpenMM quenches the last frame as LAMMPS does
