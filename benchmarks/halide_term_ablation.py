@@ -1,0 +1,263 @@
+"""Which short-range terms tear a metal-halide layer? Minimise the cell at 0 K with one group of terms off at a time.
+
+What it does: parametrises a CIF through the product (``aiida-perovskite setup`` and ``parametrise
+--parameter-set SET --charge-model formal --auto-supercell`` in a private AiiDA profile in a
+temporary folder), then minimises the LAMMPS system once per ablation: conjugate gradients at the
+CIF's box, then twice ``fix box/relax aniso 1 atm`` with a plain minimisation between (the box
+free, its angles kept). An ablation sets the energy of one group of pair terms to zero
+(``epsilon`` of a Lennard-Jones term, ``A`` and ``C`` of a Buckingham term); Coulomb is never
+changed. The last row instead moves the metal-halide Buckingham wall out by 0.1 A (``A`` times
+``exp(0.1 / rho)``), the size of the error of a rigid-ion bond length. The groups are found from the atom types of the data file (the ions by element, the
+organic atoms by their GAFF type), so the script works for any metal, halide and spacer.
+
+What it prints, per ablation: the change of each box length and of the volume from the CIF (%),
+the metals that keep six halides within 1.25 times the CIF's median metal-halide bond
+(:func:`aiida_perovskite.analysis.validation.octahedra_check`, the criterion of ``validate``), the
+longest of those six bonds, and the mean shortest contact of each ammonium N, each N-bound H and
+each C-bound H with a halide (Angstrom; the CIF's own first). The first row is the set as shipped.
+
+Why: a published cell that tears under a set (``validate`` on the (cyclohexylammonium)2PbBr4 CIFs,
+docs/source/method/forcefield.rst) can be torn by a term, or by the model as a whole. A term whose
+removal keeps the layer whole is a suspect; a tear that survives every single ablation is not one
+term's fault. Nothing is written in the repository.
+
+Usage: ``python benchmarks/halide_term_ablation.py CIF --params myp-pbbr-hb`` (about 20 s per
+ablation for 1,700 atoms on one core). The CIF may be a published one or a cell the product
+builds (``aiida-perovskite build``).
+"""
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SCRIPT = """include forcefield.lmp
+include ablation.lmp
+thermo 500
+min_style cg
+minimize 1e-10 1e-6 2000 20000
+fix relax all box/relax aniso 1.0 vmax 0.001 nreset 100
+minimize 1e-12 1e-6 5000 50000
+unfix relax
+minimize 1e-12 1e-6 2000 20000
+fix relax all box/relax aniso 1.0 vmax 0.001 nreset 100
+minimize 1e-12 1e-6 5000 50000
+write_data final.lmp nocoeff
+"""
+METALS = ('Pb', 'Sn')
+HALIDES = ('I', 'Br', 'Cl')
+
+
+def atom_types(data: pathlib.Path) -> dict[int, str]:
+    """``{type: label}`` from the ``Masses`` comments of a data file written by ``parametrise`` (``1 1.008 # hn``)."""
+    text = data.read_text().split('Masses', 1)[1]
+    labels = {}
+    for line in text.strip().splitlines():
+        if not line.strip():
+            break
+        number, _, label = line.partition('#')
+        labels[int(number.split()[0])] = label.strip()
+    return labels
+
+
+def pair_styles(coefficients: pathlib.Path) -> dict[tuple[int, int], list[str]]:
+    """``{(i, j): [sub-style, coefficients...]}`` of every ``pair_coeff`` line of a hybrid pair style."""
+    styles = {}
+    for line in coefficients.read_text().splitlines():
+        fields = line.split()
+        if fields[:1] == ['pair_coeff']:
+            styles[(int(fields[1]), int(fields[2]))] = fields[3:]
+    return styles
+
+
+def ablations(labels: dict[int, str]) -> dict:
+    """The pairs (i <= j) each ablation switches off, or ``('wall', pairs)`` for the metal-halide wall moved out.
+
+    Every halide-organic term at once is not an ablation: without a wall the N-H and the halide
+    collapse onto each other under their Coulomb attraction (H...X 1.4 A).
+    """
+    metals = {t for t, label in labels.items() if label in METALS}
+    halides = {t for t, label in labels.items() if label in HALIDES}
+    organic = set(labels) - metals - halides
+    nitrogen = {t for t in organic if labels[t].lower().startswith('n')}
+    hydrogen_n = {t for t in organic if labels[t].lower() in ('hn', 'h')}
+    hydrogen_c = {t for t in organic if labels[t].lower().startswith('h')} - hydrogen_n
+    carbon = {t for t in organic if labels[t].lower().startswith('c')}
+
+    def pairs(first, second):
+        return {tuple(sorted((i, j))) for i in first for j in second}
+
+    hydrogens = hydrogen_c | hydrogen_n
+    return {
+        'as shipped': set(),
+        'X-N off': pairs(halides, nitrogen),
+        'X-H(N) off': pairs(halides, hydrogen_n),
+        'X-H(C) off': pairs(halides, hydrogen_c),
+        'X-C off': pairs(halides, carbon),
+        'metal-organic off': pairs(metals, organic),
+        'organic H...H off': pairs(hydrogens, hydrogens),
+        'M-X wall +0.1 A': ('wall', pairs(metals, halides)),
+    }
+
+
+def switch_off(pairs: set[tuple[int, int]], styles: dict[tuple[int, int], list[str]]) -> str:
+    lines = []
+    for i, j in sorted(pairs):
+        style = styles[(i, j)][0]
+        if style.startswith('buck'):
+            lines.append(f'pair_coeff {i} {j} {style} 0.0 1.0 0.0')
+        else:
+            lines.append(f'pair_coeff {i} {j} {style} 0.0 1.0')
+    return '\n'.join(lines) + '\n'
+
+
+def move_wall(pairs: set[tuple[int, int]], styles: dict[tuple[int, int], list[str]], shift: float) -> str:
+    """Buckingham terms with their repulsive wall moved out by ``shift`` Angstrom (``A`` times exp(shift / rho))."""
+    lines = []
+    for i, j in sorted(pairs):
+        style, prefactor, rho, dispersion = styles[(i, j)][:4]
+        lines.append(f'pair_coeff {i} {j} {style} {float(prefactor) * np.exp(shift / float(rho)):.6f} {rho} {dispersion}')
+    return '\n'.join(lines) + '\n'
+
+
+def parametrise(cif: pathlib.Path, parameter_set: str, folder: pathlib.Path) -> bool:
+    cli = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
+    env = {**os.environ, 'AIIDA_PATH': str(folder / 'aiida')}
+    for command in ([cli, 'setup', '--profile', 'ablation'],
+                    [cli, 'parametrise', str(cif), '--parameter-set', parameter_set, '--charge-model', 'formal',
+                     '--auto-supercell', '--write-dir', str(folder), '--profile', 'ablation']):
+        completed = subprocess.run(command, capture_output=True, text=True, env=env)
+        if completed.returncode:
+            print(f'`{" ".join(command)}` failed:\n{completed.stdout}{completed.stderr}')
+            return False
+    return True
+
+
+def read_system(path: pathlib.Path, labels: dict[int, str]):
+    """Element symbols (organic atoms as their GAFF type), Cartesian positions and cell rows of a data file."""
+    lines = path.read_text().splitlines()
+    bounds = {}
+    for line in lines[:40]:
+        for key in ('xlo xhi', 'ylo yhi', 'zlo zhi', 'xy xz yz'):
+            if line.rstrip().endswith(key):
+                bounds[key] = [float(value) for value in line.split()[:len(key.split())]]
+    (xlo, xhi), (ylo, yhi), (zlo, zhi) = bounds['xlo xhi'], bounds['ylo yhi'], bounds['zlo zhi']
+    xy, xz, yz = bounds.get('xy xz yz', (0.0, 0.0, 0.0))
+    cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == ['Atoms'])
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append(line.split('#')[0].split())
+    rows.sort(key=lambda row: int(row[0]))
+    types = [labels[int(row[2])] for row in rows]
+    positions = np.array([[float(value) for value in row[4:7]] for row in rows])
+    return types, positions, cell
+
+
+def contacts(types, positions, cell) -> dict[str, float]:
+    """Mean over each N, N-bound H and C-bound H of its shortest distance to a halide (periodic)."""
+    inverse = np.linalg.inv(cell)
+    halide = np.array([t in HALIDES for t in types])
+    result = {}
+    groups = {'N...X': lambda t: t.lower().startswith('n') and t not in HALIDES,
+              'H(N)...X': lambda t: t.lower() in ('hn', 'h'),
+              'H(C)...X': lambda t: t.lower().startswith('h') and t.lower() not in ('hn', 'h')}
+    for name, member in groups.items():
+        chosen = np.array([member(t) for t in types])
+        if not chosen.any() or not halide.any():
+            continue
+        delta = positions[halide] @ inverse - (positions[chosen] @ inverse)[:, None]
+        delta -= np.round(delta)
+        distances = np.linalg.norm(delta @ cell, axis=-1).min(axis=1)
+        result[name] = float(distances.mean())
+    return result
+
+
+def measure(types, positions, cell, cutoff=None):
+    from aiida_perovskite.analysis.validation import octahedra_check, octahedron_cutoffs
+
+    symbols = [t if t in METALS + HALIDES else 'C' for t in types]  # the check only looks at metals and halides
+    metals = sorted({t for t in types if t in METALS})
+    halides = sorted({t for t in types if t in HALIDES})
+    if cutoff is None:
+        cutoff = octahedron_cutoffs(symbols, positions, cell, metals, halides)
+    check = octahedra_check(symbols, positions, cell, metals, halides, cutoff)
+    return check, cutoff
+
+
+def main(cif: pathlib.Path, parameter_set: str, only: list[str] | None) -> int:
+    if not cif.exists():
+        print(f'skipped: {cif} not found')
+        return 0
+    from aiida_perovskite.toolchain import environment, executable
+
+    folder = pathlib.Path(tempfile.mkdtemp(prefix='aiida-perovskite-ablation-'))
+    try:
+        tick = time.perf_counter()
+        if not parametrise(cif, parameter_set, folder):
+            return 1
+        print(f'{cif.name}: parametrised with {parameter_set} (formal ion charges, AM1-BCC spacers) '
+              f'in {time.perf_counter() - tick:.0f} s')
+        labels = atom_types(folder / 'data.lmp')
+        styles = pair_styles(folder / 'coefficients.lmp')
+        types, positions, cell = read_system(folder / 'data.lmp', labels)
+        reference, cutoff = measure(types, positions, cell)
+        lengths0 = np.linalg.norm(cell, axis=1)
+        volume0 = abs(np.linalg.det(cell))
+        names = ['N...X', 'H(N)...X', 'H(C)...X']
+        measured = contacts(types, positions, cell)
+        print(f'{len(types)} atoms; octahedra judged with {cutoff} A; CIF contacts: '
+              + ', '.join(f'{name} {measured[name]:.2f}' for name in names if name in measured))
+        print(f'{"ablation":26s} {"da %":>6s} {"db %":>6s} {"dc %":>6s} {"dV %":>6s} {"octahedra":>10s} '
+              f'{"longest":>8s} ' + ' '.join(f'{name:>9s}' for name in names))
+        for name, pairs in ablations(labels).items():
+            if only and name not in only:
+                continue
+            if isinstance(pairs, tuple):
+                text = move_wall(pairs[1], styles, 0.1)
+            else:
+                text = switch_off(pairs, styles) if pairs else '\n'
+            (folder / 'ablation.lmp').write_text(text)
+            (folder / 'in.lmp').write_text(SCRIPT)
+            final = folder / 'final.lmp'
+            final.unlink(missing_ok=True)
+            completed = subprocess.run([str(executable('lmp')), '-in', 'in.lmp', '-log', 'log.lammps', '-screen', 'none'],
+                                       cwd=folder, capture_output=True, text=True,
+                                       env={**os.environ, **environment(), 'OMP_NUM_THREADS': '1'})
+            if completed.returncode or not final.exists():
+                log = (folder / 'log.lammps').read_text() if (folder / 'log.lammps').exists() else ''
+                errors = re.findall(r'^ERROR.*$', log + completed.stdout, re.MULTILINE)
+                print(f'{name:26s} LAMMPS failed: {errors[:1] or completed.stderr.splitlines()[-1:]}')
+                continue
+            types_f, positions_f, cell_f = read_system(final, labels)
+            check, _ = measure(types_f, positions_f, cell_f, cutoff)
+            change = 100 * (np.linalg.norm(cell_f, axis=1) / lengths0 - 1)
+            volume = 100 * (abs(np.linalg.det(cell_f)) / volume0 - 1)
+            found = contacts(types_f, positions_f, cell_f)
+            longest = max(value for value in check['longest'] if value is not None)
+            print(f'{name:26s} {change[0]:+6.1f} {change[1]:+6.1f} {change[2]:+6.1f} {volume:+6.1f} '
+                  f'{check["intact"]:>4d} of {check["metals"]:<3d} {longest:8.2f} '
+                  + ' '.join(f'{found.get(key, float("nan")):9.2f}' for key in names))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f'reference: the CIF keeps {reference["intact"]} of {reference["metals"]} octahedra; '
+          f'{time.perf_counter() - tick:.0f} s in all')
+    return 0
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('cif', type=pathlib.Path)
+    parser.add_argument('--params', default='myp-pbbr-hb', help='parameter set (default: %(default)s)')
+    parser.add_argument('--only', nargs='+', help='run only these ablations (names as printed)')
+    arguments = parser.parse_args()
+    sys.exit(main(arguments.cif, arguments.params, arguments.only))
