@@ -78,6 +78,10 @@ PROTOCOL = click.option('--protocol', type=click.Choice(list(MATERIAL['protocols
                         show_default=True, help=f'Default force field: {default_force_field()["summary"]}.')
 #: CIF files and folders (searched recursively), at least one; see :func:`expand_paths`.
 CIF_PATHS = click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
+#: What to do with a disordered CIF (aiida_perovskite.structure.disorder).
+DISORDER = click.option('--disorder', type=click.Choice(['refuse', 'major']), default='refuse', show_default=True,
+                        help='A CIF with disorder groups or partial occupancies: refuse it, or keep the major '
+                             'component of each disordered part (recorded with the decomposition).')
 
 
 def expand_paths(paths: Iterable[pathlib.Path]) -> Iterator[pathlib.Path]:

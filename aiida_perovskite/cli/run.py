@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import Batch, exit_label, load_profile, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, expand_paths, group_option
+from .params import CIF_PATHS, COMPUTER, DAEMON, DISORDER, MPIPROCS, PROFILE, PROTOCOL, expand_paths, group_option
 
 
 @click.command('run')
@@ -33,10 +33,11 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, MPIPROCS, PROFILE, PROTOCOL, ex
               help='Parameter set by name, or a preference list "A, B, auto", instead of the protocol\'s (which takes '
                    'only sets validated against experiment, and refuses e.g. Pb-Br and Pb-Cl today): naming a set uses '
                    'it anyway, and every run is still checked for broken physics.')
+@DISORDER
 @COMPUTER
 @PROFILE
 def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
-            engine, parameter_set, computer, profile_name):
+            engine, parameter_set, disorder, computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
@@ -102,9 +103,11 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             # Decomposed here first: a bad CIF (unreadable, disordered, missing hydrogens, unknown elements...)
             # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
             # tracebacks for a truncated file before the work chain failed.
-            inspect_cif(path)
-            overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else None
-            builder = material_builder(path, codes, protocol, options, overrides)
+            inspect_cif(path, disorder=disorder)
+            overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else {}
+            if disorder != 'refuse':
+                overrides.setdefault('parametrise', {})['decompose_parameters'] = {'disorder': disorder}
+            builder = material_builder(path, codes, protocol, options, overrides or None)
             if daemon:
                 queue.append((path, md5, builder))
                 continue

@@ -5,6 +5,7 @@ Plain Python on top of pymatgen and OpenBabel: nothing here imports AiiDA.
 
 from .cif import format_cif, read_cif, read_cif_text
 from .decompose import Decomposition, Molecule, Slab, UniqueMolecule, decompose, inspect_cif
+from .disorder import resolve_disorder
 from .errors import (
     AtomsTooCloseError,
     BondingError,
@@ -41,4 +42,5 @@ __all__ = (
     'inspect_cif',
     'read_cif',
     'read_cif_text',
+    'resolve_disorder',
 )

@@ -20,8 +20,12 @@ _TEMPERATURE_TAGS = ('_diffrn_ambient_temperature', '_cell_measurement_temperatu
 _FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re.MULTILINE | re.IGNORECASE)
 
 
-def read_cif(path: str | pathlib.Path) -> Structure:
+def read_cif(path: str | pathlib.Path, disorder: str = 'refuse') -> Structure:
     """Read the first structure of the CIF at ``path``.
+
+    :param disorder: ``refuse`` a CIF with partial occupancies or disorder groups, or keep its ``major``
+        component (:func:`aiida_perovskite.structure.disorder.resolve_disorder`; what was kept is in the
+        structure's ``properties['disorder']``).
 
     :raises UnreadableCifError: the file is missing, empty or not a CIF with a structure.
     :raises DisorderError: the structure has partial occupancies or disorder groups.
@@ -32,7 +36,7 @@ def read_cif(path: str | pathlib.Path) -> Structure:
         text = path.read_text(errors='replace')
     except OSError as exception:
         raise UnreadableCifError(f'cannot read the file ({exception.strerror or exception})', str(path)) from exception
-    return read_cif_text(text, name=str(path))
+    return read_cif_text(text, name=str(path), disorder=disorder)
 
 
 def structure_block(text: str) -> str:
@@ -47,16 +51,23 @@ def structure_block(text: str) -> str:
     return next((block for block in blocks if _ATOM_SITES.search(block)), text)
 
 
-def read_cif_text(text: str, name: str | None = None) -> Structure:
+def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse') -> Structure:
     """Read the first structure of a CIF given as text (:func:`structure_block`); ``name`` is used in
-    error messages."""
+    error messages, ``disorder`` as in :func:`read_cif`."""
     from pymatgen.io.cif import CifParser
 
+    from .disorder import DISORDER_POLICIES, resolve_disorder
+
+    if disorder not in DISORDER_POLICIES:
+        raise ValueError(f'unknown disorder policy {disorder!r}; known: {", ".join(DISORDER_POLICIES)}')
     if not text.strip():
         raise UnreadableCifError('the file is empty', name)
     if not _DATA_BLOCK.search(text):
         raise UnreadableCifError('no "data_" block: this is not a CIF file', name)
     text = structure_block(text)
+    resolved = None
+    if disorder == 'major':
+        text, resolved = resolve_disorder(text, name)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -80,6 +91,8 @@ def read_cif_text(text: str, name: str | None = None) -> Structure:
     _check_disorder(structure, text, name)
     check_elements(structure, name)
     _check_formula_sum(structure, text, name)
+    if resolved:
+        structure.properties['disorder'] = resolved
     return structure
 
 
@@ -132,16 +145,17 @@ def check_elements(structure: Structure, name: str | None = None, supported=SUPP
 
 
 def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
-    partial = [
+    # each symmetry-equivalent copy of a site carries its label: named once, counted as sites of the cell
+    partial = list(dict.fromkeys(
         f'{site.label or site.species_string} ({site.species_string})'
         for site in structure
         if not site.is_ordered
-    ]
+    ))
     if partial:
         listed = ', '.join(partial[:5]) + (f' and {len(partial) - 5} more' if len(partial) > 5 else '')
         raise DisorderError(
-            f'{len(partial)} site(s) with partial occupancy: {listed}; resolve the disorder into one ordered '
-            'structure before simulating it',
+            f'{len(partial)} partially occupied site(s): {listed}; resolve the disorder into one ordered '
+            'structure before simulating it (--disorder major keeps the major component)',
             name,
         )
     if _DISORDER_TAG.search(text):
@@ -149,7 +163,7 @@ def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
         if groups:
             raise DisorderError(
                 f'the CIF declares disorder groups {", ".join(sorted(groups))}; keep one component of each '
-                'disordered part before simulating it',
+                'disordered part before simulating it (--disorder major keeps the major one)',
                 name,
             )
 

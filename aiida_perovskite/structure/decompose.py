@@ -211,14 +211,24 @@ class Decomposition:
         }
 
 
-def inspect_cif(path: str | pathlib.Path, **kwargs) -> Decomposition:
-    """Read, validate and decompose the CIF at ``path``; errors name the file."""
+def inspect_cif(path: str | pathlib.Path, disorder: str = 'refuse', **kwargs) -> Decomposition:
+    """Read, validate and decompose the CIF at ``path``; errors name the file.
+
+    :param disorder: ``refuse`` or ``major`` (:func:`aiida_perovskite.structure.cif.read_cif`); what a
+        resolved disorder kept is the first of the decomposition's notes.
+    """
     name = str(path)
     try:
-        return decompose(read_cif(path), name=name, **kwargs)
+        structure = read_cif(path, disorder=disorder)
+        decomposition = decompose(structure, name=name, **kwargs)
     except StructureError as error:
         error.with_path(name)
         raise
+    if structure.properties.get('disorder'):
+        from .disorder import summary
+
+        decomposition.notes.insert(0, summary(structure.properties['disorder']))
+    return decomposition
 
 
 def decompose(

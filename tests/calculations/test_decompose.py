@@ -60,3 +60,25 @@ def test_bad_cif_gets_its_exit_code(butanediammonium_dj):
     assert node.exit_status == STRUCTURE_EXIT_CODES['charge_imbalance'][0]
     assert node.exit_message.startswith('ChargeImbalanceError: one_head_short.cif: the cell carries a net charge')
     assert not node.base.links.get_outgoing().all()
+
+
+def test_disorder_policy_is_an_input_and_its_choice_an_output(butylammonium_rp):
+    from tests.structure.test_disorder import disordered_cif
+
+    cif = orm.CifData(file=io.BytesIO(disordered_cif(butylammonium_rp).encode()), filename='disordered.cif')
+    _, node = decompose_cif.run_get_node(cif)
+    assert node.exit_status == STRUCTURE_EXIT_CODES['disorder'][0]
+    assert 'disordered.cif' in node.exit_message and '--disorder major' in node.exit_message
+
+    results, node = decompose_cif.run_get_node(cif, orm.Dict({'disorder': 'major'}))
+    assert node.is_finished_ok
+    assert node.inputs.parameters['disorder'] == 'major'
+    record = results['decomposition'].get_dict()
+    assert record['disorder']['assemblies']['A']['kept'] == '1'
+    assert record['notes'][0].startswith('disorder resolved to its major component')
+    assert [(s['smiles'], s['count']) for s in record['spacers']] == [('CCCC[NH3+]', 2)]
+    assert len(results['structure'].sites) == len(butylammonium_rp)
+
+    _, node = decompose_cif.run_get_node(cif, orm.Dict({'disorder': 'minor'}))
+    assert node.exit_status == STRUCTURE_EXIT_CODES['invalid_parameters'][0]
+    assert "'minor'" in node.exit_message

@@ -141,3 +141,41 @@ def test_validate(batch_folder, aiida_profile, aiida_localhost):
     assert f'1 validation(s), {len(expected)} failed' in result.stderr
     (node,) = orm.load_group('batch-validation').nodes
     assert node.is_finished_ok and node.outputs.validation['file'] == 'good_bda.cif'
+
+
+def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butylammonium_rp, aiida_profile,
+                                                                 aiida_localhost, monkeypatch):
+    """A disordered CIF is refused by ``run``, and with ``--disorder major`` submitted with the policy as an input
+    of its decomposition (so that the work chain reads it as ``inspect`` did)."""
+    from aiida.manage import get_manager
+
+    from aiida_perovskite.cli import run as run_module
+    from aiida_perovskite.tools.codes import register_local_codes
+    from aiida_perovskite.tools.validation import validation_overrides
+    from tests.structure.test_disorder import disordered_cif
+
+    register_local_codes(aiida_localhost)
+    submitted = []
+
+    def submit(builder):
+        node = get_manager().create_runner(communicator=None).instantiate_process(builder).node
+        submitted.append(node)
+        return node
+
+    monkeypatch.setattr('aiida.engine.submit', submit)
+    monkeypatch.setattr(run_module, 'start_daemon', lambda workers=1: None)
+    path = tmp_path / 'disordered.cif'
+    path.write_text(disordered_cif(butylammonium_rp))
+    arguments = ['run', str(path), '--daemon', '--no-wait', '--protocol', 'fast', '--group', 'disorder-run',
+                 '--profile', aiida_profile.name]
+    refused = CliRunner().invoke(cmd_root, arguments)
+    assert refused.exit_code == 1 and f'{path}: DisorderError: ' in refused.stderr and not submitted
+
+    result = CliRunner().invoke(cmd_root, [*arguments, '--disorder', 'major'])
+    assert result.exit_code == 0, result.output
+    (node,) = submitted
+    assert node.inputs.parametrise.decompose_parameters.get_dict() == {'disorder': 'major'}
+    # validate passes the same policy down to its material's parametrisation
+    assert validation_overrides(disorder='major') == {'material': {'parametrise': {'decompose_parameters':
+                                                                                       {'disorder': 'major'}}}}
+    assert validation_overrides() == {}

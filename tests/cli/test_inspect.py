@@ -73,3 +73,18 @@ def test_console_script_runs(tmp_path, butylammonium_rp):
     script = [sys.executable, '-c', 'from aiida_perovskite.cli import cmd_root; cmd_root()']
     completed = subprocess.run([*script, 'inspect', '--json', str(path)], capture_output=True, text=True, check=True)
     assert json.loads(completed.stdout)[0]['spacers'][0]['count'] == 2
+
+
+def test_disorder_major_reads_a_disordered_file_and_says_what_it_kept(tmp_path, butylammonium_rp):
+    from tests.structure.test_disorder import disordered_cif
+
+    path = tmp_path / 'disordered.cif'
+    path.write_text(disordered_cif(butylammonium_rp))
+    refused = CliRunner().invoke(cmd_root, ['inspect', str(path)])
+    assert refused.exit_code == 1 and 'DisorderError' in refused.output and '--disorder major' in refused.output
+
+    result = CliRunner().invoke(cmd_root, ['inspect', '--disorder', 'major', '--json', str(path)])
+    assert result.exit_code == 0, result.output
+    assert f'{path}: disorder resolved to its major component: kept group 1 of assembly A' in result.stderr
+    (record,) = json.loads(result.stdout)
+    assert record['ok'] and [(s['smiles'], s['count']) for s in record['spacers']] == [('CCCC[NH3+]', 2)]

@@ -111,7 +111,7 @@ def pentavalent_carbon(structure, write_cif):
 BAD_INPUTS = [
     (truncated_mid_row, UnreadableCifError, 'truncated'),
     (cut_at_line, UnreadableCifError, '_chemical_formula_sum'),
-    (partial_occupancy, DisorderError, 'partial occupancy'),
+    (partial_occupancy, DisorderError, 'partially occupied'),
     (disorder_groups, DisorderError, 'disorder groups'),
     (stripped_ammonium, MissingHydrogenError, 'hydrogen atoms are probably missing'),
     (no_hydrogen_positions, MissingHydrogenError, 'no hydrogen positions'),
