@@ -79,23 +79,29 @@ def test_inspect(batch_folder):
     assert '[NH3+]CCCC[NH3+]' in result.stdout and '[NH3+]CCC[NH3+]' in result.stdout
 
 
-def test_run_with_the_daemon_submits_the_good_ones(batch_folder, aiida_profile, aiida_localhost, monkeypatch):
-    """``run --daemon --no-wait``: the daemon is replaced by creating each submitted process (not run)."""
+@pytest.fixture
+def submitted(aiida_localhost, monkeypatch):
+    """``run --daemon``'s submissions, each created (not run) instead of going to a daemon: their nodes."""
     from aiida.manage import get_manager
 
     from aiida_perovskite.cli import run as run_module
     from aiida_perovskite.tools.codes import register_local_codes
 
     register_local_codes(aiida_localhost)
-    submitted = []
+    nodes = []
 
     def submit(builder):
         node = get_manager().create_runner(communicator=None).instantiate_process(builder).node
-        submitted.append(node)
+        nodes.append(node)
         return node
 
     monkeypatch.setattr('aiida.engine.submit', submit)
     monkeypatch.setattr(run_module, 'start_daemon', lambda workers=1: None)
+    return nodes
+
+
+def test_run_with_the_daemon_submits_the_good_ones(batch_folder, aiida_profile, submitted):
+    """``run --daemon --no-wait``: the daemon is replaced by creating each submitted process (not run)."""
     folder, expected = batch_folder
     result = CliRunner().invoke(cmd_root, ['run', str(folder), '--daemon', '--no-wait', '--protocol', 'fast',
                                            '--group', 'batch-run', '--profile', aiida_profile.name])
@@ -143,27 +149,12 @@ def test_validate(batch_folder, aiida_profile, aiida_localhost):
     assert node.is_finished_ok and node.outputs.validation['file'] == 'good_bda.cif'
 
 
-def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butylammonium_rp, aiida_profile,
-                                                                 aiida_localhost, monkeypatch):
+def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butylammonium_rp, aiida_profile, submitted):
     """A disordered CIF is refused by ``run``, and with ``--disorder major`` submitted with the policy as an input
     of its decomposition (so that the work chain reads it as ``inspect`` did)."""
-    from aiida.manage import get_manager
-
-    from aiida_perovskite.cli import run as run_module
-    from aiida_perovskite.tools.codes import register_local_codes
     from aiida_perovskite.tools.validation import validation_overrides
     from tests.structure.test_disorder import disordered_cif
 
-    register_local_codes(aiida_localhost)
-    submitted = []
-
-    def submit(builder):
-        node = get_manager().create_runner(communicator=None).instantiate_process(builder).node
-        submitted.append(node)
-        return node
-
-    monkeypatch.setattr('aiida.engine.submit', submit)
-    monkeypatch.setattr(run_module, 'start_daemon', lambda workers=1: None)
     path = tmp_path / 'disordered.cif'
     path.write_text(disordered_cif(butylammonium_rp))
     arguments = ['run', str(path), '--daemon', '--no-wait', '--protocol', 'fast', '--group', 'disorder-run',
