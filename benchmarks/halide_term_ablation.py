@@ -1,7 +1,7 @@
 """Which short-range terms tear a metal-halide layer? Minimise the cell at 0 K with one group of terms off at a time.
 
 What it does: parametrises a CIF through the product (``aiida-perovskite setup`` and ``parametrise
---parameter-set SET --charge-model formal --auto-supercell`` in a private AiiDA profile in a
+--parameter-set SET --charge-model MODEL --auto-supercell`` in a private AiiDA profile in a
 temporary folder), then minimises the LAMMPS system once per ablation: conjugate gradients at the
 CIF's box, then twice ``fix box/relax aniso 1 atm`` with a plain minimisation between (the box
 free, its angles kept). An ablation sets the energy of one group of pair terms to zero
@@ -127,11 +127,11 @@ def move_wall(pairs: set[tuple[int, int]], styles: dict[tuple[int, int], list[st
     return '\n'.join(lines) + '\n'
 
 
-def parametrise(cif: pathlib.Path, parameter_set: str, folder: pathlib.Path) -> bool:
+def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder: pathlib.Path) -> bool:
     cli = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
     env = {**os.environ, 'AIIDA_PATH': str(folder / 'aiida')}
     for command in ([cli, 'setup', '--profile', 'ablation'],
-                    [cli, 'parametrise', str(cif), '--parameter-set', parameter_set, '--charge-model', 'formal',
+                    [cli, 'parametrise', str(cif), '--parameter-set', parameter_set, '--charge-model', charge_model,
                      '--auto-supercell', '--write-dir', str(folder), '--profile', 'ablation']):
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         if completed.returncode:
@@ -194,7 +194,7 @@ def measure(types, positions, cell, cutoff=None):
     return check, cutoff
 
 
-def main(cif: pathlib.Path, parameter_set: str, only: list[str] | None) -> int:
+def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[str] | None) -> int:
     if not cif.exists():
         print(f'skipped: {cif} not found')
         return 0
@@ -203,9 +203,9 @@ def main(cif: pathlib.Path, parameter_set: str, only: list[str] | None) -> int:
     folder = pathlib.Path(tempfile.mkdtemp(prefix='aiida-perovskite-ablation-'))
     try:
         tick = time.perf_counter()
-        if not parametrise(cif, parameter_set, folder):
+        if not parametrise(cif, parameter_set, charge_model, folder):
             return 1
-        print(f'{cif.name}: parametrised with {parameter_set} (formal ion charges, AM1-BCC spacers) '
+        print(f'{cif.name}: parametrised with {parameter_set} ({charge_model} charge model, AM1-BCC spacers) '
               f'in {time.perf_counter() - tick:.0f} s')
         labels = atom_types(folder / 'data.lmp')
         styles = pair_styles(folder / 'coefficients.lmp')
@@ -258,6 +258,7 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('cif', type=pathlib.Path)
     parser.add_argument('--params', default='myp-pbbr-hb', help='parameter set (default: %(default)s)')
+    parser.add_argument('--charge-model', default='formal', help='charge model (default: %(default)s; see validate)')
     parser.add_argument('--only', nargs='+', help='run only these ablations (names as printed)')
     arguments = parser.parse_args()
-    sys.exit(main(arguments.cif, arguments.params, arguments.only))
+    sys.exit(main(arguments.cif, arguments.params, arguments.charge_model, arguments.only))
