@@ -7,6 +7,7 @@ tests/structure/test_errors.py (hydrogens deleted, an unsupported element, a par
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 
@@ -170,3 +171,30 @@ def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butyl
     assert validation_overrides(disorder='major') == {'material': {'parametrise': {'decompose_parameters':
                                                                                        {'disorder': 'major'}}}}
     assert validation_overrides() == {}
+
+
+def test_screen_disorder_major_ranks_a_disordered_cif(tmp_path, butylammonium_rp, aiida_profile):
+    """In memory and with provenance: refused by default, ranked as its major component with ``--disorder major``,
+    the policy an input of the stored decomposition."""
+    from sklearn.linear_model import LinearRegression
+
+    from aiida_perovskite.data import TrainedModelData
+    from tests.structure.test_disorder import disordered_cif
+
+    estimator = LinearRegression().fit([[30.0], [40.0], [50.0]], [3.0, 4.0, 5.0])  # the atoms of the cell / 10
+    model = TrainedModelData.from_estimator(estimator, task='v_atom', family='ols', feature_names=['cell:n_atoms'],
+                                            rmse=0.1, units='A^3').store()
+    path = tmp_path / 'disordered.cif'
+    path.write_text(disordered_cif(butylammonium_rp))
+    for store in ('--no-store', '--store'):
+        arguments = ['screen', str(path), '--model', str(model.pk), store, '--json', '--profile', aiida_profile.name]
+        refused = CliRunner().invoke(cmd_root, arguments)
+        assert refused.exit_code == 1 and 'DisorderError' in refused.stderr
+        result = CliRunner().invoke(cmd_root, [*arguments, '--disorder', 'major'])
+        assert result.exit_code == 0, result.output
+        (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+        # the major component's 39 atoms, not the 39 + 8 carbons of both positions
+        assert record['smiles'] == 'CCCC[NH3+]' and abs(record['prediction'] - len(butylammonium_rp) / 10) < 1e-6
+    decomposition = orm.QueryBuilder().append(orm.CalcFunctionNode, filters={'attributes.function_name': 'decompose_cif'},
+                                              tag='calc').append(orm.Dict, with_outgoing='calc', project='*').all(flat=True)
+    assert {'disorder': 'major'} in [node.get_dict() for node in decomposition]
