@@ -80,24 +80,6 @@ def _read(smiles: str):
     return molecule
 
 
-def _is_basic_amine(atom) -> bool:
-    """An uncharged sp3 amine N whose heavy neighbours are all saturated, non-aromatic carbons."""
-    from openbabel import openbabel
-
-    if atom.GetAtomicNum() != 7 or atom.GetFormalCharge() != 0 or atom.IsAromatic():
-        return False
-    if atom.GetExplicitValence() != atom.GetExplicitDegree():  # a double or triple bond: imine, nitrile...
-        return False
-    for neighbour in openbabel.OBAtomAtomIter(atom):
-        if neighbour.GetAtomicNum() == 1:
-            continue
-        if neighbour.GetAtomicNum() != 6 or neighbour.IsAromatic():
-            return False  # N-N, N-O, N-S, aniline
-        if neighbour.GetExplicitValence() != neighbour.GetExplicitDegree():
-            return False  # amide, amidine, enamine: the carbon has a multiple bond
-    return atom.GetExplicitDegree() + atom.GetImplicitHCount() == 3
-
-
 def protonate(smiles: str) -> tuple[str, list[int]]:
     """The cation of ``smiles``: every basic amine protonated (see the module docstring).
 
@@ -135,8 +117,10 @@ def _protonate(molecule) -> list[int]:
     from openbabel import openbabel
 
     protonated = []
+    from aiida_perovskite.structure.hydrogens import is_basic_amine
+
     for atom in openbabel.OBMolAtomIter(molecule):
-        if _is_basic_amine(atom):
+        if is_basic_amine(atom):
             atom.SetFormalCharge(1)
             atom.SetImplicitHCount(atom.GetImplicitHCount() + 1)
             protonated.append(atom.GetIdx() - 1)

@@ -9,7 +9,7 @@ import pathlib
 import click
 
 from .common import Batch, load_model, load_profile
-from .params import CIF_PATHS, DISORDER, GROUP, MODEL, PROFILE, group_option
+from .params import CIF_PATHS, GROUP, MODEL, PROFILE, group_option, reading_options
 
 #: ``--include-broken``: keep the materials flagged with broken physics in the dataset.
 INCLUDE_BROKEN = click.option('--include-broken', is_flag=True,
@@ -263,9 +263,9 @@ def cmd_train_network(paths, labels_file, target, units, family, source_id, epoc
               help='Record each CIF, decomposition, features and prediction as provenance nodes.')
 @group_option(help='Also put the prediction nodes in this group.')
 @click.option('--json', 'as_json', is_flag=True, help='One JSON record per CIF instead of a table.')
-@DISORDER
+@reading_options
 @PROFILE
-def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_json, disorder, profile_name):
+def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_json, reading, profile_name):
     """Rank CIFs in PATHS by a trained model's prediction, without simulating them.
 
     A CIF that cannot be decomposed is reported with its reason and the
@@ -284,8 +284,8 @@ def cmd_screen(paths, model_id, temperature, ascending, store, group_label, as_j
         from aiida_perovskite.tools.screening import predict_cif_with_provenance
 
         group = orm.Group.collection.get_or_create(group_label)[0] if group_label else None
-        predict_one = functools.partial(predict_cif_with_provenance, group=group, disorder=disorder)
-    predict_one = predict_one or functools.partial(predict_cif, disorder=disorder)
+        predict_one = functools.partial(predict_cif_with_provenance, group=group, reading=reading)
+    predict_one = predict_one or functools.partial(predict_cif, reading=reading)
     rows, batch = [], Batch(paths)
     for path in batch:
         with batch.step(path):

@@ -10,7 +10,7 @@ import click
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file
 
 from .common import load_profile_and_codes
-from .params import COMPUTER, DISORDER, PROFILE
+from .params import COMPUTER, PROFILE, reading_options
 
 FORCE_FIELD = default_force_field()
 
@@ -38,11 +38,11 @@ FORCE_FIELD = default_force_field()
 @click.option('--cutoff', type=float, help='Pair cut-off (Angstrom) [default: the protocol\'s].')
 @click.option('--write-dir', type=click.Path(file_okay=False, path_type=pathlib.Path),
               help='Write data.lmp and forcefield.lmp here.')
-@DISORDER
+@reading_options
 @COMPUTER
 @PROFILE
 def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_set, heteroatom_policy, supercell,
-                    auto_supercell, cutoff, write_dir, disorder, computer, profile_name):
+                    auto_supercell, cutoff, write_dir, reading, computer, profile_name):
     """Parametrise CIF (GAFF spacers + literature ion parameters) into a LAMMPS system.
 
     Runs the ParametriseWorkChain (decomposition, antechamber, parmchk2,
@@ -67,8 +67,8 @@ def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_
     overrides = {key: value for key, value in chosen.items() if value is not None}
     lammps = {'replication': 'auto' if auto_supercell else supercell and list(supercell), 'cutoff': cutoff}
     overrides['lammps'] = {key: value for key, value in lammps.items() if value}
-    if disorder != 'refuse':
-        overrides['decompose_parameters'] = {'disorder': disorder}
+    if reading:
+        overrides['decompose_parameters'] = reading
     cif_data = orm.CifData(file=str(cif.resolve()), filename=cif.name)
     results, node = run_get_node(ParametriseWorkChain.get_builder_from_protocol(codes, cif_data, protocol, overrides))
     charges = node.inputs.charge_method.value
@@ -81,8 +81,9 @@ def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_
     record = results['decomposition'].get_dict()
     click.echo(f'{cif.name}: {record["formula"]}, '
                + ', '.join(f'{s["smiles"]} x{s["count"]}' for s in record['spacers']))
-    if record.get('disorder'):
-        click.echo(f'  {record["notes"][0]}')
+    for note in record['notes']:
+        if note.startswith(('disorder resolved', 'hydrogens added')):
+            click.echo(f'  {note}')
     click.echo(f'  topology<{topology.pk}>: {attributes["n_atoms"]} atoms, replication {attributes["replication"]}, '
                f'{attributes["parameter_set"]} ({attributes["heteroatom_policy"]}), charges {charges}, '
                f'charge model {attributes["charge_model"]} (organic x{attributes["organic_charge_scale"]:.4g}), {atom_types}')

@@ -7,6 +7,7 @@ the option keeps one name and one destination everywhere.
 
 from __future__ import annotations
 
+import functools
 import pathlib
 from collections.abc import Iterable, Iterator
 
@@ -78,10 +79,27 @@ PROTOCOL = click.option('--protocol', type=click.Choice(list(MATERIAL['protocols
                         show_default=True, help=f'Default force field: {default_force_field()["summary"]}.')
 #: CIF files and folders (searched recursively), at least one; see :func:`expand_paths`.
 CIF_PATHS = click.argument('paths', nargs=-1, required=True, type=click.Path(path_type=pathlib.Path))
-#: What to do with a disordered CIF (aiida_perovskite.structure.disorder).
-DISORDER = click.option('--disorder', type=click.Choice(['refuse', 'major']), default='refuse', show_default=True,
+
+
+def reading_options(command):
+    """``--disorder`` and ``--hydrogens``: how a CIF is read (aiida_perovskite.structure.disorder, .hydrogens).
+
+    The command receives them as one ``reading`` dict holding the policies that differ from the defaults
+    (``{}`` for a plain read), ready to be the decomposition's parameters and ``inspect_cif``'s keywords.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, disorder, hydrogens, **kwargs):
+        reading = {key: value for key, value, default in (('disorder', disorder, 'refuse'),
+                                                           ('hydrogens', hydrogens, 'require')) if value != default}
+        return command(*args, reading=reading, **kwargs)
+
+    wrapper = click.option('--hydrogens', type=click.Choice(['require', 'add']), default='require', show_default=True,
+                           help='A CIF without (some) hydrogen positions: refuse it, or add them at riding positions, '
+                                'every amine protonated (recorded with the decomposition).')(wrapper)
+    return click.option('--disorder', type=click.Choice(['refuse', 'major']), default='refuse', show_default=True,
                         help='A CIF with disorder groups or partial occupancies: refuse it, or keep the major '
-                             'component of each disordered part (recorded with the decomposition).')
+                             'component of each disordered part (recorded with the decomposition).')(wrapper)
 
 
 def expand_paths(paths: Iterable[pathlib.Path]) -> Iterator[pathlib.Path]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 
 from .common import Batch, exit_label, load_profile, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, DAEMON, DISORDER, MPIPROCS, PROFILE, PROTOCOL, expand_paths, group_option
+from .params import (
+    CIF_PATHS,
+    COMPUTER,
+    DAEMON,
+    MPIPROCS,
+    PROFILE,
+    PROTOCOL,
+    expand_paths,
+    group_option,
+    reading_options,
+)
 
 
 @click.command('run')
@@ -33,11 +43,11 @@ from .params import CIF_PATHS, COMPUTER, DAEMON, DISORDER, MPIPROCS, PROFILE, PR
               help='Parameter set by name, or a preference list "A, B, auto", instead of the protocol\'s (which takes '
                    'only sets validated against experiment, and refuses e.g. Pb-Br and Pb-Cl today): naming a set uses '
                    'it anyway, and every run is still checked for broken physics.')
-@DISORDER
+@reading_options
 @COMPUTER
 @PROFILE
 def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, poll, mpiprocs, threads, walltime,
-            engine, parameter_set, disorder, computer, profile_name):
+            engine, parameter_set, reading, computer, profile_name):
     """Parametrise each CIF in PATHS and run its temperature ladder (MaterialWorkChain).
 
     Materials already in the group with the same CIF content and protocol,
@@ -103,10 +113,10 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             # Decomposed here first: a bad CIF (unreadable, disordered, missing hydrogens, unknown elements...)
             # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
             # tracebacks for a truncated file before the work chain failed.
-            inspect_cif(path, disorder=disorder)
+            inspect_cif(path, **reading)
             overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else {}
-            if disorder != 'refuse':
-                overrides.setdefault('parametrise', {})['decompose_parameters'] = {'disorder': disorder}
+            if reading:
+                overrides.setdefault('parametrise', {})['decompose_parameters'] = reading
             builder = material_builder(path, codes, protocol, options, overrides or None)
             if daemon:
                 queue.append((path, md5, builder))

@@ -10,7 +10,7 @@ import click
 from aiida_perovskite.workflows.protocols.utils import default_force_field, load_protocol_file, protocol_inputs
 
 from .common import Batch, describe_error, exit_label, load_profile_and_codes
-from .params import CIF_PATHS, COMPUTER, DISORDER, MPIPROCS, PROFILE, group_option
+from .params import CIF_PATHS, COMPUTER, MPIPROCS, PROFILE, group_option, reading_options
 
 #: The validation protocol and its force field (the parametrisation's in the protocol of the same name).
 VALIDATION = protocol_inputs('validation.yaml')
@@ -42,7 +42,7 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
                    'with a machine-learned potential (chgnet, sevennet; +d3 adds D3(BJ) dispersion).')
 @click.option('--mlip-settings', 'mlip_settings', metavar='JSON',
               help='With --engine mlip:...: driver settings over the MLIP protocol, e.g. \'{"fmax": 0.02}\'.')
-@DISORDER
+@reading_options
 @group_option(default='validation', show_default=True, help='Group the validation nodes go in.')
 @click.option('--json', 'json_file', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Also write every validation record to this JSON file.')
@@ -50,7 +50,7 @@ FORCE_FIELD = default_force_field(load_protocol_file('validation.yaml')['default
 @COMPUTER
 @PROFILE
 def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_charges, steps, min_width, seeds, engine,
-                 mlip_settings, disorder, group_label, json_file, mpiprocs, computer, profile_name):
+                 mlip_settings, reading, group_label, json_file, mpiprocs, computer, profile_name):
     """Run a short NPT of each CIF in PATHS at its reference temperature and compare with its own cell.
 
     The cell is first minimised with its shape free, then run at constant pressure.
@@ -68,7 +68,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     with the CIF's (the potential, its version and weights hash head the table).
     """
     if engine != 'lammps':
-        _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, disorder,
+        _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, reading,
                             lammps_only={'--charges': charge_models, '--params': parameter_sets,
                                          '--partial-charges': partial_charges, '--steps': steps,
                                          '--min-width': min_width, '--seed': seeds, '--mpiprocs': mpiprocs != 'auto'})
@@ -110,7 +110,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
         with batch.step(path):  # every choice checked before anything runs: unreadable CIF, uncovered element...
             skipped = [] if len(parameter_sets) > 1 else None  # several sets: each CIF runs those covering it
             jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models],
-                                       skipped=skipped, disorder=disorder)
+                                       skipped=skipped, reading=reading)
             for name in dict.fromkeys(name for _, name, _ in skipped or []):
                 click.echo(f'{path}: parameter set {name} skipped: it does not cover this CIF\'s ions', err=True)
             for job, seed in ((job, seed) for job in jobs for seed in seeds or (None,)):
@@ -118,7 +118,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
                            f'{job.temperature:g} K ({job.temperature_source})'
                            + (f', velocity seed {seed}' if seed is not None else '') + ' ...', err=True)
                 node = run_validation(job, codes,
-                                      validation_overrides(steps, steps, min_width, partial_charges, seed, disorder),
+                                      validation_overrides(steps, steps, min_width, partial_charges, seed, reading),
                                       options=options)
                 group.add_nodes(node)
                 if 'validation' not in node.outputs:  # it did not get as far as the comparison
@@ -129,7 +129,7 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
     finish(records, batch, json_file)
 
 
-def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, disorder,
+def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, computer, profile_name, reading,
                         lammps_only):
     """``validate --engine mlip:NAME[+d3]``: a 0 K MLIP relaxation of each CIF against its own cell."""
     from aiida_perovskite.mlip.potentials import parse_name
@@ -160,7 +160,7 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
     for path in batch:
         with batch.step(path):
             click.echo(f'{path}: 0 K relaxation with {engine} ...', err=True)
-            node, record, error = run_mlip_validation(path, codes['mlip'], potential, settings, disorder=disorder)
+            node, record, error = run_mlip_validation(path, codes['mlip'], potential, settings, reading=reading)
             group.add_nodes(node)
             if record is None:
                 kind, message = describe_error(RuntimeError(error), path)

@@ -39,11 +39,12 @@ class Screening:
     failures: list[dict]
 
 
-def predict_cif(path, model, temperature: float, disorder: str = 'refuse') -> dict:
+def predict_cif(path, model, temperature: float, reading: dict | None = None) -> dict:
     """Decompose one CIF and predict its target in memory.
 
     :param temperature: the ``thermo:temperature`` feature (used by models of per-temperature targets).
-    :param disorder: ``refuse`` a disordered CIF or read its ``major`` component (:func:`~aiida_perovskite.structure.read_cif`).
+    :param reading: how the CIF is read, ``{'disorder': 'major', 'hydrogens': 'add'}`` or part of it
+        (:func:`~aiida_perovskite.structure.read_cif`).
     :returns: ``{'file', 'smiles', 'prediction', 'uncertainty', 'domain', 'in_domain'}``; ``domain``
         comes from ``model.applicability(features, elements)`` when the model has it.
     :raises ScreeningError: the CIF cannot be read or decomposed.
@@ -54,7 +55,7 @@ def predict_cif(path, model, temperature: float, disorder: str = 'refuse') -> di
     from aiida_perovskite.structure import StructureError, inspect_cif
 
     try:
-        decomposition = inspect_cif(path, disorder=disorder)
+        decomposition = inspect_cif(path, **(reading or {}))
     except StructureError as error:
         raise ScreeningError(f'{type(error).__name__}: {error}') from None
     record = decomposition.as_dict()
@@ -63,8 +64,8 @@ def predict_cif(path, model, temperature: float, disorder: str = 'refuse') -> di
     if getattr(model, 'is_network', False):  # a network reads the structure itself (fingerprint or graph)
         if (model.base.attributes.get('hyperparameters') or {}).get('classes'):
             raise ScreeningError(f'model {model.family} is a classifier: its classes cannot be ranked')
-        # the structure read (a disordered CIF's major component), not the file read again
-        mean, spread = model.predict_structures([decomposition.structure if disorder != 'refuse' else path])
+        # the structure read (a disordered CIF's major component, hydrogens added), not the file read again
+        mean, spread = model.predict_structures([decomposition.structure if reading else path])
     else:
         mean, spread = model.predict(pd.DataFrame([features]))
     applicability = getattr(model, 'applicability', None)

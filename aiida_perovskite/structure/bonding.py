@@ -156,7 +156,7 @@ def assign_bond_orders(
         )
         raise MissingHydrogenError(
             f'{len(unsatisfied)} atom(s) cannot form a closed-shell molecule: {described}; '
-            'hydrogen atoms are probably missing'
+            'hydrogen atoms are probably missing (--hydrogens add adds them at riding positions)'
         )
     return Bonding(orders=orders, charges=charges)
 

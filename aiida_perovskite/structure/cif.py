@@ -20,12 +20,15 @@ _TEMPERATURE_TAGS = ('_diffrn_ambient_temperature', '_cell_measurement_temperatu
 _FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re.MULTILINE | re.IGNORECASE)
 
 
-def read_cif(path: str | pathlib.Path, disorder: str = 'refuse') -> Structure:
+def read_cif(path: str | pathlib.Path, disorder: str = 'refuse', hydrogens: str = 'require') -> Structure:
     """Read the first structure of the CIF at ``path``.
 
     :param disorder: ``refuse`` a CIF with partial occupancies or disorder groups, or keep its ``major``
         component (:func:`aiida_perovskite.structure.disorder.resolve_disorder`; what was kept is in the
         structure's ``properties['disorder']``).
+    :param hydrogens: ``require`` every hydrogen, or ``add`` the missing ones at riding positions
+        (:func:`aiida_perovskite.structure.hydrogens.add_missing_hydrogens`; what was added is in the structure's
+        ``properties['hydrogens']``), before the CIF's formula is checked.
 
     :raises UnreadableCifError: the file is missing, empty or not a CIF with a structure.
     :raises DisorderError: the structure has partial occupancies or disorder groups.
@@ -36,7 +39,7 @@ def read_cif(path: str | pathlib.Path, disorder: str = 'refuse') -> Structure:
         text = path.read_text(errors='replace')
     except OSError as exception:
         raise UnreadableCifError(f'cannot read the file ({exception.strerror or exception})', str(path)) from exception
-    return read_cif_text(text, name=str(path), disorder=disorder)
+    return read_cif_text(text, name=str(path), disorder=disorder, hydrogens=hydrogens)
 
 
 def structure_block(text: str) -> str:
@@ -51,15 +54,18 @@ def structure_block(text: str) -> str:
     return next((block for block in blocks if _ATOM_SITES.search(block)), text)
 
 
-def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse') -> Structure:
+def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse', hydrogens: str = 'require') -> Structure:
     """Read the first structure of a CIF given as text (:func:`structure_block`); ``name`` is used in
-    error messages, ``disorder`` as in :func:`read_cif`."""
+    error messages, ``disorder`` and ``hydrogens`` as in :func:`read_cif`."""
     from pymatgen.io.cif import CifParser
 
     from .disorder import DISORDER_POLICIES, resolve_disorder
+    from .hydrogens import HYDROGEN_POLICIES, add_missing_hydrogens
 
     if disorder not in DISORDER_POLICIES:
         raise ValueError(f'unknown disorder policy {disorder!r}; known: {", ".join(DISORDER_POLICIES)}')
+    if hydrogens not in HYDROGEN_POLICIES:
+        raise ValueError(f'unknown hydrogen policy {hydrogens!r}; known: {", ".join(HYDROGEN_POLICIES)}')
     if not text.strip():
         raise UnreadableCifError('the file is empty', name)
     if not _DATA_BLOCK.search(text):
@@ -90,9 +96,14 @@ def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse') 
     structure = structures[0]
     _check_disorder(structure, text, name)
     check_elements(structure, name)
+    completed = None
+    if hydrogens == 'add':
+        structure, completed = add_missing_hydrogens(structure, name)
     _check_formula_sum(structure, text, name)
     if resolved:
         structure.properties['disorder'] = resolved
+    if completed:
+        structure.properties['hydrogens'] = completed
     return structure
 
 
@@ -187,7 +198,7 @@ def _check_formula_sum(structure: Structure, text: str, name: str | None) -> Non
     if declared['H'] > 0 and parsed['H'] == 0:
         raise MissingHydrogenError(
             f'the formula declares {declared["H"]:g} H (_chemical_formula_sum {match.group(2)!r}) but no hydrogen '
-            'positions are given; add them (e.g. riding-model positions) before simulating',
+            'positions are given; add them (e.g. riding-model positions, or --hydrogens add) before simulating',
             name,
         )
     if not declared.reduced_composition.almost_equals(parsed.reduced_composition, rtol=1e-3, atol=1e-3):

@@ -211,24 +211,36 @@ class Decomposition:
         }
 
 
-def inspect_cif(path: str | pathlib.Path, disorder: str = 'refuse', **kwargs) -> Decomposition:
+def inspect_cif(path: str | pathlib.Path, disorder: str = 'refuse', hydrogens: str = 'require', **kwargs) -> Decomposition:
     """Read, validate and decompose the CIF at ``path``; errors name the file.
 
-    :param disorder: ``refuse`` or ``major`` (:func:`aiida_perovskite.structure.cif.read_cif`); what a
-        resolved disorder kept is the first of the decomposition's notes.
+    :param disorder: ``refuse`` or ``major``, and
+    :param hydrogens: ``require`` or ``add`` (:func:`aiida_perovskite.structure.cif.read_cif`); what a resolved
+        disorder kept and what hydrogens were added are the first of the decomposition's notes
+        (:func:`reading_notes`).
     """
     name = str(path)
     try:
-        structure = read_cif(path, disorder=disorder)
+        structure = read_cif(path, disorder=disorder, hydrogens=hydrogens)
         decomposition = decompose(structure, name=name, **kwargs)
     except StructureError as error:
         error.with_path(name)
         raise
-    if structure.properties.get('disorder'):
-        from .disorder import summary
-
-        decomposition.notes.insert(0, summary(structure.properties['disorder']))
+    decomposition.notes[:0] = reading_notes(structure)
     return decomposition
+
+
+def reading_notes(structure: Structure) -> list[str]:
+    """One line for each change the CIF reader made (a disorder resolved, hydrogens added), from the structure's
+    ``properties``."""
+    from . import disorder, hydrogens
+
+    notes = []
+    if structure.properties.get('disorder'):
+        notes.append(disorder.summary(structure.properties['disorder']))
+    if structure.properties.get('hydrogens'):
+        notes.append(hydrogens.summary(structure.properties['hydrogens']))
+    return notes
 
 
 def decompose(
@@ -256,7 +268,7 @@ def decompose(
             name=name,
         )
         notes: list[str] = []
-        organic, inorganic = _classify_atoms(graph, structure, notes)
+        organic, inorganic = classify_atoms(graph, structure, notes)
         molecules = _molecules(structure, graph, organic)
         oxidation_states = _balance_charge(graph.symbols, molecules, inorganic)
         miller, slab_components = _inorganic_layers(structure, graph, inorganic)
@@ -308,7 +320,7 @@ def match_copy(template_symbols: list[str], template_edges, copy_symbols: list[s
     return [mapping[index] for index in range(len(template_symbols))]
 
 
-def _classify_atoms(graph: BondGraph, structure: Structure, notes: list[str]) -> tuple[list[int], list[int]]:
+def classify_atoms(graph: BondGraph, structure: Structure, notes: list[str]) -> tuple[list[int], list[int]]:
     """Organic atoms vs inorganic ones (metals, A-site cations, framework halides).
 
     A halogen is part of a molecule when it is covalently bonded to an organic

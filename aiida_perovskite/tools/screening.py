@@ -15,9 +15,9 @@ from aiida_perovskite.ml.screening import ScreeningError
 __all__ = ('decompose_with_provenance', 'network_input', 'predict_cif_with_provenance')
 
 
-def decompose_with_provenance(path, disorder: str = 'refuse') -> tuple[orm.CifData, dict, orm.Dict, list[str]]:
-    """CifData -> decompose_cif -> compute_features, each a node; ``disorder`` is the decomposition's policy for a
-    disordered CIF (``refuse`` or ``major``).
+def decompose_with_provenance(path, reading: dict | None = None) -> tuple[orm.CifData, dict, orm.Dict, list[str]]:
+    """CifData -> decompose_cif -> compute_features, each a node; ``reading`` holds the decomposition's CIF-reading
+    policies (``{'disorder': 'major', 'hydrogens': 'add'}`` or part of it, see :func:`~aiida_perovskite.structure.read_cif`).
 
     :returns: the CifData, the outputs of ``decompose_cif`` (``decomposition``, ``structure``), the features node
         and the cell's elements.
@@ -31,12 +31,12 @@ def decompose_with_provenance(path, disorder: str = 'refuse') -> tuple[orm.CifDa
     try:
         # Our own reader first: it names the problem plainly, where CifData's parser would print
         # pages of PyCifRW tracebacks for a truncated file before failing.
-        read_cif(path, disorder=disorder)
+        read_cif(path, **(reading or {}))
     except StructureError as error:
         raise ScreeningError(f'{type(error).__name__}: {error}') from None
     cif = orm.CifData(file=str(pathlib.Path(path).resolve()), filename=pathlib.Path(path).name)
     results, node = decompose_cif.run_get_node(
-        cif, **({'parameters': orm.Dict({'disorder': disorder})} if disorder != 'refuse' else {}))
+        cif, **({'parameters': orm.Dict(reading)} if reading else {}))
     if not node.is_finished_ok:
         raise ScreeningError(node.exit_message)
     features = compute_features(results['decomposition'])
@@ -56,13 +56,13 @@ def network_input(family: str, structure: orm.StructureData, fingerprint_setting
 
 
 def predict_cif_with_provenance(path, model, temperature: float, group: orm.Group | None = None,
-                                disorder: str = 'refuse') -> dict:
+                                reading: dict | None = None) -> dict:
     """CifData -> decompose_cif -> compute_features -> predict_properties, each a provenance node (for a network
     model: its fingerprint or structure -> predict_network).
 
     :param model: a stored :class:`aiida_perovskite.data.TrainedModelData`.
     :param group: also put the prediction node in this group.
-    :param disorder: the decomposition's policy for a disordered CIF (``refuse`` or ``major``).
+    :param reading: the decomposition's CIF-reading policies (see :func:`decompose_with_provenance`).
     :returns: the record of :func:`aiida_perovskite.ml.screening.predict_cif` with ``prediction_pk``
         and ``cif_uuid`` added.
     :raises ScreeningError: the CIF cannot be read or decomposed, or a network cannot read it.
@@ -70,7 +70,7 @@ def predict_cif_with_provenance(path, model, temperature: float, group: orm.Grou
     from aiida_perovskite.calculations.functions.learning import predict_properties
     from aiida_perovskite.calculations.functions.networks import predict_network
 
-    cif, results, features, elements = decompose_with_provenance(path, disorder)
+    cif, results, features, elements = decompose_with_provenance(path, reading)
     if model.is_network:
         hyper = model.base.attributes.get('hyperparameters') or {}
         inputs = network_input(model.family, results['structure'], hyper.get('input_settings'))

@@ -23,7 +23,7 @@ class ValidationJob:
 
 
 def prepare_validations(path, temperature: float, choices, cell: dict | None = None,
-                        label: str = '', skipped: list | None = None, disorder: str = 'refuse') -> list[ValidationJob]:
+                        label: str = '', skipped: list | None = None, reading: dict | None = None) -> list[ValidationJob]:
     """Read and decompose the CIF once, then per ``(charge_model, parameter_set)`` of ``choices`` resolve
     the set and check the charge model covers the CIF's ions: every choice is checked before anything runs.
 
@@ -33,8 +33,9 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
     :param skipped: when given, a named set that does not cover the CIF's ions is left out and appended here
         as ``(charge_model, parameter_set, message)`` instead of raising (comparing sets of several
         chemistries over a mixed batch); it still raises when no choice covers them.
-    :param disorder: ``refuse`` a disordered CIF or keep its ``major`` component (pass the same policy to
-        :func:`validation_overrides`, so that the work chain reads the CIF the same way).
+    :param reading: how the CIF is read, ``{'disorder': 'major', 'hydrogens': 'add'}`` or part of it (see
+        :func:`aiida_perovskite.structure.read_cif`); pass the same to :func:`validation_overrides`, so that the
+        work chain reads the CIF the same way.
     :raises StructureError: the CIF cannot be read or decomposed (names the file and the problem).
     :raises ForceFieldError: no parameter set covers its elements, or a charge model cannot describe them.
     """
@@ -43,7 +44,7 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
     from aiida_perovskite.structure.decompose import inspect_cif
 
     path = pathlib.Path(path)
-    decomposition = inspect_cif(path, disorder=disorder)
+    decomposition = inspect_cif(path, **(reading or {}))
     sites = decomposition.structure
     inorganic = {sites[i].specie.symbol for i in decomposition.inorganic_indices}
     stated = None if cell else measurement_temperature(path.read_text(errors='replace'))
@@ -77,9 +78,10 @@ def prepare_validation(path, temperature: float, charge_model: str, parameter_se
 
 def validation_overrides(steps: int | None = None, equilibration_steps: int | None = None,
                          min_width: float | None = None, charge_method: str | None = None,
-                         seed: int | None = None, disorder: str = 'refuse') -> dict:
+                         seed: int | None = None, reading: dict | None = None) -> dict:
     """``ValidationWorkChain`` overrides for the settings given (None: the protocol's, ``validation.yaml``);
-    ``seed`` is the NPT's velocity seed, ``disorder`` the decomposition's policy for a disordered CIF."""
+    ``seed`` is the NPT's velocity seed, ``reading`` the decomposition's CIF-reading policies (see
+    :func:`prepare_validations`)."""
     overrides, parametrise = {}, {}
     if steps is not None:
         overrides['steps'] = int(steps)
@@ -89,8 +91,8 @@ def validation_overrides(steps: int | None = None, equilibration_steps: int | No
         parametrise['lammps'] = {'replication': {'min_width': float(min_width)}}
     if charge_method is not None:
         parametrise['charge_method'] = charge_method
-    if disorder != 'refuse':
-        parametrise['decompose_parameters'] = {'disorder': disorder}
+    if reading:
+        parametrise['decompose_parameters'] = dict(reading)
     if parametrise:
         overrides['material'] = {'parametrise': parametrise}
     if seed is not None:
@@ -132,7 +134,7 @@ def run_validation(job: ValidationJob, codes: dict, overrides: dict | None = Non
 
 
 def run_mlip_validation(path, code, potential: str, settings: dict | None = None, cell: dict | None = None,
-                        label: str = '', disorder: str = 'refuse') -> tuple[orm.Node, dict | None, str | None]:
+                        label: str = '', reading: dict | None = None) -> tuple[orm.Node, dict | None, str | None]:
     """Relax the CIF at ``path`` at 0 K with an MLIP (``MlipRelaxWorkChain``) and compare it with its own cell
     (or ``cell``). Returns the work chain's node, the record (None on failure) and the failure.
 
@@ -148,7 +150,7 @@ def run_mlip_validation(path, code, potential: str, settings: dict | None = None
     path = pathlib.Path(path)
     cif = orm.CifData(file=str(path.resolve()), filename=path.name)
     decomposed, node = decompose_cif.run_get_node(
-        cif, **({'parameters': orm.Dict({'disorder': disorder})} if disorder != 'refuse' else {}))
+        cif, **({'parameters': orm.Dict(reading)} if reading else {}))
     if not node.is_finished_ok:
         return node, None, f'[{node.exit_status}] {node.exit_message}'
     overrides = {'parameters': {**(settings or {}), 'potential': potential}}

@@ -82,3 +82,22 @@ def test_disorder_policy_is_an_input_and_its_choice_an_output(butylammonium_rp):
     _, node = decompose_cif.run_get_node(cif, orm.Dict({'disorder': 'minor'}))
     assert node.exit_status == STRUCTURE_EXIT_CODES['invalid_parameters'][0]
     assert "'minor'" in node.exit_message
+
+
+def test_hydrogen_policy_is_an_input_and_what_it_added_an_output(butylammonium_rp):
+    from tests.structure.test_hydrogens import stripped_cif
+
+    cif = orm.CifData(file=io.BytesIO(stripped_cif(butylammonium_rp).encode()), filename='bare.cif')
+    _, node = decompose_cif.run_get_node(cif)
+    assert node.exit_status == STRUCTURE_EXIT_CODES['missing_hydrogen'][0]
+    assert '--hydrogens add' in node.exit_message
+
+    results, node = decompose_cif.run_get_node(cif, orm.Dict({'hydrogens': 'add'}))
+    assert node.is_finished_ok
+    record = results['decomposition'].get_dict()
+    assert record['hydrogens']['added'] == 24
+    assert record['notes'][0] == 'hydrogens added at riding positions: 24 H to 2 molecule(s) (CCCC[NH3+] x2)'
+    assert len(results['structure'].sites) == len(butylammonium_rp)
+
+    _, node = decompose_cif.run_get_node(cif, orm.Dict({'hydrogens': 'guess'}))
+    assert node.exit_status == STRUCTURE_EXIT_CODES['invalid_parameters'][0]

@@ -163,13 +163,13 @@ def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butyl
     refused = CliRunner().invoke(cmd_root, arguments)
     assert refused.exit_code == 1 and f'{path}: DisorderError: ' in refused.stderr and not submitted
 
-    result = CliRunner().invoke(cmd_root, [*arguments, '--disorder', 'major'])
+    result = CliRunner().invoke(cmd_root, [*arguments, '--disorder', 'major', '--hydrogens', 'add'])
     assert result.exit_code == 0, result.output
     (node,) = submitted
-    assert node.inputs.parametrise.decompose_parameters.get_dict() == {'disorder': 'major'}
+    assert node.inputs.parametrise.decompose_parameters.get_dict() == {'disorder': 'major', 'hydrogens': 'add'}
     # validate passes the same policy down to its material's parametrisation
-    assert validation_overrides(disorder='major') == {'material': {'parametrise': {'decompose_parameters':
-                                                                                       {'disorder': 'major'}}}}
+    assert validation_overrides(reading={'disorder': 'major'}) == {
+        'material': {'parametrise': {'decompose_parameters': {'disorder': 'major'}}}}
     assert validation_overrides() == {}
 
 

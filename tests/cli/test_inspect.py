@@ -88,3 +88,14 @@ def test_disorder_major_reads_a_disordered_file_and_says_what_it_kept(tmp_path, 
     assert f'{path}: disorder resolved to its major component: kept group 1 of assembly A' in result.stderr
     (record,) = json.loads(result.stdout)
     assert record['ok'] and [(s['smiles'], s['count']) for s in record['spacers']] == [('CCCC[NH3+]', 2)]
+
+
+def test_hydrogens_add_completes_a_bare_file_and_says_so(tmp_path, butylammonium_rp):
+    from tests.structure.test_hydrogens import stripped_cif
+
+    path = tmp_path / 'bare.cif'
+    path.write_text(stripped_cif(butylammonium_rp))
+    result = CliRunner().invoke(cmd_root, ['inspect', '--hydrogens', 'add', str(path)])
+    assert result.exit_code == 0, result.output
+    assert f'{path}: hydrogens added at riding positions: 24 H to 2 molecule(s) (CCCC[NH3+] x2)' in result.stderr
+    assert 'CCCC[NH3+]' in result.stdout
