@@ -64,7 +64,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
     from aiida.engine import submit
     from aiida.manage import get_manager
 
-    from aiida_perovskite.structure import inspect_cif
+    from aiida_perovskite.structure.decompose import inspect_cif, reading_notes
     from aiida_perovskite.tools.materials import (
         cif_md5,
         is_broken_physics,
@@ -113,7 +113,8 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             # Decomposed here first: a bad CIF (unreadable, disordered, missing hydrogens, unknown elements...)
             # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
             # tracebacks for a truncated file before the work chain failed.
-            inspect_cif(path, **reading)
+            for note in reading_notes(inspect_cif(path, **reading).structure):
+                click.echo(f'{path}: {note}')
             overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else {}
             if reading:
                 overrides.setdefault('parametrise', {})['decompose_parameters'] = reading

@@ -111,6 +111,8 @@ def cmd_validate(paths, temperature, charge_models, parameter_sets, partial_char
             skipped = [] if len(parameter_sets) > 1 else None  # several sets: each CIF runs those covering it
             jobs = prepare_validations(path, temperature, [(model, name) for name in parameter_sets for model in models],
                                        skipped=skipped, reading=reading)
+            for note in dict.fromkeys(note for job in jobs for note in job.notes):
+                click.echo(f'{path}: {note}', err=True)
             for name in dict.fromkeys(name for _, name, _ in skipped or []):
                 click.echo(f'{path}: parameter set {name} skipped: it does not cover this CIF\'s ions', err=True)
             for job, seed in ((job, seed) for job in jobs for seed in seeds or (None,)):

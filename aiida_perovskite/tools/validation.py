@@ -20,6 +20,8 @@ class ValidationJob:
     cell: dict | None = None
     label: str = ''
     error: str | None = None
+    #: What the CIF reader changed (a disorder resolved, hydrogens added), one line each.
+    notes: tuple[str, ...] = ()
 
 
 def prepare_validations(path, temperature: float, choices, cell: dict | None = None,
@@ -41,7 +43,7 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
     """
     from aiida_perovskite.forcefield import MissingParametersError, parse_charge_model, resolve_parameter_set
     from aiida_perovskite.structure.cif import measurement_temperature
-    from aiida_perovskite.structure.decompose import inspect_cif
+    from aiida_perovskite.structure.decompose import inspect_cif, reading_notes
 
     path = pathlib.Path(path)
     decomposition = inspect_cif(path, **(reading or {}))
@@ -63,7 +65,8 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
             continue
         model = parse_charge_model(charge_model)
         model.ion_charges(chosen, inorganic)
-        jobs.append(ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label))
+        jobs.append(ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label,
+                                  notes=tuple(reading_notes(sites))))
     if not jobs and skipped:
         names = ', '.join(dict.fromkeys(name for _, name, _ in skipped))
         raise MissingParametersError(f'none of the parameter sets given ({names}) covers {", ".join(sorted(inorganic))}')

@@ -153,7 +153,7 @@ def test_validate(batch_folder, aiida_profile, aiida_localhost):
 def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butylammonium_rp, aiida_profile, submitted):
     """A disordered CIF is refused by ``run``, and with ``--disorder major`` submitted with the policy as an input
     of its decomposition (so that the work chain reads it as ``inspect`` did)."""
-    from aiida_perovskite.tools.validation import validation_overrides
+    from aiida_perovskite.tools.validation import prepare_validations, validation_overrides
     from tests.structure.test_disorder import disordered_cif
 
     path = tmp_path / 'disordered.cif'
@@ -167,6 +167,11 @@ def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butyl
     assert result.exit_code == 0, result.output
     (node,) = submitted
     assert node.inputs.parametrise.decompose_parameters.get_dict() == {'disorder': 'major', 'hydrogens': 'add'}
+    assert f'{path}: disorder resolved to its major component: kept group 1 of assembly A' in result.stdout
+    # validate checks and says the same before anything runs, and passes the policy down to its material
+    (job,) = prepare_validations(path, 300.0, [('formal', 'myp-pbi-uffi')], reading={'disorder': 'major'})
+    assert job.notes == (f'disorder resolved to its major component: kept group 1 of assembly A (1: 0.7, 2: 0.3); '
+                         f'8 partially occupied site(s) filled; 8 site(s) dropped',)
     # validate passes the same policy down to its material's parametrisation
     assert validation_overrides(reading={'disorder': 'major'}) == {
         'material': {'parametrise': {'decompose_parameters': {'disorder': 'major'}}}}
