@@ -18,9 +18,11 @@ from .errors import (
     UnsupportedElementError,
 )
 from .fragments import fragment_counts
+from .hydrogens import add_missing_hydrogens
 from .smiles import canonical_smiles, canonicalise
 
 __all__ = (
+    'add_missing_hydrogens',
     'AtomsTooCloseError',
     'BondingError',
     'ChargeImbalanceError',
