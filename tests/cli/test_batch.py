@@ -170,8 +170,8 @@ def test_run_disorder_major_puts_the_policy_on_the_decomposition(tmp_path, butyl
     assert f'{path}: disorder resolved to its major component: kept group 1 of assembly A' in result.stdout
     # validate checks and says the same before anything runs, and passes the policy down to its material
     (job,) = prepare_validations(path, 300.0, [('formal', 'myp-pbi-uffi')], reading={'disorder': 'major'})
-    assert job.notes == (f'disorder resolved to its major component: kept group 1 of assembly A (1: 0.7, 2: 0.3); '
-                         f'8 partially occupied site(s) filled; 8 site(s) dropped',)
+    assert job.notes == ('disorder resolved to its major component: kept group 1 of assembly A (1: 0.7, 2: 0.3); '
+                         '8 partially occupied site(s) filled; 8 site(s) dropped',)
     # validate passes the same policy down to its material's parametrisation
     assert validation_overrides(reading={'disorder': 'major'}) == {
         'material': {'parametrise': {'decompose_parameters': {'disorder': 'major'}}}}
