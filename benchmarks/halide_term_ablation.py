@@ -37,6 +37,7 @@ import tempfile
 import time
 
 import numpy as np
+from md_sanity import read_data  # the data-file reader of the MD sanity benchmark (beside this script)
 
 SCRIPT = """include forcefield.lmp
 include ablation.lmp
@@ -77,54 +78,56 @@ def pair_styles(coefficients: pathlib.Path) -> dict[tuple[int, int], list[str]]:
     return styles
 
 
-def ablations(labels: dict[int, str]) -> dict:
-    """The pairs (i <= j) each ablation switches off, or ``('wall', pairs)`` for the metal-halide wall moved out.
+def kind(label: str) -> str:
+    """What an atom type of the data file is: ``metal``, ``halide``, ``N``, ``H(N)`` (GAFF hn), ``H(C)``, ``C``
+    or ``other``."""
+    if label in METALS:
+        return 'metal'
+    if label in HALIDES:
+        return 'halide'
+    lower = label.lower()
+    if lower in ('hn', 'h'):
+        return 'H(N)'
+    return {'n': 'N', 'h': 'H(C)', 'c': 'C'}.get(lower[:1], 'other')
+
+
+def ablations(labels: dict[int, str], styles: dict[tuple[int, int], list[str]]) -> dict[str, str]:
+    """The ``pair_coeff`` lines of each ablation (none for the set as shipped).
 
     Every halide-organic term at once is not an ablation: without a wall the N-H and the halide
     collapse onto each other under their Coulomb attraction (H...X 1.4 A).
     """
-    metals = {t for t, label in labels.items() if label in METALS}
-    halides = {t for t, label in labels.items() if label in HALIDES}
-    organic = set(labels) - metals - halides
-    nitrogen = {t for t in organic if labels[t].lower().startswith('n')}
-    hydrogen_n = {t for t in organic if labels[t].lower() in ('hn', 'h')}
-    hydrogen_c = {t for t in organic if labels[t].lower().startswith('h')} - hydrogen_n
-    carbon = {t for t in organic if labels[t].lower().startswith('c')}
+    groups: dict[str, set[int]] = {}
+    for number, label in labels.items():
+        groups.setdefault(kind(label), set()).add(number)
+    organic = set(labels) - groups.get('metal', set()) - groups.get('halide', set())
+    hydrogens = groups.get('H(N)', set()) | groups.get('H(C)', set())
 
     def pairs(first, second):
-        return {tuple(sorted((i, j))) for i in first for j in second}
+        return sorted({tuple(sorted((i, j))) for i in first for j in second})
 
-    hydrogens = hydrogen_c | hydrogen_n
+    def off(first, second):  # epsilon of a Lennard-Jones term, A and C of a Buckingham term to zero
+        return ''.join(f'pair_coeff {i} {j} {styles[(i, j)][0]} 0.0 1.0'
+                       + (' 0.0' if styles[(i, j)][0].startswith('buck') else '') + '\n' for i, j in pairs(first, second))
+
+    def wall_out(shift):  # the metal-halide Buckingham wall moved out: A times exp(shift / rho)
+        lines = []
+        for i, j in pairs(groups['metal'], groups['halide']):
+            style, prefactor, rho, dispersion = styles[(i, j)][:4]
+            lines.append(f'pair_coeff {i} {j} {style} {float(prefactor) * np.exp(shift / float(rho)):.6f} {rho} {dispersion}\n')
+        return ''.join(lines)
+
+    halides = groups.get('halide', set())
     return {
-        'as shipped': set(),
-        'X-N off': pairs(halides, nitrogen),
-        'X-H(N) off': pairs(halides, hydrogen_n),
-        'X-H(C) off': pairs(halides, hydrogen_c),
-        'X-C off': pairs(halides, carbon),
-        'metal-organic off': pairs(metals, organic),
-        'organic H...H off': pairs(hydrogens, hydrogens),
-        'M-X wall +0.1 A': ('wall', pairs(metals, halides)),
+        'as shipped': '',
+        'X-N off': off(halides, groups.get('N', set())),
+        'X-H(N) off': off(halides, groups.get('H(N)', set())),
+        'X-H(C) off': off(halides, groups.get('H(C)', set())),
+        'X-C off': off(halides, groups.get('C', set())),
+        'metal-organic off': off(groups.get('metal', set()), organic),
+        'organic H...H off': off(hydrogens, hydrogens),
+        'M-X wall +0.1 A': wall_out(0.1),
     }
-
-
-def switch_off(pairs: set[tuple[int, int]], styles: dict[tuple[int, int], list[str]]) -> str:
-    lines = []
-    for i, j in sorted(pairs):
-        style = styles[(i, j)][0]
-        if style.startswith('buck'):
-            lines.append(f'pair_coeff {i} {j} {style} 0.0 1.0 0.0')
-        else:
-            lines.append(f'pair_coeff {i} {j} {style} 0.0 1.0')
-    return '\n'.join(lines) + '\n'
-
-
-def move_wall(pairs: set[tuple[int, int]], styles: dict[tuple[int, int], list[str]], shift: float) -> str:
-    """Buckingham terms with their repulsive wall moved out by ``shift`` Angstrom (``A`` times exp(shift / rho))."""
-    lines = []
-    for i, j in sorted(pairs):
-        style, prefactor, rho, dispersion = styles[(i, j)][:4]
-        lines.append(f'pair_coeff {i} {j} {style} {float(prefactor) * np.exp(shift / float(rho)):.6f} {rho} {dispersion}')
-    return '\n'.join(lines) + '\n'
 
 
 def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder: pathlib.Path) -> bool:
@@ -141,26 +144,9 @@ def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder
 
 
 def read_system(path: pathlib.Path, labels: dict[int, str]):
-    """Element symbols (organic atoms as their GAFF type), Cartesian positions and cell rows of a data file."""
-    lines = path.read_text().splitlines()
-    bounds = {}
-    for line in lines[:40]:
-        for key in ('xlo xhi', 'ylo yhi', 'zlo zhi', 'xy xz yz'):
-            if line.rstrip().endswith(key):
-                bounds[key] = [float(value) for value in line.split()[:len(key.split())]]
-    (xlo, xhi), (ylo, yhi), (zlo, zhi) = bounds['xlo xhi'], bounds['ylo yhi'], bounds['zlo zhi']
-    xy, xz, yz = bounds.get('xy xz yz', (0.0, 0.0, 0.0))
-    cell = np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, zhi - zlo]])
-    start = next(i for i, line in enumerate(lines) if line.split()[:1] == ['Atoms'])
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.strip():
-            break
-        rows.append(line.split('#')[0].split())
-    rows.sort(key=lambda row: int(row[0]))
-    types = [labels[int(row[2])] for row in rows]
-    positions = np.array([[float(value) for value in row[4:7]] for row in rows])
-    return types, positions, cell
+    """Atom types (ions by element, organic atoms by GAFF type), Cartesian positions and cell rows of a data file."""
+    data = read_data(path)
+    return [labels[number] for number in data['types']], data['positions'], data['cell']
 
 
 def contacts(types, positions, cell) -> dict[str, float]:
@@ -168,11 +154,10 @@ def contacts(types, positions, cell) -> dict[str, float]:
     inverse = np.linalg.inv(cell)
     halide = np.array([t in HALIDES for t in types])
     result = {}
-    groups = {'N...X': lambda t: t.lower().startswith('n') and t not in HALIDES,
-              'H(N)...X': lambda t: t.lower() in ('hn', 'h'),
-              'H(C)...X': lambda t: t.lower().startswith('h') and t.lower() not in ('hn', 'h')}
-    for name, member in groups.items():
-        chosen = np.array([member(t) for t in types])
+    kinds = [kind(t) for t in types]
+    for group in ('N', 'H(N)', 'H(C)'):
+        name = f'{group}...X'
+        chosen = np.array([k == group for k in kinds])
         if not chosen.any() or not halide.any():
             continue
         delta = positions[halide] @ inverse - (positions[chosen] @ inverse)[:, None]
@@ -219,14 +204,10 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
               + ', '.join(f'{name} {measured[name]:.2f}' for name in names if name in measured))
         print(f'{"ablation":26s} {"da %":>6s} {"db %":>6s} {"dc %":>6s} {"dV %":>6s} {"octahedra":>10s} '
               f'{"longest":>8s} ' + ' '.join(f'{name:>9s}' for name in names))
-        for name, pairs in ablations(labels).items():
+        for name, text in ablations(labels, styles).items():
             if only and name not in only:
                 continue
-            if isinstance(pairs, tuple):
-                text = move_wall(pairs[1], styles, 0.1)
-            else:
-                text = switch_off(pairs, styles) if pairs else '\n'
-            (folder / 'ablation.lmp').write_text(text)
+            (folder / 'ablation.lmp').write_text(text or '\n')
             (folder / 'in.lmp').write_text(SCRIPT)
             final = folder / 'final.lmp'
             final.unlink(missing_ok=True)

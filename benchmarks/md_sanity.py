@@ -53,7 +53,7 @@ write_data final.lmp nocoeff
 
 
 def read_data(path: pathlib.Path) -> dict:
-    """Cell (rows a, b, c), element symbols, positions and bonds of a LAMMPS data file (atom_style full)."""
+    """Cell (rows a, b, c), element symbols, atom types, positions and bonds of a LAMMPS data file (atom_style full)."""
     lines = path.read_text().splitlines()
     header = {}
     for line in lines[:40]:
@@ -80,6 +80,7 @@ def read_data(path: pathlib.Path) -> dict:
     return {
         'cell': cell,
         'symbols': np.array([element[row[2]] for row in atoms]),
+        'types': np.array([int(row[2]) for row in atoms]),
         'masses': np.array([MASSES[element[row[2]]] for row in atoms]),
         'positions': np.array([[float(value) for value in row[4:7]] for row in atoms]),
         'bonds': np.array([[index[row[2]], index[row[3]]] for row in section('Bonds')]),

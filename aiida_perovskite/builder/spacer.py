@@ -27,6 +27,8 @@ from collections import deque
 
 import numpy as np
 
+from aiida_perovskite.structure.hydrogens import protonate_amines
+
 from .errors import BuildError
 
 __all__ = ('GAUCHE', 'Spacer', 'molecule_from_smiles', 'protonate', 'spacer_from_smiles')
@@ -89,7 +91,7 @@ def protonate(smiles: str) -> tuple[str, list[int]]:
     from aiida_perovskite.structure.smiles import canonical_of
 
     molecule = _read(smiles)
-    protonated = _protonate(molecule)
+    protonated = protonate_amines(molecule)
     return canonical_of(molecule), protonated
 
 
@@ -113,20 +115,6 @@ def molecule_from_smiles(smiles: str) -> tuple[list[str], np.ndarray]:
     return symbols, coords
 
 
-def _protonate(molecule) -> list[int]:
-    from openbabel import openbabel
-
-    protonated = []
-    from aiida_perovskite.structure.hydrogens import is_basic_amine
-
-    for atom in openbabel.OBMolAtomIter(molecule):
-        if is_basic_amine(atom):
-            atom.SetFormalCharge(1)
-            atom.SetImplicitHCount(atom.GetImplicitHCount() + 1)
-            protonated.append(atom.GetIdx() - 1)
-    return protonated
-
-
 def spacer_from_smiles(
     smiles: str, heads: int | None = None, relax_steps: int = 250, head_torsion: float | None = None
 ) -> Spacer:
@@ -144,7 +132,7 @@ def spacer_from_smiles(
     from aiida_perovskite.structure.smiles import canonical_of
 
     molecule = _read(smiles)
-    protonated = _protonate(molecule)
+    protonated = protonate_amines(molecule)
     cation = canonical_of(molecule)
 
     symbols_2d = [openbabel.GetSymbol(a.GetAtomicNum()) for a in openbabel.OBMolAtomIter(molecule)]

@@ -26,6 +26,7 @@ def cmd_inspect(paths, as_json, tolerance, reading):
     bad file never stops the others. The exit status is 1 when any file failed.
     With --disorder major or --hydrogens add, what was kept or added is said on stderr.
     """
+    from aiida_perovskite.structure.decompose import reading_notes
     from aiida_perovskite.structure.report import inspect_many, records_table
 
     batch = Batch(paths)
@@ -42,9 +43,8 @@ def cmd_inspect(paths, as_json, tolerance, reading):
     else:
         click.echo(records_table(records))
     for record in records:
-        for note in record.get('notes') or []:
-            if note.startswith(('disorder resolved', 'hydrogens added')):
-                click.echo(f'{record["file"]}: {note}', err=True)
+        for note in reading_notes(record):
+            click.echo(f'{record["file"]}: {note}', err=True)
         if not record['ok']:
             batch.fail(record['file'], record['error']['class'], record['error']['message'])
     click.echo(f'{len(records)} file(s): {len(records) - batch.failed} decomposed, {batch.failed} failed', err=True)

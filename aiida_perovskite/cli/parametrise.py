@@ -53,6 +53,7 @@ def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_
     from aiida.engine import run_get_node
 
     from aiida_perovskite.forcefield import ForceFieldError, parse_charge_model
+    from aiida_perovskite.structure.decompose import reading_notes
     from aiida_perovskite.workflows.parametrise import ParametriseWorkChain
 
     try:
@@ -81,9 +82,8 @@ def cmd_parametrise(cif, protocol, charges, charge_model, atom_types, parameter_
     record = results['decomposition'].get_dict()
     click.echo(f'{cif.name}: {record["formula"]}, '
                + ', '.join(f'{s["smiles"]} x{s["count"]}' for s in record['spacers']))
-    for note in record['notes']:
-        if note.startswith(('disorder resolved', 'hydrogens added')):
-            click.echo(f'  {note}')
+    for note in reading_notes(record):
+        click.echo(f'  {note}')
     click.echo(f'  topology<{topology.pk}>: {attributes["n_atoms"]} atoms, replication {attributes["replication"]}, '
                f'{attributes["parameter_set"]} ({attributes["heteroatom_policy"]}), charges {charges}, '
                f'charge model {attributes["charge_model"]} (organic x{attributes["organic_charge_scale"]:.4g}), {atom_types}')

@@ -113,7 +113,7 @@ def cmd_run(paths, protocol, group_label, daemon, wait, max_running, workers, po
             # Decomposed here first: a bad CIF (unreadable, disordered, missing hydrogens, unknown elements...)
             # is named in one line and never becomes a material; CifData's own parser (PyCifRW) would print
             # tracebacks for a truncated file before the work chain failed.
-            for note in reading_notes(inspect_cif(path, **reading).structure):
+            for note in reading_notes(inspect_cif(path, **reading).reading):
                 click.echo(f'{path}: {note}')
             overrides = {'parametrise': {'parameter_set': parameter_set}} if parameter_set else {}
             if reading:

@@ -65,7 +65,7 @@ def predict_cif(path, model, temperature: float, reading: dict | None = None) ->
         if (model.base.attributes.get('hyperparameters') or {}).get('classes'):
             raise ScreeningError(f'model {model.family} is a classifier: its classes cannot be ranked')
         # the structure read (a disordered CIF's major component, hydrogens added), not the file read again
-        mean, spread = model.predict_structures([decomposition.structure if reading else path])
+        mean, spread = model.predict_structures([decomposition.structure])
     else:
         mean, spread = model.predict(pd.DataFrame([features]))
     applicability = getattr(model, 'applicability', None)

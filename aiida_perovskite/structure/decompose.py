@@ -36,6 +36,9 @@ from .smiles import canonical_smiles, skeleton
 
 __all__ = ('Decomposition', 'Molecule', 'Slab', 'UniqueMolecule', 'decompose', 'inspect_cif')
 
+#: The records the CIF reader leaves in a structure's ``properties`` when it changed the CIF.
+READER_CHANGES = ('disorder', 'hydrogens')
+
 #: Metal atoms whose heights along the stacking normal differ by less than this
 #: belong to the same metal plane (octahedral tilts move them by well under 1 A,
 #: adjacent planes of an n > 1 slab are about 6 A apart).
@@ -179,6 +182,12 @@ class Decomposition:
     def formula(self) -> str:
         return self.structure.composition.reduced_composition.hill_formula.replace(' ', '')
 
+    @property
+    def reading(self) -> dict:
+        """What the CIF reader changed: its ``disorder`` and ``hydrogens`` records, kept in the structure's
+        ``properties`` (:func:`aiida_perovskite.structure.cif.read_cif`); empty for a CIF read as it is."""
+        return {key: self.structure.properties[key] for key in READER_CHANGES if self.structure.properties.get(key)}
+
     def as_dict(self) -> dict:
         """A JSON-serialisable record (plain Python types only)."""
         lattice = self.structure.lattice
@@ -208,6 +217,7 @@ class Decomposition:
                 for slab in self.slabs
             ],
             'notes': self.notes,
+            **self.reading,
         }
 
 
@@ -215,32 +225,24 @@ def inspect_cif(path: str | pathlib.Path, disorder: str = 'refuse', hydrogens: s
     """Read, validate and decompose the CIF at ``path``; errors name the file.
 
     :param disorder: ``refuse`` or ``major``, and
-    :param hydrogens: ``require`` or ``add`` (:func:`aiida_perovskite.structure.cif.read_cif`); what a resolved
-        disorder kept and what hydrogens were added are the first of the decomposition's notes
-        (:func:`reading_notes`).
+    :param hydrogens: ``require`` or ``add`` (:func:`aiida_perovskite.structure.cif.read_cif`); what the reader
+        changed is the decomposition's ``reading`` and the first of its notes.
     """
     name = str(path)
     try:
-        structure = read_cif(path, disorder=disorder, hydrogens=hydrogens)
-        decomposition = decompose(structure, name=name, **kwargs)
+        return decompose(read_cif(path, disorder=disorder, hydrogens=hydrogens), name=name, **kwargs)
     except StructureError as error:
         error.with_path(name)
         raise
-    decomposition.notes[:0] = reading_notes(structure)
-    return decomposition
 
 
-def reading_notes(structure: Structure) -> list[str]:
-    """One line for each change the CIF reader made (a disorder resolved, hydrogens added), from the structure's
-    ``properties``."""
+def reading_notes(changes: dict) -> list[str]:
+    """One line for each change the CIF reader made (a disorder resolved, hydrogens added), from a mapping that
+    holds its records: a structure's ``properties``, a decomposition's ``reading`` or its record (``as_dict``)."""
     from . import disorder, hydrogens
 
-    notes = []
-    if structure.properties.get('disorder'):
-        notes.append(disorder.summary(structure.properties['disorder']))
-    if structure.properties.get('hydrogens'):
-        notes.append(hydrogens.summary(structure.properties['hydrogens']))
-    return notes
+    summaries = {'disorder': disorder.summary, 'hydrogens': hydrogens.summary}
+    return [summaries[key](changes[key]) for key in READER_CHANGES if changes.get(key)]
 
 
 def decompose(
@@ -267,7 +269,7 @@ def decompose(
             min_distance_factor=min_distance_factor,
             name=name,
         )
-        notes: list[str] = []
+        notes = reading_notes(structure.properties)
         organic, inorganic = classify_atoms(graph, structure, notes)
         molecules = _molecules(structure, graph, organic)
         oxidation_states = _balance_charge(graph.symbols, molecules, inorganic)

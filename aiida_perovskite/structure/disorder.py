@@ -132,7 +132,7 @@ def resolve_disorder(text: str, name: str | None = None) -> tuple[str, dict | No
             'major one is not stated; give them disorder groups or resolve them by hand', name)
 
     keep = [True] * count
-    record = {'policy': 'major', 'assemblies': {}, 'dropped': [], 'filled': {}}
+    record = {'assemblies': {}, 'dropped': [], 'filled': {}}
     components: dict[str, dict[str, list[int]]] = {}
     for i in grouped:
         components.setdefault(assemblies[i], {}).setdefault(groups[i], []).append(i)

@@ -19,10 +19,12 @@ Plain Python on OpenBabel; :func:`aiida_perovskite.structure.cif.read_cif_text` 
 
 from __future__ import annotations
 
-import numpy as np
-from pymatgen.core import Structure
+from collections import Counter
 
-__all__ = ('HYDROGEN_POLICIES', 'add_missing_hydrogens', 'is_basic_amine', 'summary')
+import numpy as np
+from pymatgen.core import Composition, Structure
+
+__all__ = ('HYDROGEN_POLICIES', 'add_missing_hydrogens', 'is_basic_amine', 'protonate_amines', 'summary')
 
 #: ``require``: a CIF with hydrogens missing is an error (the default); ``add``: add them at riding positions.
 HYDROGEN_POLICIES = ('require', 'add')
@@ -55,14 +57,12 @@ def add_missing_hydrogens(structure: Structure, name: str | None = None) -> tupl
         symbols = [graph.symbols[i] for i in members]
         fractional = np.array([structure[i].frac_coords + component.images[i] for i in members])
         cartesian = structure.lattice.get_cartesian_coords(fractional)
-        # the geometry decides, not the valences alone: stripped of its hydrogens, NCCCCN is a closed-shell
-        # N#CC#CC#N to a bond-order assignment, but its 112 degree angles are sp3 to OpenBabel
         positions, smiles = _complete(symbols, cartesian, edges)
         if not len(positions):
             continue  # complete as given
         label = structure[members[0]].label or f'{symbols[0]}{members[0]}'
         added.extend(positions)
-        record['molecules'].append({'site': label, 'formula': _formula(symbols), 'smiles': smiles,
+        record['molecules'].append({'site': label, 'formula': Composition(Counter(symbols)).hill_formula.replace(' ', ''), 'smiles': smiles,
                                     'added': len(positions)})
     if not added:
         return structure, None
@@ -75,20 +75,10 @@ def add_missing_hydrogens(structure: Structure, name: str | None = None) -> tupl
 
 def summary(record: dict) -> str:
     """One line saying what :func:`add_missing_hydrogens` added."""
-    kinds: dict[str, int] = {}
-    for molecule in record['molecules']:
-        kinds[molecule['smiles']] = kinds.get(molecule['smiles'], 0) + 1
+    kinds = Counter(molecule['smiles'] for molecule in record['molecules'])
     listed = ', '.join(f'{smiles} x{count}' for smiles, count in kinds.items())
     return (f'hydrogens added at riding positions: {record["added"]} H to {len(record["molecules"])} '
             f'molecule(s) ({listed})')
-
-
-def _formula(symbols: list[str]) -> str:
-    counts: dict[str, int] = {}
-    for symbol in symbols:
-        counts[symbol] = counts.get(symbol, 0) + 1
-    order = sorted(counts, key=lambda s: (s != 'C', s != 'H', s))
-    return ''.join(f'{s}{counts[s] if counts[s] > 1 else ""}' for s in order)
 
 
 def _complete(symbols: list[str], cartesian: np.ndarray, edges) -> tuple[np.ndarray, str]:
@@ -108,10 +98,7 @@ def _complete(symbols: list[str], cartesian: np.ndarray, edges) -> tuple[np.ndar
     molecule.PerceiveBondOrders()
     for atom in ob.OBMolAtomIter(molecule):
         ob.OBAtomAssignTypicalImplicitHydrogens(atom)
-    for atom in ob.OBMolAtomIter(molecule):
-        if is_basic_amine(atom):
-            atom.SetFormalCharge(1)
-            atom.SetImplicitHCount(atom.GetImplicitHCount() + 1)
+    protonate_amines(molecule)
     before = molecule.NumAtoms()
     molecule.AddHydrogens()
     positions = np.array([[atom.GetX(), atom.GetY(), atom.GetZ()]
@@ -119,6 +106,20 @@ def _complete(symbols: list[str], cartesian: np.ndarray, edges) -> tuple[np.ndar
     conversion = ob.OBConversion()
     conversion.SetOutFormat('can')
     return positions.reshape(-1, 3), conversion.WriteString(molecule).split()[0]
+
+
+def protonate_amines(molecule) -> list[int]:
+    """Make every basic amine of an OpenBabel molecule (:func:`is_basic_amine`) an ammonium: charge +1 and one
+    more implicit hydrogen. Returns the (0-based) indices of the nitrogens protonated."""
+    from openbabel import openbabel
+
+    protonated = []
+    for atom in openbabel.OBMolAtomIter(molecule):
+        if is_basic_amine(atom):
+            atom.SetFormalCharge(1)
+            atom.SetImplicitHCount(atom.GetImplicitHCount() + 1)
+            protonated.append(atom.GetIdx() - 1)
+    return protonated
 
 
 def is_basic_amine(atom) -> bool:

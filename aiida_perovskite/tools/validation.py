@@ -66,7 +66,7 @@ def prepare_validations(path, temperature: float, choices, cell: dict | None = N
         model = parse_charge_model(charge_model)
         model.ion_charges(chosen, inorganic)
         jobs.append(ValidationJob(path, float(temperature), source, model.spec, chosen.name, cell, label,
-                                  notes=tuple(reading_notes(sites))))
+                                  notes=tuple(reading_notes(decomposition.reading))))
     if not jobs and skipped:
         names = ', '.join(dict.fromkeys(name for _, name, _ in skipped))
         raise MissingParametersError(f'none of the parameter sets given ({names}) covers {", ".join(sorted(inorganic))}')

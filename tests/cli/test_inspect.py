@@ -88,6 +88,7 @@ def test_disorder_major_reads_a_disordered_file_and_says_what_it_kept(tmp_path, 
     assert f'{path}: disorder resolved to its major component: kept group 1 of assembly A' in result.stderr
     (record,) = json.loads(result.stdout)
     assert record['ok'] and [(s['smiles'], s['count']) for s in record['spacers']] == [('CCCC[NH3+]', 2)]
+    assert record['disorder']['assemblies'] == {'A': {'groups': {'1': 0.7, '2': 0.3}, 'kept': '1', 'tie': False}}
 
 
 def test_hydrogens_add_completes_a_bare_file_and_says_so(tmp_path, butylammonium_rp):

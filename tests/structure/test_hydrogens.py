@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pymatgen.io.cif import CifWriter
 
-from aiida_perovskite.structure import MissingHydrogenError, inspect_cif, read_cif_text
+from aiida_perovskite.structure import MissingHydrogenError, UnreadableCifError, inspect_cif, read_cif_text
 from aiida_perovskite.structure.hydrogens import add_missing_hydrogens, summary
 
 
@@ -90,7 +90,7 @@ def test_a_protonation_that_contradicts_the_declared_formula_is_refused(butylamm
     """The CIF says C8H22 (two neutral butylamines: no ammonium, so no charge balance either): adding the
     ammonium hydrogens gives C8H24, and the file is refused rather than simulated with another chemistry."""
     text = stripped_cif(butylammonium_rp).replace("H24", "H22")
-    with pytest.raises(Exception, match=r"do not match the declared _chemical_formula_sum"):
+    with pytest.raises(UnreadableCifError, match=r"do not match the declared _chemical_formula_sum"):
         read_cif_text(text, 'neutral.cif', hydrogens='add')
 
 

@@ -7,7 +7,6 @@ from aiida.engine import ExitCode, calcfunction
 
 from aiida_perovskite.common.exit_codes import STRUCTURE_EXIT_CODES
 from aiida_perovskite.structure import StructureError, decompose, read_cif_text
-from aiida_perovskite.structure.decompose import reading_notes
 from aiida_perovskite.structure.disorder import DISORDER_POLICIES
 from aiida_perovskite.structure.hydrogens import HYDROGEN_POLICIES
 
@@ -52,12 +51,7 @@ def decompose_cif(cif: orm.CifData, parameters: orm.Dict | None = None):
         status, _ = STRUCTURE_EXIT_CODES.get(error.code, STRUCTURE_EXIT_CODES['structure_error'])
         return ExitCode(status, f'{type(error).__name__}: {error}')
 
-    record = decomposition.as_dict()
-    for key in ('disorder', 'hydrogens'):
-        if structure.properties.get(key):
-            record[key] = structure.properties[key]
-    record['notes'] = [*reading_notes(structure), *record['notes']]
     return {
         'structure': orm.StructureData(pymatgen=decomposition.unwrapped),
-        'decomposition': orm.Dict(record),
+        'decomposition': orm.Dict(decomposition.as_dict()),
     }
