@@ -14,7 +14,8 @@ layer spacing). Presets: ``BA2PbI4`` (start: Mitzi's room-temperature Pbca cell;
 the low-temperature cell of ``benchmarks/forcefield_fidelity.py`` ``EXPERIMENT``), ``PEA2PbI4`` (Du et
 al.'s P-1 cell at 298 K, the ``structure_search.py`` preset; ``EXPERIMENT`` lists it rounded).
 
-Each CIF is decomposed (:func:`aiida_perovskite.structure.decompose.inspect_cif`) to find its stacking axis,
+Each CIF is decomposed (:func:`aiida_perovskite.structure.decompose.inspect_cif`, with ``--disorder`` and
+``--hydrogens`` as in the CLI) to find its stacking axis,
 metals and slabs, relaxed with the engine's two stages (1 GPa, then 0 GPa; ``aiida_perovskite.mlip``), and the
 relaxed cell is compared with the input cell by the project's per-metal analysis
 (:mod:`aiida_perovskite.analysis.validation`: volume per B, in-plane area per B, layer spacing) plus the
@@ -46,10 +47,11 @@ from aiida_perovskite.mlip import load_potential, run_stages, validate_settings
 from aiida_perovskite.structure.decompose import inspect_cif
 
 
-def relax_and_compare(path: pathlib.Path, name: str, settings: dict, work: pathlib.Path) -> dict:
+def relax_and_compare(path: pathlib.Path, name: str, settings: dict, work: pathlib.Path,
+                      reading: dict | None = None) -> dict:
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    decomposition = inspect_cif(path)
+    decomposition = inspect_cif(path, **(reading or {}))
     record = decomposition.as_dict()
     structure = decomposition.structure
     symbols = [site.specie.symbol for site in structure]
@@ -66,6 +68,7 @@ def relax_and_compare(path: pathlib.Path, name: str, settings: dict, work: pathl
     result = run_stages(AseAtomsAdaptor.get_atoms(structure), validate_settings({**settings, 'potential': name}),
                         folder, calculator, potential)
     final = result['atoms']
+    final.write(str(folder / 'relaxed.extxyz'))
     simulated = cell_figures(final.cell.array, stacking, metals, record['n_slabs'], record['n_layers'])
     deviations = summary_line(compare_cells(simulated, reference, stacking, same_cell=True))
     cutoffs = octahedron_cutoffs(symbols, structure.cart_coords, lattice, metal_elements, halides)  # the input's bonds
@@ -193,6 +196,10 @@ def main(argv=None) -> None:
     parser.add_argument('--stress-tolerance', type=float, default=0.05)
     parser.add_argument('--max-steps', type=int, default=1000)
     parser.add_argument('--work', type=pathlib.Path, default=None, help='keep the trajectories here')
+    parser.add_argument('--disorder', choices=['refuse', 'major'], default='refuse',
+                        help='CIFs: how the reader treats partly occupied sites (as the CLI\'s --disorder)')
+    parser.add_argument('--hydrogens', choices=['require', 'add'], default='require',
+                        help='CIFs: complete missing hydrogens (as the CLI\'s --hydrogens)')
     args = parser.parse_args(argv)
     jobs = []
     table = presets()
@@ -217,7 +224,8 @@ def main(argv=None) -> None:
               f'{"V/B (A^3)":>10s} {"volume":>7s} {"area":>7s} {"spacing":>7s} {"oct.":>5s}  (deviations vs the input cell)')
     for path in args.cifs:
         for name in args.potentials:
-            row = relax_and_compare(path, name, settings, work)
+            row = relax_and_compare(path, name, settings, work,
+                                    {'disorder': args.disorder, 'hydrogens': args.hydrogens})
             d = row['deviations']
             per_step = row['seconds'] / row['steps'] if row['steps'] else float('nan')
             print(f'{row["cif"]:24s} {name:12s} {row["atoms"]:5d} {row["status"]:13s} {row["steps"]:5d} '

@@ -11,7 +11,14 @@ from pymatgen.core import Structure
 from .elements import SUPPORTED_ELEMENTS
 from .errors import DisorderError, MissingHydrogenError, UnreadableCifError, UnsupportedElementError
 
-__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'format_cif', 'measurement_temperature', 'structure_block')
+__all__ = ('read_cif', 'read_cif_text', 'check_elements', 'format_cif', 'measurement_temperature', 'structure_block',
+           'NEAR_FULL', 'formula_summary', 'occupancy_summary')
+
+#: A site of one element refined to at least this occupancy is a full site: single-crystal refinements
+#: that let a heavy atom's occupancy float return 0.99-1.00 for a site nothing else shares, and no
+#: simulation cell can hold 0.5 % of a lead atom. Such sites are read as fully occupied, under every
+#: disorder policy, and the structure's ``properties['occupancy']`` says which.
+NEAR_FULL = 0.98
 
 _DATA_BLOCK = re.compile(r'^[ \t]*data_', re.MULTILINE | re.IGNORECASE)
 _ATOM_SITES = re.compile(r'^\s*_atom_site_(fract|cartn)_x\b', re.MULTILINE | re.IGNORECASE)
@@ -22,6 +29,10 @@ _FORMULA_SUM = re.compile(r'^\s*_chemical_formula_sum\s+([\'"]?)(.+?)\1\s*$', re
 
 def read_cif(path: str | pathlib.Path, disorder: str = 'refuse', hydrogens: str = 'require') -> Structure:
     """Read the first structure of the CIF at ``path``.
+
+    A site of one element with an occupancy of at least :data:`NEAR_FULL` is read as fully occupied
+    (recorded in the structure's ``properties['occupancy']``); a declared formula that lists fewer hydrogens
+    than the file places is a header error, noted in ``properties['declared_formula']``.
 
     :param disorder: ``refuse`` a CIF with partial occupancies or disorder groups, or keep its ``major``
         component (:func:`aiida_perovskite.structure.disorder.resolve_disorder`; what was kept is in the
@@ -94,12 +105,17 @@ def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse', 
         raise UnreadableCifError(f'no crystal structure could be read ({_pymatgen_reasons(caught)})', name)
 
     structure = structures[0]
+    near_full = _fill_near_full(structure)
     _check_disorder(structure, text, name)
     check_elements(structure, name)
     completed = None
     if hydrogens == 'add':
         structure, completed = add_missing_hydrogens(structure, name)
-    _check_formula_sum(structure, text, name)
+    declared = _check_formula_sum(structure, text, name)
+    if declared:
+        structure.properties['declared_formula'] = declared
+    if near_full:
+        structure.properties['occupancy'] = {'read_as_full': near_full}
     if resolved:
         structure.properties['disorder'] = resolved
     if completed:
@@ -155,6 +171,34 @@ def check_elements(structure: Structure, name: str | None = None, supported=SUPP
         )
 
 
+def occupancy_summary(record: dict) -> str:
+    """One line naming the sites read as fully occupied (:data:`NEAR_FULL`) and their refined occupancies."""
+    filled = record['read_as_full']
+    listed = ', '.join(f'{label} ({occupancy:g})' for label, occupancy in filled.items())
+    return f'{len(filled)} site(s) refined to nearly full occupancy read as fully occupied: {listed}'
+
+
+def formula_summary(record: dict) -> str:
+    """One line saying the CIF's declared formula lists fewer hydrogens than it places (see :func:`read_cif`)."""
+    return (f'the CIF\'s _chemical_formula_sum {record["declared"]!r} lists fewer hydrogens than its atom sites '
+            f'({record["read"]} per formula unit): the sites are used')
+
+
+def _fill_near_full(structure: Structure) -> dict[str, float]:
+    """Make every site of one element with an occupancy in [:data:`NEAR_FULL`, 1) fully occupied, in place;
+    return the labels made so, with their occupancies."""
+    filled = {}
+    for index, site in enumerate(structure):
+        if site.is_ordered or len(site.species) != 1:
+            continue
+        ((specie, occupancy),) = site.species.items()
+        if occupancy >= NEAR_FULL:
+            label = site.label or site.species_string
+            structure.replace(index, specie, properties=site.properties, label=label)
+            filled[label] = round(float(occupancy), 4)
+    return filled
+
+
 def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
     # each symmetry-equivalent copy of a site carries its label: named once, counted as sites of the cell
     partial = list(dict.fromkeys(
@@ -179,11 +223,15 @@ def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
             )
 
 
-def _check_formula_sum(structure: Structure, text: str, name: str | None) -> None:
+def _check_formula_sum(structure: Structure, text: str, name: str | None) -> dict | None:
     """Compare the atoms read with the CIF's own ``_chemical_formula_sum`` (if it has one).
 
     A file cut at a line boundary still parses, with atoms missing; an
-    experimental CIF often lists hydrogens in its formula without positions.
+    experimental CIF often lists hydrogens in its formula without positions. A formula that lists
+    fewer hydrogens than the file places, every other element agreeing, is a header written from
+    the hydrogens' refined occupancies (Olex2 has been seen to write ``C16 H0.25 I4 N2 Pb`` for a
+    (PEA)2PbI4 cell with every hydrogen placed): nothing is missing, so the sites are used and the
+    returned record (``declared``, ``read`` per formula unit) says so.
     """
     from pymatgen.core import Composition
 
@@ -202,11 +250,20 @@ def _check_formula_sum(structure: Structure, text: str, name: str | None) -> Non
             name,
         )
     if not declared.reduced_composition.almost_equals(parsed.reduced_composition, rtol=1e-3, atol=1e-3):
+        heavy_declared, heavy_parsed = (Composition({element: amount for element, amount in composition.items()
+                                                     if element.symbol != 'H'}) for composition in (declared, parsed))
+        if heavy_declared.num_atoms and heavy_declared.reduced_composition.almost_equals(
+                heavy_parsed.reduced_composition, rtol=1e-3, atol=1e-3):
+            units = heavy_parsed.num_atoms / heavy_declared.num_atoms  # formula units of the declared formula read
+            if parsed['H'] > declared['H'] * units:
+                per_unit = Composition({element: amount / units for element, amount in parsed.items()})
+                return {'declared': match.group(2), 'read': per_unit.hill_formula.replace(' ', '')}
         raise UnreadableCifError(
             f'the atoms read ({parsed.hill_formula.replace(" ", "")}) do not match the declared '
             f'_chemical_formula_sum {match.group(2)!r}: truncated or incomplete atom list?',
             name,
         )
+    return None
 
 
 def _disorder_groups(text: str) -> set[str]:

@@ -37,7 +37,7 @@ from .smiles import canonical_smiles, skeleton
 __all__ = ('Decomposition', 'Molecule', 'Slab', 'UniqueMolecule', 'decompose', 'inspect_cif')
 
 #: The records the CIF reader leaves in a structure's ``properties`` when it changed the CIF.
-READER_CHANGES = ('disorder', 'hydrogens')
+READER_CHANGES = ('declared_formula', 'occupancy', 'disorder', 'hydrogens')
 
 #: Metal atoms whose heights along the stacking normal differ by less than this
 #: belong to the same metal plane (octahedral tilts move them by well under 1 A,
@@ -184,8 +184,9 @@ class Decomposition:
 
     @property
     def reading(self) -> dict:
-        """What the CIF reader changed: its ``disorder`` and ``hydrogens`` records, kept in the structure's
-        ``properties`` (:func:`aiida_perovskite.structure.cif.read_cif`); empty for a CIF read as it is."""
+        """What the CIF reader changed or noticed: its ``declared_formula``, ``occupancy``, ``disorder`` and
+        ``hydrogens`` records, kept in the structure's ``properties``
+        (:func:`aiida_perovskite.structure.cif.read_cif`); empty for a CIF read as it is."""
         return {key: self.structure.properties[key] for key in READER_CHANGES if self.structure.properties.get(key)}
 
     def as_dict(self) -> dict:
@@ -237,11 +238,13 @@ def inspect_cif(path: str | pathlib.Path, disorder: str = 'refuse', hydrogens: s
 
 
 def reading_notes(changes: dict) -> list[str]:
-    """One line for each change the CIF reader made (a disorder resolved, hydrogens added), from a mapping that
-    holds its records: a structure's ``properties``, a decomposition's ``reading`` or its record (``as_dict``)."""
-    from . import disorder, hydrogens
+    """One line for each change the CIF reader made (near-full sites read as full, a disorder resolved, hydrogens
+    added), from a mapping that holds its records: a structure's ``properties``, a decomposition's ``reading`` or
+    its record (``as_dict``)."""
+    from . import cif, disorder, hydrogens
 
-    summaries = {'disorder': disorder.summary, 'hydrogens': hydrogens.summary}
+    summaries = {'declared_formula': cif.formula_summary, 'occupancy': cif.occupancy_summary,
+                 'disorder': disorder.summary, 'hydrogens': hydrogens.summary}
     return [summaries[key](changes[key]) for key in READER_CHANGES if changes.get(key)]
 
 

@@ -4,7 +4,8 @@ refused, with the sites named, where it has none."""
 import numpy as np
 import pytest
 
-from aiida_perovskite.structure import DisorderError, inspect_cif, read_cif_text
+from aiida_perovskite.structure import DisorderError, UnreadableCifError, inspect_cif, read_cif_text
+from aiida_perovskite.structure.decompose import reading_notes
 from aiida_perovskite.structure.disorder import resolve_disorder, summary
 
 SHIFT = np.array([0.0, 0.0, 0.6])  # Angstrom: the minor position of each disordered carbon
@@ -115,3 +116,46 @@ def test_an_ordered_cif_is_returned_unchanged(butylammonium_rp):
     text = disordered_cif(butylammonium_rp, elements=())
     assert resolve_disorder(text) == (text, None)
     assert 'disorder' not in read_cif_text(text, 'ba.cif', disorder='major').properties
+
+
+def refined_occupancy(text: str, element: str, occupancy: float) -> str:
+    """``text`` with every ordered ``element`` site's occupancy set to ``occupancy`` (a refined, not a fixed, value)."""
+    return '\n'.join(line.replace(' 1 . .', f' {occupancy} . .') if line.split()[1:2] == [element] else line
+                     for line in text.splitlines())
+
+
+def test_a_site_refined_to_nearly_full_occupancy_is_read_as_full(butylammonium_rp, write_cif):
+    """Single-crystal refinements that let lead's occupancy float give 0.995-0.996 (e.g. a (PEA)2PbI4 cell at
+    296 K): that is a full site, under either policy, and the note names the sites."""
+    text = refined_occupancy(disordered_cif(butylammonium_rp, elements=()), 'Pb', 0.995)
+    structure = read_cif_text(text, 'pea.cif')
+    assert structure.is_ordered and structure.composition == butylammonium_rp.composition
+    labels = {f'Pb{i}' for i, site in enumerate(butylammonium_rp) if site.specie.symbol == 'Pb'}
+    assert structure.properties['occupancy'] == {'read_as_full': {label: 0.995 for label in labels}}
+    decomposition = inspect_cif(write_cif(text, 'pea.cif'))
+    assert decomposition.reading == {'occupancy': {'read_as_full': {label: 0.995 for label in labels}}}
+    assert decomposition.notes[0].startswith(f'{len(labels)} site(s) refined to nearly full occupancy read as fully '
+                                             'occupied: Pb')
+    assert 'occupancy' in decomposition.as_dict()
+    assert read_cif_text(text, 'pea.cif', disorder='major').is_ordered
+
+
+def test_a_site_refined_below_the_near_full_bound_is_still_disorder(butylammonium_rp):
+    """3 % of lead missing is a vacancy the cell cannot hold, not a refinement wobble: refused as before."""
+    text = refined_occupancy(disordered_cif(butylammonium_rp, elements=()), 'Pb', 0.97)
+    with pytest.raises(DisorderError, match=r'partially occupied site\(s\): Pb\d+ \(Pb:0.97\)'):
+        read_cif_text(text, 'pea.cif')
+
+
+def test_a_declared_formula_short_of_hydrogens_is_noted_not_refused(butylammonium_rp):
+    """Olex2 wrote 'C16 H0.25 I4 N2 Pb' for a (PEA)2PbI4 cell with all 24 H of each formula unit placed: the
+    header is wrong, nothing is missing. Too few heavy atoms is still a truncated file."""
+    text = disordered_cif(butylammonium_rp, elements=()).replace(
+        "_symmetry_space_group_name_H-M 'P 1'", "_symmetry_space_group_name_H-M 'P 1'\n_chemical_formula_sum 'C8 H0.25 I4 N2 Pb'")
+    structure = read_cif_text(text, 'ba.cif')
+    assert structure.properties['declared_formula'] == {'declared': 'C8 H0.25 I4 N2 Pb', 'read': 'C8H24I4N2Pb'}
+    assert reading_notes(structure.properties) == [
+        "the CIF's _chemical_formula_sum 'C8 H0.25 I4 N2 Pb' lists fewer hydrogens than its atom sites "
+        '(C8H24I4N2Pb per formula unit): the sites are used']
+    with pytest.raises(UnreadableCifError, match=r'do not match the declared _chemical_formula_sum'):
+        read_cif_text(text.replace("'C8 H0.25 I4 N2 Pb'", "'C8 H0.25 I5 N2 Pb'"), 'ba.cif')
