@@ -104,6 +104,10 @@ def main(argv=None) -> int:
     parser.add_argument('--metal', choices=['Pb', 'Sn'])
     parser.add_argument('--halide', choices=['I', 'Br', 'Cl'])
     parser.add_argument('--cif', type=pathlib.Path, help='Reference CIF: StructureMatcher and XRD tests too.')
+    parser.add_argument('--disorder', choices=['refuse', 'major'], default='refuse',
+                        help='How the --cif reference\'s partly occupied sites are read (as the CLI\'s --disorder).')
+    parser.add_argument('--hydrogens', choices=['require', 'add'], default='require',
+                        help='Complete the --cif reference\'s missing hydrogens (as the CLI\'s --hydrogens).')
     parser.add_argument('--lattice', type=float, nargs='+', metavar='X', help='A B C [ALPHA BETA GAMMA] of the reference.')
     parser.add_argument('--metals', type=int, help='Metal atoms in the --lattice cell.')
     parser.add_argument('--slabs', type=int, help='Inorganic slabs in the --lattice cell.')
@@ -129,14 +133,17 @@ def main(argv=None) -> int:
                             args.halide or preset.get('halide', 'I'))
     reference_cif = None
     if args.cif is not None:
-        from pymatgen.core import Structure
+        from aiida_perovskite.structure import StructureError, read_cif
+        from aiida_perovskite.structure.decompose import reading_notes
 
         if not args.cif.is_file():
             parser.error(f'{args.cif}: no such file')
         try:
-            reference_cif = Structure.from_file(str(args.cif))
-        except Exception as error:  # noqa: BLE001  (any reader failure is the file's problem)
-            parser.error(f'{args.cif}: not a readable CIF ({str(error).splitlines()[0]})')
+            reference_cif = read_cif(args.cif, disorder=args.disorder, hydrogens=args.hydrogens)
+        except StructureError as error:
+            parser.error(str(error))
+        for note in reading_notes(reference_cif.properties):
+            print(f'{args.cif}: {note}')
         from aiida_perovskite.search.compare import layer_figures
 
         reference = layer_figures(reference_cif)

@@ -8,7 +8,7 @@ import time
 import click
 
 from .common import load_profile_and_codes
-from .params import COMPUTER, PROFILE
+from .params import COMPUTER, PROFILE, reading_options
 
 
 @click.command('predict')
@@ -34,25 +34,30 @@ from .params import COMPUTER, PROFILE
               help='Write the predicted (lowest-energy) structure to this CIF.')
 @click.option('--plot', type=click.Path(dir_okay=False, path_type=pathlib.Path), default=None,
               help='Energy landscape PNG (default: next to --output, or predict_landscape.png).')
+@reading_options
 @PROFILE
 @COMPUTER
 def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, octahedral_tilt, octahedral_rotation,
-                protocol, reference, output, plot, profile_name, computer):
+                protocol, reference, output, plot, profile_name, computer, reading):
     """Predict the structure: random candidates, classical relaxation of all, MLIP relaxation of the lowest.
 
     The prediction is the lowest MLIP energy per formula unit; it goes straight into `run`, `validate`
-    and `screen` through -o.
+    and `screen` through -o. The --compare CIF is read as every command reads CIFs (--disorder and
+    --hydrogens apply to it).
     """
     reference_structure = None
     if reference is not None:
-        from pymatgen.core import Structure
+        from aiida_perovskite.structure import StructureError, read_cif
+        from aiida_perovskite.structure.decompose import reading_notes
 
         if not reference.is_file():
             raise click.ClickException(f'{reference}: no such file')
         try:
-            reference_structure = Structure.from_file(str(reference))
-        except Exception as error:  # noqa: BLE001  (any reader failure is the file's problem)
-            raise click.ClickException(f'{reference}: not a readable CIF ({str(error).splitlines()[0]})') from None
+            reference_structure = read_cif(reference, **reading)
+        except StructureError as error:
+            raise click.ClickException(str(error)) from None
+        for note in reading_notes(reference_structure.properties):
+            click.echo(f'{reference}: {note}')
     codes = load_profile_and_codes(profile_name, computer, ('antechamber', 'parmchk2', 'tleap', 'lammps', 'mlip'))
     from aiida.engine import run_get_node
 

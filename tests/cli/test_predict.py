@@ -21,5 +21,18 @@ def test_bad_reference_is_one_line(tmp_path):
     bad = tmp_path / 'bad.cif'
     bad.write_text('not a cif at all\n')
     result = CliRunner().invoke(cmd_root, ['predict', '--spacer', 'CCCCN', '--compare', str(bad)])
-    assert result.exit_code == 1 and result.output.startswith(f'Error: {bad}: not a readable CIF')
+    assert result.exit_code == 1 and result.output.startswith(f'Error: {bad}: no "data_" block: this is not a CIF')
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_reference_is_read_as_every_command_reads_cifs(tmp_path, butylammonium_rp):
+    """A reference with a half-occupied spacer is refused with the way out named, before any search starts."""
+    from aiida_perovskite.structure import format_cif
+
+    text = format_cif(butylammonium_rp)
+    carbon = next(line for line in text.splitlines() if line.split()[:1] == ['C'])
+    reference = tmp_path / 'reference.cif'
+    reference.write_text(text.replace(carbon, carbon[:-1] + '0.5'))
+    result = CliRunner().invoke(cmd_root, ['predict', '--spacer', 'CCCCN', '--compare', str(reference)])
+    assert result.exit_code == 1 and result.output.startswith(f'Error: {reference}: 1 partially occupied site(s)')
+    assert '--disorder major' in result.output and len(result.output.strip().splitlines()) == 1
