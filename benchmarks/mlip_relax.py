@@ -79,6 +79,7 @@ def relax_and_compare(path: pathlib.Path, name: str, settings: dict, work: pathl
         'cif': path.name, 'potential': name, 'atoms': len(final), 'status': result['status'],
         'steps': steps, 'seconds': time.perf_counter() - started, 'deviations': deviations,
         'octahedra_share': octahedra['share'], 'volume_per_metal': simulated['volume_per_metal'],
+        'energy_per_metal': final.get_potential_energy() / metals,
         'reference_volume_per_metal': reference['volume_per_metal'],
         'max_stress_gpa': result['stages'][-1]['max_stress_gpa'],
     }
@@ -221,7 +222,8 @@ def main(argv=None) -> None:
     work = args.work or pathlib.Path(tempfile.mkdtemp(prefix='mlip-relax-'))
     if args.cifs:
         print(f'{"cell":24s} {"potential":12s} {"atoms":>5s} {"status":13s} {"steps":>5s} {"s/step":>6s} '
-              f'{"V/B (A^3)":>10s} {"volume":>7s} {"area":>7s} {"spacing":>7s} {"oct.":>5s}  (deviations vs the input cell)')
+              f'{"V/B (A^3)":>10s} {"volume":>7s} {"area":>7s} {"spacing":>7s} {"oct.":>5s} {"E/B (eV)":>10s}  '
+              '(deviations vs the input cell; E/B: energy per metal, to rank polymorphs of one compound)')
     for path in args.cifs:
         for name in args.potentials:
             row = relax_and_compare(path, name, settings, work,
@@ -230,7 +232,7 @@ def main(argv=None) -> None:
             per_step = row['seconds'] / row['steps'] if row['steps'] else float('nan')
             print(f'{row["cif"]:24s} {name:12s} {row["atoms"]:5d} {row["status"]:13s} {row["steps"]:5d} '
                   f'{per_step:6.2f} {row["volume_per_metal"]:10.1f} {d["volume"]:+6.1f}% {d["in_plane"]:+6.1f}% '
-                  f'{d["stacking"]:+6.1f}% {row["octahedra_share"]:5.2f}', flush=True)
+                  f'{d["stacking"]:+6.1f}% {row["octahedra_share"]:5.2f} {row["energy_per_metal"]:10.4f}', flush=True)
     if jobs:
         print('builder\'s cell on the experimental lattice (scaled positions kept), relaxed; deviations of the '
               'relaxed per-metal figures against each experimental cell')

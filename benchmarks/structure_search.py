@@ -121,7 +121,7 @@ def main(argv=None) -> int:
                         help='Generator: checkerboard rotation range of the octahedra (degrees; default flat).')
     parser.add_argument('--protocol', default='screening', help='Search protocol (force field, minimiser).')
     parser.add_argument('--mlip-protocol', default=None, help='MlipRelaxWorkChain protocol (default: the search\'s).')
-    parser.add_argument('--mlip', default='chgnet', help='Potential of the MLIP stage.')
+    parser.add_argument('--mlip', default=None, help='Potential of the MLIP stage (default: the protocol\'s).')
     parser.add_argument('--search', metavar='PK', help='Report on this finished search instead of running one.')
     args = parser.parse_args(argv)
 
@@ -169,8 +169,9 @@ def main(argv=None) -> int:
     from aiida_perovskite.workflows.search import StructureSearchWorkChain
 
     codes = None if args.search else load_codes(None, ('antechamber', 'parmchk2', 'tleap', 'lammps', 'mlip'))
-    overrides = {'generator': {'candidates': args.candidates, 'seed': args.seed}, 'keep': args.keep,
-                 'mlip': {'parameters': {'potential': args.mlip}}}
+    overrides = {'generator': {'candidates': args.candidates, 'seed': args.seed}, 'keep': args.keep, 'mlip': {}}
+    if args.mlip:
+        overrides['mlip']['parameters'] = {'potential': args.mlip}
     if args.formula_units:
         overrides['generator']['formula_units'] = args.formula_units
     for key in ('octahedral_tilt', 'octahedral_rotation'):
@@ -193,7 +194,7 @@ def main(argv=None) -> int:
                                                                      args.protocol, overrides)
         print(f'search: {smiles} {phase} {metal}{halide}4, {args.candidates} candidates (formula units '
               f'{builder.generator.get_dict().get("formula_units", "default")}), keep {args.keep}, protocol '
-              f'{args.protocol}, MLIP {args.mlip} (protocol {builder.mlip["protocol"]}), seed {args.seed}, octahedra '
+              f'{args.protocol}, MLIP {builder.mlip["parameters"]["potential"]} (protocol {builder.mlip["protocol"]}), seed {args.seed}, octahedra '
               f'tilt {builder.generator.get_dict().get("octahedral_tilt", "flat")} rotation '
               f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}', flush=True)
         print(f'reference: {source}')

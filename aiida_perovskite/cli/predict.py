@@ -20,8 +20,9 @@ from .params import COMPUTER, PROFILE, reading_options
               help='Random candidates (default: the protocol\'s, 50 in screening).')
 @click.option('--keep', type=click.IntRange(min=1), default=None,
               help='Lowest distinct candidates re-relaxed with the MLIP (default: the protocol\'s).')
-@click.option('--mlip', 'potential', default='chgnet', show_default=True, metavar='NAME[+d3]',
-              help='Machine-learned potential of the final relaxation (chgnet, sevennet, with +d3 for dispersion).')
+@click.option('--mlip', 'potential', default=None, metavar='NAME[+d3]',
+              help='Machine-learned potential of the final relaxation (chgnet, sevennet, with +d3 for dispersion; '
+                   'default: the protocol\'s, chgnet+d3, or chgnet in fast).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Seed of the candidate generator.')
 @click.option('--octahedral-tilt', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
               help='Draw a checkerboard tilt of the octahedra about an in-plane axis in this range (degrees).')
@@ -63,7 +64,9 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
 
     from aiida_perovskite.workflows.search import StructureSearchWorkChain
 
-    overrides = {'generator': {'seed': seed}, 'mlip': {'parameters': {'potential': potential}}}
+    overrides = {'generator': {'seed': seed}}
+    if potential is not None:
+        overrides['mlip'] = {'parameters': {'potential': potential}}
     if candidates is not None:
         overrides['generator']['candidates'] = candidates
     if keep is not None:
@@ -73,6 +76,7 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
             overrides['generator'][key] = list(value)
     builder = StructureSearchWorkChain.get_builder_from_protocol(codes, smiles, phase.upper(), metal, halide, protocol,
                                                                  overrides)
+    potential = builder.mlip['parameters']['potential']
     click.echo(f'searching {smiles} {phase.upper()} {metal}{halide}4: {builder.generator["candidates"]} candidates, '
                f'keep {builder.keep.value}, {potential} (protocol {protocol})')
     start = time.monotonic()

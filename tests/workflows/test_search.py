@@ -21,6 +21,11 @@ def test_protocols_name_every_input():
         inputs = StructureSearchWorkChain.get_protocol_inputs(protocol)
         assert set(inputs) == {'generator', 'keep', 'parametrise', 'minimise', 'mlip', 'max_iterations'}
         assert inputs['minimise']['box_relax'] == 'tri'
+    # the ranking stage needs dispersion to put an experimental structure lowest (docs: method/search);
+    # the minute-scale protocol for tests and demos keeps the cheaper potential
+    potentials = {protocol: StructureSearchWorkChain.get_protocol_inputs(protocol)['mlip']['parameters']['potential']
+                  for protocol in StructureSearchWorkChain.get_available_protocols()}
+    assert potentials == {'thesis': 'chgnet+d3', 'screening': 'chgnet+d3', 'fast': 'chgnet'}
 
 
 def test_small_search_end_to_end(codes):
