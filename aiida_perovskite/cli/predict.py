@@ -22,7 +22,7 @@ from .params import COMPUTER, PROFILE, reading_options
               help='Lowest distinct candidates re-relaxed with the MLIP (default: the protocol\'s).')
 @click.option('--mlip', 'potential', default=None, metavar='NAME[+d3]',
               help='Machine-learned potential of the final relaxation (chgnet, sevennet, with +d3 for dispersion; '
-                   'default: the protocol\'s, chgnet+d3, or chgnet in fast).')
+                   'default: the protocol\'s, sevennet+d3, or chgnet in fast).')
 @click.option('--seed', type=int, default=0, show_default=True, help='Seed of the candidate generator.')
 @click.option('--octahedral-tilt', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
               help='Draw a checkerboard tilt of the octahedra about an in-plane axis in this range (degrees).')

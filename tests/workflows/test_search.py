@@ -25,7 +25,7 @@ def test_protocols_name_every_input():
     # the minute-scale protocol for tests and demos keeps the cheaper potential
     potentials = {protocol: StructureSearchWorkChain.get_protocol_inputs(protocol)['mlip']['parameters']['potential']
                   for protocol in StructureSearchWorkChain.get_available_protocols()}
-    assert potentials == {'thesis': 'chgnet+d3', 'screening': 'chgnet+d3', 'fast': 'chgnet'}
+    assert potentials == {'thesis': 'sevennet+d3', 'screening': 'sevennet+d3', 'fast': 'chgnet'}
 
 
 def test_small_search_end_to_end(codes):
