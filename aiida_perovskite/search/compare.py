@@ -22,17 +22,10 @@ __all__ = ('compare_structures', 'layer_figures', 'plot_landscape', 'xrd_similar
 
 def layer_figures(structure: Structure) -> dict:
     """Per-metal volume, in-plane area and layer spacing, from the decomposition's stacking axis and slabs."""
-    import tempfile
-
-    from pymatgen.io.cif import CifWriter
-
     from aiida_perovskite.analysis.features import stacking_index
-    from aiida_perovskite.structure import inspect_cif
+    from aiida_perovskite.structure import decompose
 
-    with tempfile.NamedTemporaryFile('w', suffix='.cif') as handle:
-        handle.write(str(CifWriter(structure)))
-        handle.flush()
-        record = inspect_cif(handle.name).as_dict()
+    record = decompose(structure).as_dict()
     lattice = np.array(structure.lattice.matrix)
     stacking = stacking_index(record['miller_index'], lattice)
     metals = sum(1 for site in structure if site.specie.symbol in record['oxidation_states'])
