@@ -111,7 +111,7 @@ def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse', 
     completed = None
     if hydrogens == 'add':
         structure, completed = add_missing_hydrogens(structure, name)
-    declared = _check_formula_sum(structure, text, name)
+    declared = _check_formula_sum(structure, text, name, hydrogens_added=bool(completed))
     if declared:
         structure.properties['declared_formula'] = declared
     if near_full:
@@ -223,7 +223,7 @@ def _check_disorder(structure: Structure, text: str, name: str | None) -> None:
             )
 
 
-def _check_formula_sum(structure: Structure, text: str, name: str | None) -> dict | None:
+def _check_formula_sum(structure: Structure, text: str, name: str | None, hydrogens_added: bool = False) -> dict | None:
     """Compare the atoms read with the CIF's own ``_chemical_formula_sum`` (if it has one).
 
     A file cut at a line boundary still parses, with atoms missing; an
@@ -231,7 +231,9 @@ def _check_formula_sum(structure: Structure, text: str, name: str | None) -> dic
     fewer hydrogens than the file places, every other element agreeing, is a header written from
     the hydrogens' refined occupancies (Olex2 has been seen to write ``C16 H0.25 I4 N2 Pb`` for a
     (PEA)2PbI4 cell with every hydrogen placed): nothing is missing, so the sites are used and the
-    returned record (``declared``, ``read`` per formula unit) says so.
+    returned record (``declared``, ``read`` per formula unit) says so. Not when the reader added
+    hydrogens (``hydrogens_added``): then the declared formula is the only word on the chemistry (a
+    neutral amine declared, an ammonium built), and a mismatch is refused.
     """
     from pymatgen.core import Composition
 
@@ -252,7 +254,7 @@ def _check_formula_sum(structure: Structure, text: str, name: str | None) -> dic
     if not declared.reduced_composition.almost_equals(parsed.reduced_composition, rtol=1e-3, atol=1e-3):
         heavy_declared, heavy_parsed = (Composition({element: amount for element, amount in composition.items()
                                                      if element.symbol != 'H'}) for composition in (declared, parsed))
-        if heavy_declared.num_atoms and heavy_declared.reduced_composition.almost_equals(
+        if not hydrogens_added and heavy_declared.num_atoms and heavy_declared.reduced_composition.almost_equals(
                 heavy_parsed.reduced_composition, rtol=1e-3, atol=1e-3):
             units = heavy_parsed.num_atoms / heavy_declared.num_atoms  # formula units of the declared formula read
             if parsed['H'] > declared['H'] * units:
