@@ -115,7 +115,7 @@ def read_cif_text(text: str, name: str | None = None, disorder: str = 'refuse', 
     if declared:
         structure.properties['declared_formula'] = declared
     if near_full:
-        structure.properties['occupancy'] = {'read_as_full': near_full}
+        structure.properties['occupancy'] = near_full
     if resolved:
         structure.properties['disorder'] = resolved
     if completed:
@@ -172,10 +172,10 @@ def check_elements(structure: Structure, name: str | None = None, supported=SUPP
 
 
 def occupancy_summary(record: dict) -> str:
-    """One line naming the sites read as fully occupied (:data:`NEAR_FULL`) and their refined occupancies."""
-    filled = record['read_as_full']
-    listed = ', '.join(f'{label} ({occupancy:g})' for label, occupancy in filled.items())
-    return f'{len(filled)} site(s) refined to nearly full occupancy read as fully occupied: {listed}'
+    """One line naming the sites read as fully occupied (:data:`NEAR_FULL`), from their refined occupancies by
+    label (the structure's ``properties['occupancy']``)."""
+    listed = ', '.join(f'{label} ({occupancy:g})' for label, occupancy in record.items())
+    return f'{len(record)} site(s) refined to nearly full occupancy read as fully occupied: {listed}'
 
 
 def formula_summary(record: dict) -> str:

@@ -131,9 +131,9 @@ def test_a_site_refined_to_nearly_full_occupancy_is_read_as_full(butylammonium_r
     structure = read_cif_text(text, 'pea.cif')
     assert structure.is_ordered and structure.composition == butylammonium_rp.composition
     labels = {f'Pb{i}' for i, site in enumerate(butylammonium_rp) if site.specie.symbol == 'Pb'}
-    assert structure.properties['occupancy'] == {'read_as_full': {label: 0.995 for label in labels}}
+    assert structure.properties['occupancy'] == {label: 0.995 for label in labels}
     decomposition = inspect_cif(write_cif(text, 'pea.cif'))
-    assert decomposition.reading == {'occupancy': {'read_as_full': {label: 0.995 for label in labels}}}
+    assert decomposition.reading == {'occupancy': {label: 0.995 for label in labels}}
     assert decomposition.notes[0].startswith(f'{len(labels)} site(s) refined to nearly full occupancy read as fully '
                                              'occupied: Pb')
     assert 'occupancy' in decomposition.as_dict()
