@@ -27,6 +27,7 @@ from collections import deque
 
 import numpy as np
 
+from aiida_perovskite.structure.babel import bindings
 from aiida_perovskite.structure.hydrogens import protonate_amines
 
 from .errors import BuildError
@@ -63,7 +64,7 @@ class Spacer:
 
 
 def _read(smiles: str):
-    from openbabel import openbabel
+    openbabel = bindings()
 
     openbabel.obErrorLog.SetOutputLevel(0)
     conversion = openbabel.OBConversion()
@@ -102,7 +103,7 @@ def molecule_from_smiles(smiles: str) -> tuple[list[str], np.ndarray]:
 
     :raises BuildError: the SMILES cannot be read or embedded in 3D.
     """
-    from openbabel import openbabel
+    openbabel = bindings()
 
     molecule = _read(smiles)
     molecule.AddHydrogens()
@@ -127,7 +128,7 @@ def spacer_from_smiles(
     :raises BuildError: invalid SMILES, no ammonium group, another number of heads than ``heads``,
         a net charge other than the number of heads, or elements a spacer cannot hold.
     """
-    from openbabel import openbabel
+    openbabel = bindings()
 
     from aiida_perovskite.structure.smiles import canonical_of
 
@@ -204,7 +205,7 @@ def _embed(molecule):
     import subprocess
     import sys
 
-    from openbabel import openbabel
+    openbabel = bindings()
 
     conversion = openbabel.OBConversion()
     conversion.SetInAndOutFormats('mol', 'mol')
@@ -229,7 +230,7 @@ _EMBEDDED: dict[str, str] = {}
 
 def _embed_text(text: str) -> str:
     """MOL block in, 3D MOL block out (the fresh-process fallback of :func:`_embed`)."""
-    from openbabel import openbabel
+    openbabel = bindings()
 
     conversion = openbabel.OBConversion()
     conversion.SetInAndOutFormats('mol', 'mol')
@@ -249,7 +250,7 @@ def _build(molecule) -> None:
 
 def _geometry_matches(molecule) -> bool:
     """Every bond no longer than 1.25 x its covalent-radii sum, no two non-bonded heavy atoms closer than 1.9 A."""
-    from openbabel import openbabel
+    openbabel = bindings()
 
     table = {a.GetIdx(): a for a in openbabel.OBMolAtomIter(molecule)}
     bonded = set()
@@ -309,7 +310,7 @@ def _extend(molecule, path: list[int], steps: int, head_torsion: float | None = 
 
     ``head_torsion`` sets the first one, N-C-C-X (default: :data:`GAUCHE` when X is aromatic).
     """
-    from openbabel import openbabel
+    openbabel = bindings()
 
     constraints = openbabel.OBFFConstraints()
     atoms = [molecule.GetAtom(i + 1) for i in path]

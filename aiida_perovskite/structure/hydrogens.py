@@ -24,6 +24,8 @@ from collections import Counter
 import numpy as np
 from pymatgen.core import Composition, Structure
 
+from .babel import bindings
+
 __all__ = ('HYDROGEN_POLICIES', 'add_missing_hydrogens', 'is_basic_amine', 'protonate_amines', 'summary')
 
 #: ``require``: a CIF with hydrogens missing is an error (the default); ``add``: add them at riding positions.
@@ -83,7 +85,7 @@ def summary(record: dict) -> str:
 
 def _complete(symbols: list[str], cartesian: np.ndarray, edges) -> tuple[np.ndarray, str]:
     """The positions of the hydrogens OpenBabel adds to one molecule (amines protonated) and its SMILES."""
-    from openbabel import openbabel as ob
+    ob = bindings()
 
     ob.obErrorLog.SetOutputLevel(0)
     molecule = ob.OBMol()
@@ -111,7 +113,7 @@ def _complete(symbols: list[str], cartesian: np.ndarray, edges) -> tuple[np.ndar
 def protonate_amines(molecule) -> list[int]:
     """Make every basic amine of an OpenBabel molecule (:func:`is_basic_amine`) an ammonium: charge +1 and one
     more implicit hydrogen. Returns the (0-based) indices of the nitrogens protonated."""
-    from openbabel import openbabel
+    openbabel = bindings()
 
     protonated = []
     for atom in openbabel.OBMolAtomIter(molecule):
@@ -126,7 +128,7 @@ def is_basic_amine(atom) -> bool:
     """An uncharged sp3 amine N of an OpenBabel molecule whose heavy neighbours are all saturated, non-aromatic
     carbons (its hydrogens explicit or implicit): the nitrogens a spacer carries as ammonium. The builder
     protonates a SMILES by the same rule."""
-    from openbabel import openbabel
+    openbabel = bindings()
 
     if atom.GetAtomicNum() != 7 or atom.GetFormalCharge() != 0 or atom.IsAromatic():
         return False

@@ -14,11 +14,13 @@ use when enantiomers count as one chemistry.
 
 from __future__ import annotations
 
+from .babel import bindings
+
 __all__ = ('canonical_smiles', 'canonicalise', 'skeleton', 'skeleton_of_smiles')
 
 
 def _conversion(in_format: str | None = None, stereo: bool = False):
-    from openbabel import openbabel
+    openbabel = bindings()
 
     openbabel.obErrorLog.SetOutputLevel(0)  # silence warnings printed to stderr
     conversion = openbabel.OBConversion()
@@ -36,7 +38,7 @@ def canonical_of(molecule, stereo: bool = False) -> str:
 
 
 def _molecule(symbols, orders: dict[tuple[int, int], int], charges, coords=None):
-    from openbabel import openbabel
+    openbabel = bindings()
 
     molecule = openbabel.OBMol()
     for index, (symbol, charge) in enumerate(zip(symbols, charges)):
@@ -100,7 +102,7 @@ def canonicalise(smiles: str, stereo: bool = False) -> str:
 
     :param stereo: keep the stereochemistry the string writes (else the constitution only).
     """
-    from openbabel import openbabel
+    openbabel = bindings()
 
     conversion = _conversion('smi', stereo=stereo)
     molecule = openbabel.OBMol()
@@ -114,7 +116,7 @@ def canonicalise(smiles: str, stereo: bool = False) -> str:
 
 def skeleton_of_smiles(smiles: str) -> str:
     """The resonance-independent identity (see :func:`skeleton`) of a molecule given as SMILES."""
-    from openbabel import openbabel
+    openbabel = bindings()
 
     molecule = openbabel.OBMol()
     if not _conversion('smi').ReadString(molecule, smiles):
