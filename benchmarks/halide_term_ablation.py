@@ -6,8 +6,11 @@ temporary folder), then minimises the LAMMPS system once per ablation: conjugate
 CIF's box, then twice ``fix box/relax aniso 1 atm`` with a plain minimisation between (the box
 free, its angles kept). An ablation sets the energy of one group of pair terms to zero
 (``epsilon`` of a Lennard-Jones term, ``A`` and ``C`` of a Buckingham term); Coulomb is never
-changed. The last row instead moves the metal-halide Buckingham wall out by 0.1 A (``A`` times
-``exp(0.1 / rho)``), the size of the error of a rigid-ion bond length. The groups are found from the atom types of the data file (the ions by element, the
+changed. Three rows change the metal-halide Buckingham wall instead: out by 0.1 A (``A`` times
+``exp(0.1 / rho)``), the size of the error of a rigid-ion bond length; and steeper, ``rho`` times 0.8 or 0.6
+with ``A`` chosen so that the wall's force at the CIF's median metal-halide bond is unchanged (the bond
+stays where it was, its stiffness grows by 1.25 or 1.67), to see whether a bridge tears because it is too
+soft. The groups are found from the atom types of the data file (the ions by element, the
 organic atoms by their GAFF type), so the script works for any metal, halide and spacer.
 
 What it prints, per ablation: the change of each box length and of the volume from the CIF (%),
@@ -91,8 +94,9 @@ def kind(label: str) -> str:
     return {'n': 'N', 'h': 'H(C)', 'c': 'C'}.get(lower[:1], 'other')
 
 
-def ablations(labels: dict[int, str], styles: dict[tuple[int, int], list[str]]) -> dict[str, str]:
-    """The ``pair_coeff`` lines of each ablation (none for the set as shipped).
+def ablations(labels: dict[int, str], styles: dict[tuple[int, int], list[str]], bond: float = 3.0) -> dict[str, str]:
+    """The ``pair_coeff`` lines of each ablation (none for the set as shipped); ``bond`` (A) is where the
+    steeper walls keep their force.
 
     Every halide-organic term at once is not an ablation: without a wall the N-H and the halide
     collapse onto each other under their Coulomb attraction (H...X 1.4 A).
@@ -117,6 +121,15 @@ def ablations(labels: dict[int, str], styles: dict[tuple[int, int], list[str]]) 
             lines.append(f'pair_coeff {i} {j} {style} {float(prefactor) * np.exp(shift / float(rho)):.6f} {rho} {dispersion}\n')
         return ''.join(lines)
 
+    def stiffer(factor):  # the metal-halide wall steeper (rho times factor), its force at the CIF's bond kept
+        lines = []
+        for i, j in pairs(groups['metal'], groups['halide']):
+            style, prefactor, rho, dispersion = styles[(i, j)][:4]
+            rho, new = float(rho), float(rho) * factor
+            scaled = float(prefactor) * (new / rho) * np.exp(bond / new - bond / rho)
+            lines.append(f'pair_coeff {i} {j} {style} {scaled:.6f} {new:.6f} {dispersion}\n')
+        return ''.join(lines)
+
     halides = groups.get('halide', set())
     return {
         'as shipped': '',
@@ -127,15 +140,18 @@ def ablations(labels: dict[int, str], styles: dict[tuple[int, int], list[str]]) 
         'metal-organic off': off(groups.get('metal', set()), organic),
         'organic H...H off': off(hydrogens, hydrogens),
         'M-X wall +0.1 A': wall_out(0.1),
+        'M-X wall rho x 0.8': stiffer(0.8),
+        'M-X wall rho x 0.6': stiffer(0.6),
     }
 
 
-def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder: pathlib.Path) -> bool:
+def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder: pathlib.Path,
+                supercell: bool = True) -> bool:
     cli = str(pathlib.Path(sys.executable).with_name('aiida-perovskite'))
     env = {**os.environ, 'AIIDA_PATH': str(folder / 'aiida')}
     for command in ([cli, 'setup', '--profile', 'ablation'],
                     [cli, 'parametrise', str(cif), '--parameter-set', parameter_set, '--charge-model', charge_model,
-                     '--auto-supercell', '--write-dir', str(folder), '--profile', 'ablation']):
+                     *(['--auto-supercell'] if supercell else []), '--write-dir', str(folder), '--profile', 'ablation']):
         completed = subprocess.run(command, capture_output=True, text=True, env=env)
         if completed.returncode:
             print(f'`{" ".join(command)}` failed:\n{completed.stdout}{completed.stderr}')
@@ -204,7 +220,7 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
               + ', '.join(f'{name} {measured[name]:.2f}' for name in names if name in measured))
         print(f'{"ablation":26s} {"da %":>6s} {"db %":>6s} {"dc %":>6s} {"dV %":>6s} {"octahedra":>10s} '
               f'{"longest":>8s} ' + ' '.join(f'{name:>9s}' for name in names))
-        for name, text in ablations(labels, styles).items():
+        for name, text in ablations(labels, styles, min(cutoff.values()) / 1.25).items():
             if only and name not in only:
                 continue
             (folder / 'ablation.lmp').write_text(text or '\n')
