@@ -65,16 +65,18 @@ BOUNDS = {
     'halide-H(C)': ([0.01, 2.5], [0.3, 3.6]),
     'halide-C': ([0.02, 3.0], [0.3, 4.0]),
 }
-NPT = """include forcefield.lmp
-include fitted.lmp
-thermo 1000
-min_style cg
+#: Minimise, then NPT at a temperature (1 fs, aniso, 1 atm): the start of every MD here.
+MD_START = """min_style cg
 minimize 1e-10 1e-6 2000 20000
 reset_timestep 0
 velocity all create {temperature} {seed} mom yes rot yes dist gaussian
 timestep 1.0
 fix npt all npt temp {temperature} {temperature} 100.0 aniso 1.0 1.0 1000.0
-run {steps}
+"""
+NPT = """include forcefield.lmp
+include fitted.lmp
+thermo 1000
+""" + MD_START + """run {steps}
 unfix npt
 minimize 1e-10 1e-6 2000 20000
 write_data final.lmp nocoeff
@@ -153,18 +155,9 @@ def md_frames(folder: pathlib.Path, data: dict, temperature: float, frames: int,
 
     if frames <= 0:
         return []
-    completed = lammps(folder, f"""include forcefield.lmp
-min_style cg
-minimize 1e-8 1e-6 1000 10000
-reset_timestep 0
-velocity all create {temperature} {seed} mom yes rot yes dist gaussian
-timestep 1.0
-fix npt all npt temp {temperature} {temperature} 100.0 aniso 1.0 1.0 1000.0
-run 1000
-dump frames all custom 1000 frames.dump id x y z
-dump_modify frames sort id
-run {1000 * frames}
-""", 'md.log')
+    completed = lammps(folder, 'include forcefield.lmp\n' + MD_START.format(temperature=temperature, seed=seed)
+                       + f'run 1000\ndump frames all custom 1000 frames.dump id x y z\ndump_modify frames sort id\n'
+                         f'run {1000 * frames}\n', 'md.log')
     if completed.returncode:
         raise RuntimeError(f'LAMMPS MD failed in {folder}: {completed.stdout[-500:]}')
     configurations = []
