@@ -163,7 +163,8 @@ def md_frames(folder: pathlib.Path, data: dict, temperature: float, frames: int,
     configurations = []
     for block in (folder / 'frames.dump').read_text().split('ITEM: TIMESTEP')[2:]:  # the first is the start
         lines = block.splitlines()
-        bounds = [[float(v) for v in line.split()] for line in lines[4:7]]
+        start = lines.index(next(line for line in lines if line.startswith('ITEM: BOX BOUNDS'))) + 1
+        bounds = [[float(v) for v in line.split()] for line in lines[start:start + 3]]
         (xlo_b, xhi_b, xy), (ylo_b, yhi_b, xz), (zlo, zhi, yz) = bounds
         xlo, xhi = xlo_b - min(0, xy, xz, xy + xz), xhi_b - max(0, xy, xz, xy + xz)
         ylo, yhi = ylo_b - min(0, yz), yhi_b - max(0, yz)
