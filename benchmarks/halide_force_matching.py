@@ -330,7 +330,7 @@ def shipped_values(folder: pathlib.Path, pairs: list[str]) -> tuple[dict, dict]:
     return values, forms
 
 
-def check(cif: pathlib.Path, parameter_set: str, values: dict | None, folder: pathlib.Path, steps: int) -> str:
+def check(cif: pathlib.Path, values: dict | None, folder: pathlib.Path, steps: int) -> str:
     """0 K box-free minimisation, then NPT at the CIF's temperature: box change and octahedra intact."""
     from aiida_perovskite.structure.cif import measurement_temperature
 
@@ -415,7 +415,7 @@ def main(arguments) -> int:
             if not parametrise(cif, arguments.params, 'formal', folder, supercell=True):
                 continue
             for tag, chosen in (('as shipped', None), ('fitted', fitted)):
-                print(f'{cif.name} {tag}: {check(cif, arguments.params, chosen, folder, arguments.npt_steps)}', flush=True)
+                print(f'{cif.name} {tag}: {check(cif, chosen, folder, arguments.npt_steps)}', flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f'{time.perf_counter() - tick:.0f} s in all')
