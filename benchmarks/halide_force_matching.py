@@ -284,7 +284,7 @@ def unpack(x: np.ndarray, pairs: list[str], forms: dict) -> dict:
     return values
 
 
-def residuals(x, cells, pairs, forms, summary=False):
+def residuals(x, cells, pairs, forms, summary=False, stress_weight=0.1):
     forces, stresses, energies = [], [], []
     values = unpack(x, pairs, forms)
     for cell in cells:
@@ -300,7 +300,7 @@ def residuals(x, cells, pairs, forms, summary=False):
     if summary:
         return (f'forces on ions {np.sqrt(np.mean(forces ** 2)):.3f} eV/A, stress {np.sqrt(np.mean(stresses ** 2)):.3f}'
                 f' GPa, energy {np.sqrt(np.mean(energies ** 2)):.2f} meV/atom (RMS)')
-    return np.concatenate([forces, 0.1 * stresses, 0.01 * energies])
+    return np.concatenate([forces, stress_weight * stresses, 0.01 * energies])
 
 
 def type_groups(folder: pathlib.Path) -> dict[int, str]:
@@ -396,8 +396,8 @@ def main(arguments) -> int:
         low, high = (np.concatenate([BOUNDS[p][k] for p in pairs]) for k in (0, 1))
         start = np.clip(start, low + 1e-9, high - 1e-9)
         print(f'as shipped ({arguments.params}): {residuals(start, cells, pairs, forms, summary=True)}')
-        fit = least_squares(residuals, start, bounds=(low, high), args=(cells, pairs, forms), x_scale='jac',
-                            loss='soft_l1', f_scale=0.5)
+        fit = least_squares(residuals, start, bounds=(low, high), args=(cells, pairs, forms, False, arguments.stress_weight),
+                            x_scale='jac', loss='soft_l1', f_scale=0.5)
         fitted = unpack(fit.x, pairs, forms)
         print(f'fitted: {residuals(fit.x, cells, pairs, forms, summary=True)} ({time.perf_counter() - tick:.0f} s)')
         offset = 0
@@ -433,5 +433,7 @@ if __name__ == '__main__':
     parser.add_argument('--md-frames', type=int, default=0,
                         help='also train on this many NPT snapshots per cell, 1 ps apart (default: %(default)s)')
     parser.add_argument('--md-temperature', type=float, default=300.0, help='their temperature (K; default: %(default)s)')
+    parser.add_argument('--stress-weight', type=float, default=0.1,
+                        help='weight of a 1 GPa stress residual against 1 eV/A of force (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=1)
     sys.exit(main(parser.parse_args()))
