@@ -33,7 +33,6 @@ About 3 minutes of labelling and 3 minutes of fitting on 2 cores, plus 1-3 minut
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import re
 import shutil
@@ -43,12 +42,25 @@ import tempfile
 import time
 
 import numpy as np
-from halide_term_ablation import SCRIPT, atom_types, kind, measure, pair_styles, parametrise, read_system
+from ase import units
+from halide_term_ablation import (
+    SCRIPT,
+    atom_types,
+    box_change,
+    kind,
+    measure,
+    pair_styles,
+    parametrise,
+    read_system,
+    run_lammps,
+)
 from md_sanity import read_data
 
-KCAL = 0.0433641043  # eV per kcal/mol (LAMMPS real units)
-ATM = 101325 / 1.602176634e11  # eV/A^3 per atm
-GPA = 160.21766208  # GPa per eV/A^3
+from aiida_perovskite.simulation.openmm_system import read_data as data_file
+
+KCAL = units.kcal / units.mol  # eV per kcal/mol (LAMMPS real units)
+ATM = 1.01325 * units.bar  # eV/A^3 per atm
+GPA = 1 / units.GPa  # GPa per eV/A^3
 CUTOFF = 12.0  # the pair cut-off of the product's systems
 TRAINING = {  # build arguments of forcefield_fidelity.py's built lead-bromide references
     'BAMC-PbBr4': ['--spacer', 'NC[C@H]1CC[C@H](CN)CC1', '--phase', 'dj', '--halide', 'Br'],
@@ -83,50 +95,23 @@ write_data final.lmp nocoeff
 """
 
 
-def whole(data: dict) -> np.ndarray:
-    """Positions with every molecule whole (each bonded atom at the image nearest its neighbour)."""
-    positions, cell = data['positions'].copy(), data['cell']
-    inverse = np.linalg.inv(cell)
-    neighbours: dict[int, list[int]] = {}
-    for i, j in data['bonds']:
-        neighbours.setdefault(int(i), []).append(int(j))
-        neighbours.setdefault(int(j), []).append(int(i))
-    seen: set[int] = set()
-    for root in neighbours:
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [root]
-        while stack:
-            i = stack.pop()
-            for j in neighbours[i]:
-                if j not in seen:
-                    delta = (positions[j] - positions[i]) @ inverse
-                    positions[j] = positions[i] + (delta - np.round(delta)) @ cell
-                    seen.add(j)
-                    stack.append(j)
-    return positions
-
-
 def molecule_index(data: dict) -> np.ndarray:
-    parent = list(range(len(data['symbols'])))
+    """The molecule (connected component of the bond graph) of each atom; an ion is its own."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in data['bonds']:
-        parent[root(int(i))] = root(int(j))
-    return np.array([root(i) for i in range(len(parent))])
+    count = len(data['symbols'])
+    bonds = np.asarray(data['bonds']).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(bonds)), (bonds[:, 0], bonds[:, 1])), shape=(count, count))
+    return connected_components(graph, directed=False)[1]
 
 
-def sample(data: dict, rng, rattles=(0.05, 0.1, 0.15), strains=3, amplitude=0.03) -> list:
-    """The cell, its ions rattled, and strained cells with rigid whole molecules (see the module text)."""
+def sample(data: dict, whole: np.ndarray, rng, rattles=(0.05, 0.1, 0.15), strains=3, amplitude=0.03) -> list:
+    """The cell, its ions rattled, and strained cells with rigid whole molecules (see the module text); ``whole``
+    are the positions with every molecule whole (the data file's image flags applied)."""
     from ase import Atoms
 
-    base = Atoms(list(data['symbols']), positions=whole(data), cell=data['cell'], pbc=True)
+    base = Atoms(list(data['symbols']), positions=whole, cell=data['cell'], pbc=True)
     ionic = np.isin(data['symbols'], ['Pb', 'Sn', 'I', 'Br', 'Cl'])
     molecules = molecule_index(data)
     configurations = [base.copy()]
@@ -155,7 +140,7 @@ def md_frames(folder: pathlib.Path, data: dict, temperature: float, frames: int,
 
     if frames <= 0:
         return []
-    completed = lammps(folder, 'include forcefield.lmp\n' + MD_START.format(temperature=temperature, seed=seed)
+    completed = run_lammps(folder, 'include forcefield.lmp\n' + MD_START.format(temperature=temperature, seed=seed)
                        + f'run 1000\ndump frames all custom 1000 frames.dump id x y z\ndump_modify frames sort id\n'
                          f'run {1000 * frames}\n', 'md.log')
     if completed.returncode:
@@ -190,14 +175,6 @@ def label(configurations: list, potential: str) -> list[dict]:
     return labels
 
 
-def lammps(folder: pathlib.Path, script: str, log: str) -> subprocess.CompletedProcess:
-    from aiida_perovskite.toolchain import environment, executable
-
-    (folder / 'in.lmp').write_text(script)
-    return subprocess.run([str(executable('lmp')), '-in', 'in.lmp', '-log', log, '-screen', 'none'], cwd=folder,
-                          capture_output=True, text=True, env={**os.environ, **environment(), 'OMP_NUM_THREADS': '1'})
-
-
 def rerun(folder: pathlib.Path, configurations: list, switched_off: str) -> list[dict]:
     """Energy (eV), forces (eV/A) and virial stress (eV/A^3, ASE sign and Voigt order) of every configuration
     from LAMMPS with the given ``pair_coeff`` lines applied."""
@@ -209,7 +186,7 @@ def rerun(folder: pathlib.Path, configurations: list, switched_off: str) -> list
                        f'{min(0, yz)} {ly + max(0, yz)} {xz}\n0 {lz} {yz}\nITEM: ATOMS id x y z\n')
             dump.writelines(f'{i + 1} {x:.8f} {y:.8f} {z:.8f}\n' for i, (x, y, z) in enumerate(atoms.positions))
     (folder / 'off.lmp').write_text(switched_off or '\n')
-    completed = lammps(folder, 'include forcefield.lmp\ninclude off.lmp\ncompute virial all pressure NULL virial\n'
+    completed = run_lammps(folder, 'include forcefield.lmp\ninclude off.lmp\ncompute virial all pressure NULL virial\n'
                        'thermo_style custom step pe c_virial[1] c_virial[2] c_virial[3] c_virial[4] c_virial[5] '
                        'c_virial[6]\nthermo 1\nthermo_modify format float %.12g\n'
                        'dump forces all custom 1 forces.dump id fx fy fz\ndump_modify forces sort id format float %.12g\n'
@@ -308,25 +285,32 @@ def type_groups(folder: pathlib.Path) -> dict[int, str]:
     return {number: kind(text) for number, text in atom_types(folder / 'data.lmp').items()}
 
 
+def type_pairs(folder: pathlib.Path, pairs) -> list[tuple[str, int, int, str, list[str]]]:
+    """``(pair, i, j, style, coefficients)`` for every ``pair_coeff`` line of the system whose atom-type groups
+    make one of ``pairs`` (``'metal-halide'``, ...)."""
+    groups = type_groups(folder)
+    return [(pair, i, j, style, numbers) for (i, j), (style, *numbers) in pair_styles(folder / 'coefficients.lmp').items()
+            for pair in pairs if sorted(pair.split('-', 1)) == sorted((groups[i], groups[j]))]
+
+
 def fitted_lines(folder: pathlib.Path, values: dict) -> str:
     """``pair_coeff`` lines putting ``values`` on every type pair of each fitted pair (``None``: switched off)."""
-    groups, lines = type_groups(folder), []
-    for (i, j), (style, *_) in pair_styles(folder / 'coefficients.lmp').items():
-        for pair, numbers in values.items():
-            if sorted(pair.split('-', 1)) == sorted((groups[i], groups[j])):
-                if numbers is None:
-                    numbers = (0.0, 1.0, 0.0) if style.startswith('buck') else (0.0, 1.0)
-                lines.append(f'pair_coeff {i} {j} {style} ' + ' '.join(f'{v:.10g}' for v in numbers) + '\n')
+    lines = []
+    for pair, i, j, style, _ in type_pairs(folder, values):
+        numbers = values[pair]
+        if numbers is None:
+            numbers = (0.0, 1.0, 0.0) if style.startswith('buck') else (0.0, 1.0)
+        lines.append(f'pair_coeff {i} {j} {style} ' + ' '.join(f'{v:.10g}' for v in numbers) + '\n')
     return ''.join(lines)
 
 
 def shipped_values(folder: pathlib.Path, pairs: list[str]) -> tuple[dict, dict]:
-    groups, values, forms = type_groups(folder), {}, {}
-    for (i, j), (style, *numbers) in pair_styles(folder / 'coefficients.lmp').items():
-        for pair in pairs:
-            if sorted(pair.split('-', 1)) == sorted((groups[i], groups[j])) and pair not in values:
-                forms[pair] = 'buck' if style.startswith('buck') else 'lj'
-                values[pair] = tuple(float(v) for v in numbers[:3 if forms[pair] == 'buck' else 2])
+    """The set's own values of each pair (its first type pair) and their form, ``buck`` or ``lj``."""
+    values, forms = {}, {}
+    for pair, _, _, style, numbers in type_pairs(folder, pairs):
+        if pair not in values:
+            forms[pair] = 'buck' if style.startswith('buck') else 'lj'
+            values[pair] = tuple(float(v) for v in numbers[:3 if forms[pair] == 'buck' else 2])
     return values, forms
 
 
@@ -345,15 +329,14 @@ def check(cif: pathlib.Path, values: dict | None, folder: pathlib.Path, steps: i
     for name, script in (('0 K', SCRIPT), (f'NPT {temperature:g} K', NPT.format(temperature=temperature, seed=4928,
                                                                                  steps=steps))):
         (folder / 'final.lmp').unlink(missing_ok=True)
-        completed = lammps(folder, script, 'check.log')
+        completed = run_lammps(folder, script, 'check.log')
         if completed.returncode or not (folder / 'final.lmp').exists():
             errors = re.findall(r'^ERROR.*$', (folder / 'check.log').read_text(), re.MULTILINE)
             figures.append(f'{name}: LAMMPS failed {errors[:1]}')
             continue
         types_f, positions_f, cell_f = read_system(folder / 'final.lmp', labels)
         result, _ = measure(types_f, positions_f, cell_f, cutoff)
-        change = 100 * (np.linalg.norm(cell_f, axis=1) / np.linalg.norm(cell, axis=1) - 1)
-        volume = 100 * (abs(np.linalg.det(cell_f)) / abs(np.linalg.det(cell)) - 1)
+        change, volume = box_change(cell, cell_f)
         figures.append(f'{name}: abc {change[0]:+.1f}/{change[1]:+.1f}/{change[2]:+.1f} %, V {volume:+.1f} %, '
                        f'octahedra {result["intact"]}/{result["metals"]}')
     return '; '.join(figures)
@@ -379,7 +362,8 @@ def main(arguments) -> int:
             if not parametrise(cif, arguments.params, 'formal', folder, supercell=False):
                 return 1
             data = read_data(folder / 'data.lmp')
-            configurations = sample(data, rng) + md_frames(folder, data, arguments.md_temperature, arguments.md_frames,
+            whole = data_file((folder / 'data.lmp').read_text()).unwrapped  # molecules whole by image flags
+            configurations = sample(data, whole, rng) + md_frames(folder, data, arguments.md_temperature, arguments.md_frames,
                                                             arguments.seed)
             values, forms = shipped_values(folder, pairs)
             groups = type_groups(folder)

@@ -159,6 +159,21 @@ def parametrise(cif: pathlib.Path, parameter_set: str, charge_model: str, folder
     return True
 
 
+def run_lammps(folder: pathlib.Path, script: str, log: str) -> subprocess.CompletedProcess:
+    """Run ``script`` (written as ``in.lmp``) with the product's LAMMPS on one core in ``folder``."""
+    from aiida_perovskite.toolchain import environment, executable
+
+    (folder / 'in.lmp').write_text(script)
+    return subprocess.run([str(executable('lmp')), '-in', 'in.lmp', '-log', log, '-screen', 'none'], cwd=folder,
+                          capture_output=True, text=True, env={**os.environ, **environment(), 'OMP_NUM_THREADS': '1'})
+
+
+def box_change(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, float]:
+    """Change of each cell length and of the volume (%) from cell rows ``start`` to ``end``."""
+    lengths = 100 * (np.linalg.norm(end, axis=1) / np.linalg.norm(start, axis=1) - 1)
+    return lengths, 100 * (abs(np.linalg.det(end)) / abs(np.linalg.det(start)) - 1)
+
+
 def read_system(path: pathlib.Path, labels: dict[int, str]):
     """Atom types (ions by element, organic atoms by GAFF type), Cartesian positions and cell rows of a data file."""
     data = read_data(path)
@@ -199,7 +214,6 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
     if not cif.exists():
         print(f'skipped: {cif} not found')
         return 0
-    from aiida_perovskite.toolchain import environment, executable
 
     folder = pathlib.Path(tempfile.mkdtemp(prefix='aiida-perovskite-ablation-'))
     try:
@@ -212,8 +226,6 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
         styles = pair_styles(folder / 'coefficients.lmp')
         types, positions, cell = read_system(folder / 'data.lmp', labels)
         reference, cutoff = measure(types, positions, cell)
-        lengths0 = np.linalg.norm(cell, axis=1)
-        volume0 = abs(np.linalg.det(cell))
         names = ['N...X', 'H(N)...X', 'H(C)...X']
         measured = contacts(types, positions, cell)
         print(f'{len(types)} atoms; octahedra judged with {cutoff} A; CIF contacts: '
@@ -224,12 +236,9 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
             if only and name not in only:
                 continue
             (folder / 'ablation.lmp').write_text(text or '\n')
-            (folder / 'in.lmp').write_text(SCRIPT)
             final = folder / 'final.lmp'
             final.unlink(missing_ok=True)
-            completed = subprocess.run([str(executable('lmp')), '-in', 'in.lmp', '-log', 'log.lammps', '-screen', 'none'],
-                                       cwd=folder, capture_output=True, text=True,
-                                       env={**os.environ, **environment(), 'OMP_NUM_THREADS': '1'})
+            completed = run_lammps(folder, SCRIPT, 'log.lammps')
             if completed.returncode or not final.exists():
                 log = (folder / 'log.lammps').read_text() if (folder / 'log.lammps').exists() else ''
                 errors = re.findall(r'^ERROR.*$', log + completed.stdout, re.MULTILINE)
@@ -237,8 +246,7 @@ def main(cif: pathlib.Path, parameter_set: str, charge_model: str, only: list[st
                 continue
             types_f, positions_f, cell_f = read_system(final, labels)
             check, _ = measure(types_f, positions_f, cell_f, cutoff)
-            change = 100 * (np.linalg.norm(cell_f, axis=1) / lengths0 - 1)
-            volume = 100 * (abs(np.linalg.det(cell_f)) / volume0 - 1)
+            change, volume = box_change(cell, cell_f)
             found = contacts(types_f, positions_f, cell_f)
             longest = max(value for value in check['longest'] if value is not None)
             print(f'{name:26s} {change[0]:+6.1f} {change[1]:+6.1f} {change[2]:+6.1f} {volume:+6.1f} '

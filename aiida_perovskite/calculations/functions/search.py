@@ -14,7 +14,7 @@ from aiida.engine import calcfunction
 from aiida_perovskite.common.exit_codes import exit_code
 
 #: kcal/mol (LAMMPS ``units real``) in eV.
-KCAL_PER_MOL_EV = 0.0433641153
+KCAL_PER_MOL_EV = 4184.0 / (6.02214076e23 * 1.602176634e-19)  # eV per kcal/mol, from the exact SI constants
 
 
 def candidate_key(index: int) -> str:
