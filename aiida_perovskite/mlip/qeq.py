@@ -6,6 +6,11 @@ Energy of a configuration (eV)::
                                                      subject to sum_i q_i = Q
 
 - ``e0`` are per-element reference energies (least squares on the training set's compositions);
+- a charged cell (``Q != 0``, an ion's vacancy) adds ``beta Q^2 M(cell)``: ``M`` is the Madelung energy of a
+  lattice of unit point charges in a neutralising background (Ewald, :func:`madelung`), the background energy
+  that a periodic reference code such as tblite puts in every charged cell's energy, which depends on the
+  cell's size and shape and no composition fit can absorb; ``beta`` (about ``1 / epsilon``, the screening) is
+  fitted with ``e0``;
 - ``e_sr,i`` is a HIP-NN (``hippynn.networks.Hipnn``) atomic energy (short range, ``dist_hard_max``);
 - ``chi_i`` (electronegativity, eV/e) and ``J_i`` (hardness, eV/e^2, kept positive by a softplus plus a
   floor) come from a second HIP-NN through a two-output ``hippynn.layers.targets.HCharge`` head;
@@ -72,6 +77,7 @@ HYPERPARAMETERS = {
     'hardness_floor': 1.0,  # eV/e^2, added to softplus(J)
     'chi_scale': 5.0,  # eV/e per unit of the charge head's first output (charges of order 0.5 e need eV)
     'total_charge': 0.0,  # of a configuration without info['charge']
+    'background_screening': 0.0,  # beta of a charged cell's background term (fitted with the reference energies)
 }
 #: Training settings, with their values when not given.
 TRAINING = {
@@ -166,6 +172,9 @@ def _model_class():
             features = self.energy_net(onehot, first[short], second[short], distances[short])
             atomic = self.energy_head(features)[0].squeeze(1)
             energy = atomic.sum() + self.reference[element].sum()
+            total_charge = float(graph.get('total_charge', self.hyper['total_charge']))
+            if total_charge and self.hyper.get('background_screening'):
+                energy = energy + float(self.hyper['background_screening']) * total_charge ** 2 * madelung(cell)
             charges = None
             if self.hyper['charges']:
                 features = self.charge_net(onehot, first[short], second[short], distances[short])
@@ -173,7 +182,7 @@ def _model_class():
                 chi = raw[:, 0] * float(self.hyper['chi_scale'])
                 hardness = torch.nn.functional.softplus(raw[:, 1] + 3.0) + self.hyper['hardness_floor']
                 charges, electrostatic = self.equilibrate(chi, hardness, element, first, second, distances,
-                                                          graph.get('total_charge', self.hyper['total_charge']))
+                                                          total_charge)
                 energy = energy + electrostatic
             return energy, charges, positions
 
@@ -251,12 +260,58 @@ def predict_graph(model, graph: dict, create_graph: bool = False) -> dict:
     return {'energy': energy, 'forces': -gradient, 'stress': voigt, 'charges': charges}
 
 
+def madelung(cell, accuracy: float = 1e-10):
+    """Ewald energy (eV) per cell of a lattice of unit point charges in a neutralising uniform background.
+
+    ``cell`` is a 3x3 torch tensor (rows are the lattice vectors, A), so the result is differentiable in it
+    (a charged cell's background term then has its stress). Negative, and ``-k_e alpha_M / (2 L)`` for a cubic
+    cell of edge ``L`` (``alpha_M = 2.8373`` for simple cubic).
+    """
+    torch = _torch()
+    cell = cell.to(torch.float64)
+    volume = torch.abs(torch.linalg.det(cell))
+    eta = math.sqrt(math.pi) / float(volume.detach()) ** (1 / 3)  # splits the work evenly between the two sums
+    reach = math.sqrt(-math.log(accuracy))
+    reciprocal = 2 * math.pi * torch.linalg.inv(cell).T
+    # Enough images in each direction that the neglected terms are below ``accuracy``.
+    heights = 1 / np.linalg.norm(np.linalg.inv(cell.detach().numpy()), axis=0)  # plane spacings of the lattice
+    counts = np.ceil(reach / eta / heights).astype(int)
+    grid = torch.tensor(np.stack(np.meshgrid(*[np.arange(-n, n + 1) for n in counts], indexing='ij'), -1).reshape(-1, 3),
+                        dtype=torch.float64)
+    grid = grid[(grid != 0).any(dim=1)]
+    lengths = (grid @ cell).norm(dim=1)
+    real = torch.special.erfc(eta * lengths) / lengths
+    spacings = 2 * math.pi / np.linalg.norm(cell.detach().numpy(), axis=1)
+    kcounts = np.ceil(2 * eta * reach / spacings).astype(int)
+    kgrid = torch.tensor(np.stack(np.meshgrid(*[np.arange(-n, n + 1) for n in kcounts], indexing='ij'), -1).reshape(-1, 3),
+                         dtype=torch.float64)
+    kgrid = kgrid[(kgrid != 0).any(dim=1)]
+    g2 = ((kgrid @ reciprocal) ** 2).sum(dim=1)
+    recip = 4 * math.pi / volume * torch.exp(-g2 / (4 * eta ** 2)) / g2
+    return 0.5 * COULOMB * (real.sum() + recip.sum() - 2 * eta / math.sqrt(math.pi) - math.pi / (volume * eta ** 2))
+
+
+def _energy_design(configurations, species) -> np.ndarray:
+    """Columns of the reference-energy fit: each element's count, and ``Q^2 M(cell)`` (zero for neutral cells)."""
+    torch = _torch()
+    rows = []
+    for atoms in configurations:
+        charge = float(atoms.info.get('charge', 0.0))
+        background = 0.0
+        if charge:
+            with torch.no_grad():
+                background = charge ** 2 * float(madelung(torch.tensor(atoms.cell.array)))
+        rows.append([*(np.sum(atoms.get_atomic_numbers() == z) for z in species), background])
+    return np.array(rows, float)
+
+
 def reference_energies(configurations, species) -> dict:
-    """Per-element energies (eV) that best fit the configurations' energies from their compositions."""
-    counts = np.array([[np.sum(atoms.get_atomic_numbers() == z) for z in species] for atoms in configurations], float)
+    """Per-element energies (eV) that best fit the configurations' energies from their compositions, and for
+    charged cells the background term's ``beta`` (key ``'background_screening'``; 0 without charged cells)."""
+    design = _energy_design(configurations, species)
     energies = np.array([atoms.info['energy'] for atoms in configurations])
-    solution = np.linalg.lstsq(counts, energies, rcond=None)[0]
-    return {str(z): float(value) for z, value in zip(species, solution)}
+    solution = np.linalg.lstsq(design, energies, rcond=None)[0]
+    return {**{str(z): float(value) for z, value in zip(species, solution)}, 'background_screening': float(solution[-1])}
 
 
 def _targets(atoms) -> dict:
@@ -283,16 +338,18 @@ def _loss(model, graph, target, settings, stage):
 
 
 def _refit_reference(model, configurations, data) -> None:
-    """Shift the per-element reference energies so the model's energies fit the labels on average (after the
-    charge stage the electrostatic energy is eV per atom; the networks should learn only what is left)."""
+    """Shift the per-element reference energies (and the background term's ``beta``) so the model's energies
+    fit the labels on average (after the charge stage the electrostatic energy is eV per atom; the networks
+    should learn only what is left)."""
     torch = _torch()
     species = model.hyper['species']
-    counts = np.array([[np.sum(atoms.get_atomic_numbers() == z) for z in species] for atoms in configurations], float)
+    design = _energy_design(configurations, species)
     with torch.no_grad():
         residual = np.array([target['energy'] - float(model(graph)[0]) for graph, target in data])
-    shift = np.linalg.lstsq(counts, residual, rcond=None)[0]
-    model.reference += torch.tensor(shift, dtype=torch.float64)
+    shift = np.linalg.lstsq(design, residual, rcond=None)[0]
+    model.reference += torch.tensor(shift[:-1], dtype=torch.float64)
     model.hyper['reference_energies'] = {str(z): float(value) for z, value in zip(species, model.reference.tolist())}
+    model.hyper['background_screening'] = float(model.hyper.get('background_screening', 0.0)) + float(shift[-1])
 
 
 def train(configurations, hyperparameters: dict | None = None, settings: dict | None = None, progress=None):
@@ -307,7 +364,9 @@ def train(configurations, hyperparameters: dict | None = None, settings: dict | 
     hyper = validate(hyperparameters)
     if not configurations:
         raise ValueError('no labelled configurations to train on')
-    hyper['reference_energies'] = reference_energies(configurations, hyper['species'])
+    fitted = reference_energies(configurations, hyper['species'])
+    hyper['background_screening'] = fitted.pop('background_screening')
+    hyper['reference_energies'] = fitted
     torch.manual_seed(int(settings['seed']))
     model = build(hyper)
     data = [(graph_of(atoms, hyper), _targets(atoms)) for atoms in configurations]
@@ -375,12 +434,15 @@ def errors(model, configurations) -> dict:
 
 
 def baselines(training, test) -> dict:
-    """Trivial baselines on ``test`` from ``training``: mean energy per atom, the composition fit of the energy,
+    """Trivial baselines on ``test`` from ``training``: mean energy per atom, the composition fit of the energy
+    (with the background term of charged cells),
     zero forces, the mean stress, and per-element mean charges."""
     mean = np.mean([a.info['energy'] / len(a) for a in training])
     species = sorted({int(z) for a in training for z in a.get_atomic_numbers()})
     reference = reference_energies(training, species)
-    composition = [abs(sum(reference[str(z)] for z in a.get_atomic_numbers()) - a.info['energy']) / len(a) for a in test]
+    coefficients = np.array([reference[str(z)] for z in species] + [reference['background_screening']])
+    composition = [abs(float(row @ coefficients) - a.info['energy']) / len(a)
+                   for row, a in zip(_energy_design(test, species), test)]
     charge_mean = {z: np.mean(np.concatenate([a.arrays['charges'][a.get_atomic_numbers() == z] for a in training]))
                    for z in species}
     charges = np.concatenate([np.abs(a.arrays['charges'] - [charge_mean[int(z)] for z in a.get_atomic_numbers()])
