@@ -1,14 +1,16 @@
 """The QEq potential (issue 18) from scratch: reference size convergence, training, held-out errors, baselines.
 
     OMP_NUM_THREADS=1 python benchmarks/qeq_potential.py [--n-train 48] [--n-test 12] [--epochs 60]
-        [--charge-epochs 60] [--replicate 1 1 1] [--skip-size] [--labels DIR] [--json FILE]
+        [--charge-epochs 60] [--replicate 1 1 1] [--base relaxed|ideal] [--charged] [--skip-size] [--labels DIR]
+        [--json FILE] [--save DIR]
 
 1. Size convergence of the GFN1-xTB reference (tblite samples only the Gamma point): the ideal Cs2PbI4
    crystal (n = 1 Ruddlesden-Popper, 3.2 A Pb-I) in its 14-atom conventional cell repeated to 28, 56 and 112
    atoms: energy per atom, Pb/Cs/I Mulliken charges and seconds per call; and the 14-atom cell labelled on its
    2x2x1 replication (the same as a 2x2x1 k-grid), the labelling ``--replicate`` offers.
 2. Data, every configuration labelled by GFN1-xTB (with ``--replicate``): training = ``--n-train`` configurations
-   of Cs2PbI4 (14 atoms) and Cs3Pb2I7 (n = 2, 12-atom primitive cell) at 300 K (thermal rattle and up to 2 %
+   of Cs2PbI4 (14 atoms) and Cs3Pb2I7 (n = 2, 12-atom primitive cell), each first relaxed with GFN1-xTB at the
+   same ``--replicate`` (``--base ideal``: the 3.2 A crystals, which GFN1-xTB holds under 1.6-3 GPa of tension), at 300 K (thermal rattle and up to 2 %
    strain), a third of them with an iodide vacancy and a third with a Cs vacancy. Held out, from trajectories not
    used in training: (a) the same kinds at 150 K (another temperature), (b) an unseen defect: the charge-neutral
    nearest-neighbour CsI pair vacancy at 300 K.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import time
 
 import numpy as np
@@ -57,10 +60,49 @@ def _size_row(name, atoms, labels, seconds):
             **{element: float(charges[symbols == element].mean()) for element in ('Pb', 'Cs', 'I')}}
 
 
-def datasets(n_train, n_test, seed, charged=False):
-    from aiida_perovskite.mlip import sampling
+def base_cells(base, settings, cache_folder=None):
+    """Cs2PbI4 (14 atoms) and Cs3Pb2I7 (12-atom primitive cell): ideal (3.2 A Pb-I), or relaxed with the
+    reference itself (``base == 'relaxed'``; cached in ``cache_folder``), and the labelling settings for them.
+
+    A relaxation on the ``replicate`` supercell that breaks the copies' symmetry (tilted octahedra) returns the
+    supercell (:func:`aiida_perovskite.mlip.xtb.relaxed`); then every base cell is that supercell and is
+    labelled at Gamma, the same k-point grid as the small cells' ``replicate``.
+    """
+    from aiida_perovskite.mlip import sampling, xtb
 
     cells = [sampling.ruddlesden_popper(1), sampling.primitive(sampling.ruddlesden_popper(2))]
+    if base == 'ideal':
+        return cells, settings
+    result = []
+    for cell in cells:
+        tag = f'relaxed-{cell.get_chemical_formula()}-{"x".join(map(str, settings["replicate"]))}.extxyz'
+        cache = pathlib.Path(cache_folder) / tag if cache_folder else None
+        if cache is not None and cache.is_file():
+            relaxed = xtb.read(cache)[0]
+        else:
+            relaxed, record = xtb.relaxed(cell, settings)
+            print(f'relaxed {cell.get_chemical_formula()} with GFN1-xTB: {record}', flush=True)
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                xtb.write(cache, [relaxed])
+        repeat = np.asarray(relaxed.info['origin']['supercell'])
+        ideal, now = cell.cell.lengths(), relaxed.cell.lengths() / repeat
+        print(f'{cell.get_chemical_formula()} relaxed with GFN1-xTB ({"x".join(map(str, repeat))} cell): lengths per '
+              f'ideal cell {np.round(ideal, 3).tolist()} -> {np.round(now, 3).tolist()} A '
+              f'({np.round(100 * (now / ideal - 1), 1).tolist()} %), volume '
+              f'{100 * (relaxed.get_volume() / np.prod(repeat) / cell.get_volume() - 1):+.1f} %', flush=True)
+        result.append(relaxed)
+    if any(atoms.info['origin']['supercell'] != [1, 1, 1] for atoms in result):
+        result = [atoms if atoms.info['origin']['supercell'] != [1, 1, 1] else atoms.repeat(settings['replicate'])
+                  for atoms in result]
+        settings = {**settings, 'replicate': [1, 1, 1]}
+        print(f'the relaxed cells are {[len(a) for a in result]}-atom supercells, labelled at Gamma', flush=True)
+    return result, settings
+
+
+def datasets(cells, n_train, n_test, seed, charged=False):
+    from aiida_perovskite.mlip import sampling
+
     kinds = ((), ('I',), ('Cs',))
 
     def make(temperature, count, vacancies_cycle, offset):
@@ -89,10 +131,14 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--charged', action='store_true',
                         help='single vacancies remove the ion (charged cells) instead of the neutral atom')
+    parser.add_argument('--base', choices=('relaxed', 'ideal'), default='relaxed',
+                        help='sample around the cells relaxed with GFN1-xTB (default) or the ideal 3.2 A ones')
     parser.add_argument('--skip-size', action='store_true', help='skip the size-convergence part (minutes)')
     parser.add_argument('--labels', help='keep the labelled sets here (extended XYZ) and reuse them when the same '
                                          'scale is asked again')
     parser.add_argument('--json', help='also write every figure here')
+    parser.add_argument('--save', help='save the two trained models here (DIR/qeq, DIR/short-range; '
+                                       'benchmarks/qeq_md.py runs MD with them)')
     args = parser.parse_args(argv)
 
     import torch
@@ -101,27 +147,28 @@ def main(argv=None):
     from aiida_perovskite.mlip import qeq, xtb
 
     settings = xtb.validate_settings({'method': 'GFN1-xTB', 'replicate': args.replicate})
-    report = {'scale': vars(args), 'labels': xtb.record(settings)}
+    report = {'scale': vars(args)}
     print(f'scale: {vars(args)}; labels: GFN1-xTB, accuracy {settings["accuracy"]}, '
           f'{settings["electronic_temperature_k"]} K electronic temperature, replicate {settings["replicate"]}')
     if not args.skip_size:
         report['size'] = size_convergence({**settings, 'replicate': [1, 1, 1]})
 
-    import pathlib
-
     sets, seconds = {}, {}
-    for index, (name, configurations) in enumerate(datasets(args.n_train, args.n_test, args.seed, args.charged).items()):
+    cells, label_settings = base_cells(args.base, settings, args.labels)
+    report['labels'] = xtb.record(label_settings)
+    for index, (name, configurations) in enumerate(datasets(cells, args.n_train, args.n_test, args.seed,
+                                                            args.charged).items()):
         cache = None
         if args.labels:
             tag = (f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
-                   f'{"-charged" if args.charged else ""}')
+                   f'{"-charged" if args.charged else ""}{"-relaxed" if args.base == "relaxed" else ""}')
             cache = pathlib.Path(args.labels) / f'set{index}-{tag}.extxyz'
             if cache.is_file():
                 sets[name] = xtb.read(cache)
                 print(f'read {len(sets[name])} labelled configurations of {name} from {cache}', flush=True)
                 continue
         started = time.perf_counter()
-        labelled, failures, _ = xtb.label_all(configurations, settings)
+        labelled, failures, _ = xtb.label_all(configurations, label_settings)
         seconds[name] = time.perf_counter() - started
         sets[name] = labelled
         print(f'labelled {name}: {len(labelled)} of {len(configurations)} ({len(failures)} SCF failures) '
@@ -137,6 +184,8 @@ def main(argv=None):
         model, history = qeq.train(training, hyper, {'epochs': args.epochs, 'charge_epochs': args.charge_epochs,
                                                      'seed': args.seed})
         models[variant] = model
+        if args.save:
+            qeq.save(model, pathlib.Path(args.save) / variant.replace(' ', '-').lower())
         elapsed = time.perf_counter() - started
         print(f'trained {variant} in {elapsed:.0f} s; loss {history["all"][0]:.1f} -> {history["all"][-1]:.2f}',
               flush=True)
@@ -182,7 +231,7 @@ def main(argv=None):
             model_seconds = (time.perf_counter() - started) / 5
             costs.append({'n_atoms': len(atoms), 'model': variant, 'seconds': model_seconds})
         started = time.perf_counter()
-        xtb.label(atoms, settings)
+        xtb.label(atoms, label_settings)
         costs.append({'n_atoms': len(atoms), 'model': 'GFN1-xTB', 'seconds': time.perf_counter() - started})
     for cost in costs:
         print(f'{cost["n_atoms"]:>5} atoms  {cost["model"]:<12}{1000 * cost["seconds"]:>9.1f} ms')

@@ -101,6 +101,75 @@ def label(atoms, settings: dict | None = None) -> dict:
     }
 
 
+def copies_deviation(supercell, n: int, replicate) -> float:
+    """The largest distance (A) of an atom of ``supercell`` (ASE's ``repeat(replicate)`` of an ``n``-atom cell,
+    perhaps moved since) from where the first copy, translated by its lattice vector, puts it: zero while
+    the copies are one crystal of the small cell."""
+    from ase.geometry import find_mic
+
+    small = supercell.cell.array / np.asarray(replicate, float)[:, None]
+    # ASE's repeat puts copy (m0, m1, m2) at index m0 r1 r2 + m1 r2 + m2, translated by (m0, m1, m2) @ cell.
+    translations = np.array([(m0, m1, m2) for m0 in range(replicate[0]) for m1 in range(replicate[1])
+                             for m2 in range(replicate[2])], float) @ small
+    first = supercell.positions[:n]
+    return max((float(np.linalg.norm(find_mic(supercell.positions[k * n:(k + 1) * n] - first - translations[k],
+                                              supercell.cell, pbc=True)[0], axis=1).max())
+                for k in range(1, len(translations))), default=0.0)
+
+
+def relaxed(atoms, settings: dict | None = None, fmax: float = 0.02, max_steps: int = 300, tolerance: float = 0.02):
+    """``atoms`` relaxed with the reference itself, positions and cell free: the cell that configurations should
+    be sampled around (a crystal built with textbook bonds can sit gigapascals away from the reference's own
+    equilibrium). The relaxation runs on the ``replicate`` supercell (the labels' k-point grid, so the relaxed
+    cell is size-converged like the labels) with ASE's FIRE and ``FrechetCellFilter``.
+
+    If the copies stay equivalent (each the first one translated by its lattice vector, within ``tolerance``
+    A), the first copy is returned in its own cell. If the relaxation broke the symmetry between them (octahedra
+    that tilt need a larger cell than the ideal crystal's), one copy is not a crystal on its own, and the whole
+    supercell is returned: label it with ``replicate`` 1 1 1 (it is already the labels' grid).
+
+    :returns: ``(relaxed atoms, record)``: converged, steps, seconds, the largest force (eV/A) and stress (GPa)
+        left, and ``supercell`` (the repeat returned: ``[1, 1, 1]`` or ``replicate``).
+    """
+    from ase import units
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+
+    settings = validate_settings(settings)
+    replicate = settings['replicate']
+    copies = int(np.prod(replicate))
+    work = atoms.repeat(replicate)
+    work.calc = calculator(settings, charge=copies * int(round(float(atoms.info.get('charge', 0)))))
+    started = time.perf_counter()
+    optimiser = FIRE(FrechetCellFilter(work), logfile=None)
+    converged = bool(optimiser.run(fmax=fmax, steps=max_steps))
+    n = len(atoms)
+    small = work.cell.array / np.asarray(replicate, float)[:, None]
+    deviation = copies_deviation(work, n, replicate)
+    equivalent = deviation <= tolerance
+    record = {'converged': converged, 'steps': int(optimiser.get_number_of_steps()),
+              'seconds': round(time.perf_counter() - started, 1),
+              'max_force_ev_a': float(np.abs(work.get_forces()).max()),
+              'max_stress_gpa': float(np.abs(work.get_stress(voigt=True)).max() / units.GPa),
+              'copies_deviation_a': deviation, 'supercell': [1, 1, 1] if equivalent else replicate,
+              'method': settings['method'], 'replicate': replicate}
+    if equivalent:
+        result = atoms.copy()
+        result.set_cell(small, scale_atoms=False)
+        result.positions = work.positions[:n]
+    else:
+        result = atoms.repeat(replicate)
+        result.set_cell(work.cell.array, scale_atoms=False)
+        result.positions = work.positions
+        if 'charge' in atoms.info:
+            result.info['charge'] = copies * atoms.info['charge']
+    result.calc = None
+    result.wrap()
+    result.info['origin'] = {**atoms.info.get('origin', {}), 'relaxed_with': settings['method'],
+                             'relax_replicate': replicate, 'supercell': record['supercell']}
+    return result, record
+
+
 def labelled_atoms(atoms, labels: dict, settings: dict):
     """A copy of ``atoms`` carrying ``labels`` in the extended-XYZ way (info and arrays)."""
     result = atoms.copy()

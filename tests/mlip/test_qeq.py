@@ -232,3 +232,60 @@ def test_labelling_command_keeps_good_configurations_and_names_failures(cell, tm
     assert labelled.info['origin']['kind'] == 'ideal' and labelled.arrays['charges'].shape == (7,)
     (tmp_path / 'bad.json').write_text(json.dumps({'method': 'GFN1-xTB', 'smearing': 1}))
     assert xtb.main(['bad.json', xtb.CONFIGURATIONS]) == 2
+
+
+def test_background_of_a_charged_cell_is_the_ewald_madelung_energy_and_is_fitted():
+    import torch
+
+    # A unit point charge in a neutralising background on a simple cubic lattice: -k_e alpha_M / (2 L),
+    # alpha_M = 2.837297; the same lattice in a skewed basis gives the same energy.
+    for edge in (5.0, 12.0):
+        cubic = qeq.madelung(torch.eye(3, dtype=torch.float64) * edge)
+        assert float(cubic) == pytest.approx(-qeq.COULOMB * 2.837297 / (2 * edge), rel=1e-6)
+    skewed = torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 1, 1]], dtype=torch.float64) * 12.0
+    assert float(qeq.madelung(skewed)) == pytest.approx(-qeq.COULOMB * 2.837297 / 24.0, rel=1e-6)
+    # Differentiable in the cell (a charged cell's stress): dE/dL = -E/L for a uniform scaling.
+    cell = (torch.eye(3, dtype=torch.float64) * 12.0).requires_grad_(True)
+    energy = qeq.madelung(cell)
+    energy.backward()
+    assert float(torch.trace(cell.grad)) == pytest.approx(-float(energy) / 12.0, rel=1e-6)
+
+    # The reference fit recovers per-element energies and beta from cells of two charges and three sizes, and a
+    # neutral set leaves beta at zero.
+    base = sampling.primitive(sampling.ruddlesden_popper(1))
+    cells = [sampling.strained(sampling.vacancy(base, kind, seed=1, charged=True), [s, s, s, 0, 0, 0])
+             for kind in ('I', 'Cs') for s in (-0.03, 0.0, 0.04)] + [base]
+    truth = {'53': -71.0, '55': -68.0, '82': -75.0}
+    for atoms in cells:
+        charge = atoms.info.get('charge', 0)
+        background = charge ** 2 * float(qeq.madelung(torch.tensor(atoms.cell.array))) if charge else 0.0
+        atoms.info['energy'] = sum(truth[str(z)] for z in atoms.get_atomic_numbers()) + 0.25 * background
+    fitted = qeq.reference_energies(cells, [53, 55, 82])
+    assert fitted['background_screening'] == pytest.approx(0.25, abs=1e-6)
+    assert all(fitted[key] == pytest.approx(value, abs=1e-6) for key, value in truth.items())
+    assert qeq.reference_energies([base], [53, 55, 82])['background_screening'] == 0.0
+    # The model adds beta Q^2 M(cell) to a charged cell's energy and nothing to a neutral one.
+    model = qeq.build({**HYPER, 'charges': False, 'background_screening': 0.25})
+    charged = cells[0]
+    graph = qeq.graph_of(charged, model.hyper)
+    with torch.no_grad():
+        with_term = float(model(graph)[0])
+        without = float(model({**graph, 'total_charge': 0.0})[0])
+    assert with_term - without == pytest.approx(0.25 * float(qeq.madelung(torch.tensor(charged.cell.array))), rel=1e-9)
+
+
+def test_relaxation_with_the_reference_lowers_the_energy_and_knows_a_broken_symmetry(cell):
+    # The copies of a repeated cell are one crystal of the small cell until an atom of one copy moves alone.
+    supercell = cell.repeat([2, 2, 1])
+    supercell.set_cell(supercell.cell.array * 1.01, scale_atoms=True)
+    assert xtb.copies_deviation(supercell, len(cell), [2, 2, 1]) < 1e-9
+    supercell.positions[len(cell) * 3 + 4] += [0.0, 0.05, 0.0]  # copy (1, 1, 0)
+    assert xtb.copies_deviation(supercell, len(cell), [2, 2, 1]) == pytest.approx(0.05, abs=1e-9)
+    # A few FIRE steps with GFN1-xTB (real tblite) on the 3.2 A crystal, which the reference holds under tension:
+    # the energy falls, the cell shrinks, the copies stay one crystal and the relaxation is recorded.
+    start = xtb.label(cell, SETTINGS)['energy']
+    relaxed, record = xtb.relaxed(cell, {**SETTINGS, 'replicate': [1, 1, 1]}, max_steps=6)
+    assert record['steps'] == 6 and not record['converged'] and record['supercell'] == [1, 1, 1]
+    assert len(relaxed) == len(cell) and relaxed.get_volume() < cell.get_volume()
+    assert xtb.label(relaxed, SETTINGS)['energy'] < start - 0.05
+    assert relaxed.info['origin']['relaxed_with'] == 'GFN1-xTB'
