@@ -119,6 +119,13 @@ def run_model(folder: pathlib.Path, args, start, work: pathlib.Path) -> dict:
 
     with open(folder_md / 'md.log', 'a') as log:
         md = relax.run_stages(cell, settings, folder_md, calculator, record, log=log)
+    # Seconds and steps of every run into this folder (a restarted run adds its own).
+    timing_file = folder_md / 'timing.json'
+    timing = json.loads(timing_file.read_text()) if timing_file.is_file() else []
+    if md['steps_this_run']:
+        timing.append({'steps': md['steps_this_run'], 'seconds': md['seconds']})
+        timing_file.write_text(json.dumps(timing))
+    steps_timed = sum(row['steps'] for row in timing)
     frames = relax.read_frames(folder_md / 'npt.traj')
     cutoff = octahedron_cutoffs(cell.get_chemical_symbols(), cell.positions, cell.cell.array, ['Pb'], ['I'])
     times = np.arange(len(frames)) * interval * args.timestep / 1000.0
@@ -139,7 +146,7 @@ def run_model(folder: pathlib.Path, args, start, work: pathlib.Path) -> dict:
         'against_xtb_relaxed_pct': {key: 100 * (mean[key] / reference[key] - 1) for key in ('a', 'b', 'c', 'volume')},
         'volume_drift_a3_per_ps': volume_slope, 'volume_std_a3': volume_std,
         'energy_drift_ev_atom_per_ps': energy_slope, 'energy_std_ev_atom': energy_std,
-        'seconds_per_step': md['seconds_per_step'],
+        'seconds_per_step': sum(row['seconds'] for row in timing) / steps_timed if steps_timed else None,
     }
     return result
 
@@ -196,9 +203,10 @@ def main(argv=None):
         row = run_model(folder, args, reference_atoms, args.work)
         report['models'].append(row)
         relaxed, md = row['relaxed'], row['md']
-        print(f'\n{folder}: 0 K a {relaxed["a"]:.3f} c {relaxed["c"]:.3f} A '
-              f'({100 * (relaxed["a"] / reference["a"] - 1):+.1f} / {100 * (relaxed["c"] / reference["c"] - 1):+.1f} % '
-              f'against xTB), V {100 * (relaxed["volume"] / reference["volume"] - 1):+.1f} %', flush=True)
+        change = {key: 100 * (relaxed[key] / reference[key] - 1) for key in ('a', 'b', 'c', 'volume')}
+        print(f'\n{folder}: 0 K a {relaxed["a"]:.3f} b {relaxed["b"]:.3f} c {relaxed["c"]:.3f} A '
+              f'({change["a"]:+.1f} / {change["b"]:+.1f} / {change["c"]:+.1f} % against xTB), V {change["volume"]:+.1f} %',
+              flush=True)
         octa = md['octahedra']
         pct = md['against_xtb_relaxed_pct']
         print(f'  NPT {md["atoms"]} atoms, {md["ps_done"]:.1f} ps at {md["temperature_k"]:g} K: {md["status"]}'
@@ -207,7 +215,8 @@ def main(argv=None):
         print(f'  second half: a {pct["a"]:+.1f} %, b {pct["b"]:+.1f} %, c {pct["c"]:+.1f} %, V {pct["volume"]:+.1f} % '
               f'against the xTB 0 K cell; drift V {md["volume_drift_a3_per_ps"]:+.2f} A^3/ps (std {md["volume_std_a3"]:.2f}), '
               f'E {1000 * md["energy_drift_ev_atom_per_ps"]:+.3f} meV/atom/ps (std {1000 * md["energy_std_ev_atom"]:.3f}); '
-              f'{md["seconds_per_step"]:.3f} s per step', flush=True)
+              + (f'{md["seconds_per_step"]:.3f} s per step' if md['seconds_per_step'] else 'no timed steps'),
+              flush=True)
     report['xtb_cost'] = xtb_cost(reference_atoms.repeat(args.supercell or smallest_supercell(len(reference_atoms), 300)),
                                   {**settings, 'replicate': [1, 1, 1]}, args.xtb_cost)
     if args.json:
