@@ -260,6 +260,14 @@ def predict_graph(model, graph: dict, create_graph: bool = False) -> dict:
     return {'energy': energy, 'forces': -gradient, 'stress': voigt, 'charges': charges}
 
 
+def _nonzero_grid(counts):
+    """Every integer triple with ``|n_i| <= counts[i]`` except zero, as a float64 tensor (one row each)."""
+    torch = _torch()
+    axes = [np.arange(-int(n), int(n) + 1) for n in counts]
+    grid = np.stack(np.meshgrid(*axes, indexing='ij'), -1).reshape(-1, 3)
+    return torch.tensor(grid[(grid != 0).any(axis=1)], dtype=torch.float64)
+
+
 def madelung(cell, accuracy: float = 1e-10):
     """Ewald energy (eV) per cell of a lattice of unit point charges in a neutralising uniform background.
 
@@ -275,18 +283,10 @@ def madelung(cell, accuracy: float = 1e-10):
     reciprocal = 2 * math.pi * torch.linalg.inv(cell).T
     # Enough images in each direction that the neglected terms are below ``accuracy``.
     heights = 1 / np.linalg.norm(np.linalg.inv(cell.detach().numpy()), axis=0)  # plane spacings of the lattice
-    counts = np.ceil(reach / eta / heights).astype(int)
-    grid = torch.tensor(np.stack(np.meshgrid(*[np.arange(-n, n + 1) for n in counts], indexing='ij'), -1).reshape(-1, 3),
-                        dtype=torch.float64)
-    grid = grid[(grid != 0).any(dim=1)]
-    lengths = (grid @ cell).norm(dim=1)
+    lengths = (_nonzero_grid(np.ceil(reach / eta / heights)) @ cell).norm(dim=1)
     real = torch.special.erfc(eta * lengths) / lengths
     spacings = 2 * math.pi / np.linalg.norm(cell.detach().numpy(), axis=1)
-    kcounts = np.ceil(2 * eta * reach / spacings).astype(int)
-    kgrid = torch.tensor(np.stack(np.meshgrid(*[np.arange(-n, n + 1) for n in kcounts], indexing='ij'), -1).reshape(-1, 3),
-                         dtype=torch.float64)
-    kgrid = kgrid[(kgrid != 0).any(dim=1)]
-    g2 = ((kgrid @ reciprocal) ** 2).sum(dim=1)
+    g2 = ((_nonzero_grid(np.ceil(2 * eta * reach / spacings)) @ reciprocal) ** 2).sum(dim=1)
     recip = 4 * math.pi / volume * torch.exp(-g2 / (4 * eta ** 2)) / g2
     return 0.5 * COULOMB * (real.sum() + recip.sum() - 2 * eta / math.sqrt(math.pi) - math.pi / (volume * eta ** 2))
 
