@@ -12,8 +12,8 @@
    of Cs2PbI4 (14 atoms) and Cs3Pb2I7 (n = 2, 12-atom primitive cell), each first relaxed with GFN1-xTB at the
    same ``--replicate`` (``--base ideal``: the 3.2 A crystals, which GFN1-xTB holds under 1.6-3 GPa of
    tension), at 300 K (thermal rattle and up to 2 % strain), a third of them with an iodide vacancy and a
-   third with a Cs vacancy. Held out, from trajectories not used in training: (a) the same kinds at 150 K (another temperature), (b) an unseen defect: the charge-neutral
-   nearest-neighbour CsI pair vacancy at 300 K.
+   third with a Cs vacancy. Held out, from trajectories not used in training: (a) the same kinds at 150 K
+   (another temperature), (b) an unseen defect: the charge-neutral nearest-neighbour CsI pair vacancy at 300 K.
 3. The QEq potential and the same HIP-NN without charges (short range only), trained on the same split; mean
    absolute errors of energy per atom, forces and charges on each held-out set beside trivial baselines (mean
    energy per atom of the training set, per-element composition fit, zero forces, per-element mean charges).
