@@ -56,11 +56,11 @@ def lattice(atoms, repeat=(1, 1, 1)) -> dict:
             'volume': float(atoms.get_volume() / np.prod(repeat))}
 
 
-def octahedra(frame, cutoff) -> int:
+def octahedra(frame, cutoff) -> dict:
     from aiida_perovskite.analysis.validation import octahedra_check
 
     return octahedra_check(frame.get_chemical_symbols(), frame.positions, frame.cell.array, ['Pb'], ['I'],
-                           cutoff=cutoff)['intact']
+                           cutoff=cutoff)
 
 
 def base_repeat(atoms) -> np.ndarray:
@@ -129,18 +129,18 @@ def run_model(folder: pathlib.Path, args, start, work: pathlib.Path) -> dict:
     frames = relax.read_frames(folder_md / 'npt.traj')
     cutoff = octahedron_cutoffs(cell.get_chemical_symbols(), cell.positions, cell.cell.array, ['Pb'], ['I'])
     times = np.arange(len(frames)) * interval * args.timestep / 1000.0
-    intact = np.array([octahedra(frame, cutoff) for frame in frames])
+    checks = [octahedra(frame, cutoff) for frame in frames]
+    intact = np.array([check['intact'] for check in checks])
     lattices = [lattice(frame, base * supercell) for frame in frames]
     energy = np.array([frame.get_potential_energy() / len(frame) for frame in frames])
     half = len(frames) // 2
     mean = {key: float(np.mean([row[key] for row in lattices[half:]])) for key in ('a', 'b', 'c', 'volume')}
     volume_slope, volume_std = drift(times, [row['volume'] for row in lattices])
     energy_slope, energy_std = drift(times, energy)
-    metals = sum(1 for s in cell.get_chemical_symbols() if s == 'Pb')
     result['md'] = {
         'status': md['status'], 'broken': md['broken'], 'atoms': len(cell), 'ps_done': float(times[-1]),
         'steps': steps, 'timestep_fs': args.timestep, 'temperature_k': args.temperature,
-        'octahedra': {'metals': metals, 'min': int(intact.min()), 'last': int(intact[-1]),
+        'octahedra': {'metals': checks[0]['metals'], 'min': int(intact.min()), 'last': int(intact[-1]),
                       'mean_second_half': float(intact[half:].mean())},
         'mean_second_half': mean,
         'against_xtb_relaxed_pct': {key: 100 * (mean[key] / reference[key] - 1) for key in ('a', 'b', 'c', 'volume')},

@@ -435,8 +435,7 @@ def errors(model, configurations) -> dict:
 
 def baselines(training, test) -> dict:
     """Trivial baselines on ``test`` from ``training``: mean energy per atom, the composition fit of the energy
-    (with the background term of charged cells),
-    zero forces, the mean stress, and per-element mean charges."""
+    (with the background term of charged cells), zero forces, the mean stress, and per-element mean charges."""
     mean = np.mean([a.info['energy'] / len(a) for a in training])
     species = sorted({int(z) for a in training for z in a.get_atomic_numbers()})
     reference = reference_energies(training, species)
