@@ -98,6 +98,8 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (379, 'ERROR_SUB_PROCESS_FAILED_MLIP', 'The MLIP run failed and cannot be restarted: {message}'),
         (380, 'ERROR_NO_CANDIDATE_RELAXED', 'No search candidate finished its {stage} relaxation: {message}'),
         (381, 'ERROR_SUB_PROCESS_FAILED_FINGERPRINT', 'The fingerprints of {message} failed'),
+        (382, 'ERROR_SUB_PROCESS_FAILED_TRAINING', 'Training the potential failed: {message}'),
+        (383, 'ERROR_SUB_PROCESS_FAILED_LABELLING', 'Labelling the selected frames failed: {message}'),
     ),
     **_codes(
         'recoverable',
