@@ -160,3 +160,73 @@ def cmd_evaluate(potential, configurations, profile_name):
         click.echo(f'baselines: mean energy {1000 * base["energy_mean_mae_ev_atom"]:.2f} meV/atom, composition fit '
                    f'{1000 * base["energy_composition_mae_ev_atom"]:.2f} meV/atom, zero forces '
                    f'{base["forces_zero_mae_ev_a"]:.3f} eV/A, element-mean charges {base["charges_element_mean_mae_e"]:.4f} e')
+
+
+@cmd_potential.command('learn')
+@click.argument('configurations')
+@click.argument('held_out')
+@click.option('--cell', 'cells', multiple=True, type=click.Choice(sorted(CELLS)),
+              help='Ideal crystals the exploring MD starts from (repeatable; default: cs2pbi4-primitive).')
+@click.option('--cells', 'cells_node', help='Or a ConfigurationSetData (PK or UUID) of starting crystals, e.g. '
+                                            'cells relaxed with the reference.')
+@click.option('--rounds', type=click.IntRange(min=0), default=3, show_default=True, help='At most this many rounds.')
+@click.option('--count', type=click.IntRange(min=1), default=12, show_default=True, help='Frames labelled per round.')
+@click.option('--members', type=click.IntRange(min=2), default=3, show_default=True, help='Models in the committee.')
+@click.option('--steps', type=click.IntRange(min=1), default=300, show_default=True,
+              help='MD steps per exploring trajectory (2 fs).')
+@click.option('--epochs', type=click.IntRange(min=1), default=60, show_default=True)
+@click.option('--charge-epochs', type=click.IntRange(min=0), default=40, show_default=True)
+@click.option('--no-charges', is_flag=True, help='A committee of short-range-only models.')
+@click.option('--seed', type=int, default=0, show_default=True)
+@COMPUTER
+@PROFILE
+def cmd_learn(configurations, held_out, cells, cells_node, rounds, count, members, steps, epochs, charge_epochs,
+              no_charges, seed, computer, profile_name):
+    """Grow a labelled set with the MD frames a committee of potentials disagrees on (QEqActiveLearningWorkChain).
+
+    CONFIGURATIONS is the labelled set to start from, HELD_OUT a labelled set never trained on (its force error
+    decides when to stop). Each round trains the committee, explores with MD, labels the chosen frames with
+    tblite (as CONFIGURATIONS was labelled) and adds them.
+    """
+    codes = load_profile_and_codes(profile_name, computer, tools=('mlip',))
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.data import ConfigurationSetData
+    from aiida_perovskite.mlip import sampling
+    from aiida_perovskite.workflows.qeq_active import QEqActiveLearningWorkChain
+
+    start, test = _load(configurations, ConfigurationSetData), _load(held_out, ConfigurationSetData)
+    for name, node in (('CONFIGURATIONS', start), ('HELD_OUT', test)):
+        if not node.labelled:
+            raise click.ClickException(f'{name} ConfigurationSetData<{node.pk}> is not labelled: label it first')
+    if cells_node and cells:
+        raise click.ClickException('give --cell or --cells, not both')
+    if cells_node:
+        crystals = _load(cells_node, ConfigurationSetData)
+    else:
+        atoms = []
+        for name in cells or ('cs2pbi4-primitive',):
+            n, primitive = CELLS[name]
+            base = sampling.ruddlesden_popper(n)
+            atoms.append(sampling.primitive(base) if primitive else base)
+        crystals = ConfigurationSetData.from_atoms(atoms)
+    parameters = {'hyperparameters': {'charges': not no_charges},
+                  'training': {'epochs': epochs, 'charge_epochs': charge_epochs, 'seed': seed},
+                  'active': {'members': members, 'count': count, 'max_rounds': rounds, 'steps': steps}}
+    click.echo(f'active learning from ConfigurationSetData<{start.pk}> ({start.base.attributes.get("n_configurations")} '
+               f'configurations), held out <{test.pk}>, at most {rounds} rounds of {count} frames...', err=True)
+    with _progress('aiida_perovskite.mlip'):
+        results, node = run_get_node(QEqActiveLearningWorkChain, configurations=start, held_out=test, cells=crystals,
+                                     parameters=orm.Dict(parameters), code=codes['mlip'])
+    if not node.is_finished_ok:
+        raise click.ClickException(f'QEqActiveLearningWorkChain<{node.pk}> failed: [{node.exit_status}] '
+                                   f'{node.exit_message}')
+    click.echo(f'{"round":>5}{"n train":>9}{"E meV/atom":>12}{"F eV/A":>9}{"added":>7}')
+    for entry in results['history']['rounds']:
+        errors = entry['errors']
+        click.echo(f'{entry["round"]:>5}{entry["n_training"]:>9}{1000 * errors["energy_mae_ev_atom"]:>12.2f}'
+                   f'{errors["forces_mae_ev_a"]:>9.3f}{entry.get("n_added", "-"):>7}')
+    potential, grown = results['potential'], results['configurations']
+    click.echo(f'QEqPotentialData<{potential.pk}> {potential.uuid} trained on ConfigurationSetData<{grown.pk}> '
+               f'({grown.base.attributes.get("n_configurations")} configurations); QEqActiveLearningWorkChain<{node.pk}>')

@@ -86,3 +86,26 @@ def test_unknown_settings_and_unlabelled_sets_are_refused(inputs):
     unlabelled = ConfigurationSetData.from_atoms(inputs['held_out'].configurations())
     _, node = run_get_node(QEqActiveLearningWorkChain, **{**inputs, 'held_out': unlabelled})
     assert node.exit_status == 200 and 'held_out is not labelled' in node.exit_message
+
+
+def test_learn_command_runs_the_work_chain_and_refuses_an_unlabelled_start(inputs):
+    from aiida import orm
+    from click.testing import CliRunner
+
+    from aiida_perovskite.cli import cmd_root
+    from aiida_perovskite.data import ConfigurationSetData
+
+    start, held_out = inputs['configurations'].store(), inputs['held_out'].store()
+    # No round of exploration: the committee is trained and scored once; the table and the nodes come back.
+    result = CliRunner().invoke(cmd_root, ['potential', 'learn', start.uuid, str(held_out.pk), '--rounds', '0',
+                                           '--members', '2', '--epochs', '5', '--charge-epochs', '5'])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.lstrip().startswith('round'))) + 1].split()
+    assert table[:2] == ['0', '6'] and float(table[2]) > 0 and float(table[3]) > 0
+    potential = orm.load_node(int(result.output.split('QEqPotentialData<')[-1].split('>')[0]))
+    assert potential.creator.inputs.configurations.uuid == start.uuid
+
+    unlabelled = ConfigurationSetData.from_atoms(start.configurations()).store()
+    result = CliRunner().invoke(cmd_root, ['potential', 'learn', str(unlabelled.pk), str(held_out.pk)])
+    assert result.exit_code != 0 and f'CONFIGURATIONS ConfigurationSetData<{unlabelled.pk}> is not labelled' in result.output
