@@ -3,7 +3,7 @@
 What it does (issue 16's fitting step, tried with a machine-learned reference):
 
 1. Builds training cells with the product (``aiida-perovskite build``; default: the three built lead-bromide
-   references of ``forcefield_fidelity.py``, BAMC, MPDA and BA) and parametrises each with ``--params``
+   references of ``forcefield_fidelity.py``, BAMC, MPDA and BA, plus the RP cell of each ``--extra-spacers``) and parametrises each with ``--params``
    (private AiiDA profile in a temporary folder, as ``halide_term_ablation.py``).
 2. Samples configurations of each cell: the cell itself; its metals and halides rattled (Gaussian, 0.05-0.15
    A); and three strained cells (each axis by up to +-3 %, the ions moved affinely, every molecule kept whole
@@ -354,7 +354,10 @@ def main(arguments) -> int:
     rng = np.random.default_rng(arguments.seed)
     try:
         cells = []
-        for name, build in TRAINING.items():
+        training = {**TRAINING, **{f'extra{k}-{arguments.halide}': ['--spacer', smiles, '--phase', 'rp', '--halide',
+                                                                     arguments.halide]
+                                   for k, smiles in enumerate(arguments.extra_spacers)}}
+        for name, build in training.items():
             folder = root / name
             folder.mkdir()
             cif = folder / f'{name}.cif'
@@ -419,5 +422,10 @@ if __name__ == '__main__':
     parser.add_argument('--md-temperature', type=float, default=300.0, help='their temperature (K; default: %(default)s)')
     parser.add_argument('--stress-weight', type=float, default=0.1,
                         help='weight of a 1 GPa stress residual against 1 eV/A of force (default: %(default)s)')
+    parser.add_argument('--extra-spacers', nargs='*', default=[], metavar='SMILES',
+                        help='also train on the builder\'s RP cells of these spacers (e.g. one whose published cell '
+                             'tears, so that its MD snapshots show the fit what tearing costs; the published cell '
+                             'stays out)')
+    parser.add_argument('--halide', default='Br', help='of the --extra-spacers cells (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=1)
     sys.exit(main(parser.parse_args()))
