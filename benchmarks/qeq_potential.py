@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/qeq_potential.py [--n-train 48] [--n-test 12] [--epochs 60]
         [--charge-epochs 60] [--replicate 1 1 1] [--base relaxed|ideal] [--charged] [--skip-size] [--labels DIR]
-        [--json FILE] [--save DIR]
+        [--json FILE] [--save DIR] [--xtb-md-steps 150]
 
 1. Size convergence of the GFN1-xTB reference (tblite samples only the Gamma point): the ideal Cs2PbI4
    crystal (n = 1 Ruddlesden-Popper, 3.2 A Pb-I) in its 14-atom conventional cell repeated to 28, 56 and 112
@@ -17,6 +17,8 @@
 3. The QEq potential and the same HIP-NN without charges (short range only), trained on the same split; mean
    absolute errors of energy per atom, forces and charges on each held-out set beside trivial baselines (mean
    energy per atom of the training set, per-element composition fit, zero forces, per-element mean charges).
+   With ``--xtb-md-steps N`` a third held-out set: frames of GFN1-xTB's own Langevin MD at 200 K from each base
+   cell (N steps of 2 fs, a frame every 10 after the first 40), the trajectories the potential is for.
 4. Cost: seconds per force call of the model and of GFN1-xTB on the same cells.
 
 Every number is printed; nothing is asserted. The scale used is printed with them.
@@ -100,6 +102,30 @@ def base_cells(base, settings, cache_folder=None):
     return result, settings
 
 
+def xtb_trajectories(cells, settings, steps: int, cache: pathlib.Path, temperature: float = 200.0):
+    """Frames (labelled) of GFN1-xTB Langevin MD from each cell, cached."""
+    from aiida_perovskite.mlip import sampling, xtb
+
+    if cache.is_file():
+        frames = xtb.read(cache)
+        print(f'read {len(frames)} GFN1-xTB MD frames from {cache}', flush=True)
+        return frames
+    frames = []
+    for index, cell in enumerate(cells):
+        started = time.perf_counter()
+        kept = sampling.short_md(cell, xtb.calculator(settings), temperature, steps, 10, seed=50_000 + index)
+        kept = [frame for frame in kept if frame.info['origin']['md_step'] > 40]
+        for frame in kept:
+            frame.info['origin']['trajectory'] = f'xtb-{index}'
+        labelled, failures, _ = xtb.label_all(kept, settings)
+        frames += labelled
+        print(f'GFN1-xTB MD of {cell.get_chemical_formula()} at {temperature:.0f} K: {steps} steps, '
+              f'{len(labelled)} frames labelled ({len(failures)} failures) in {time.perf_counter() - started:.0f} s',
+              flush=True)
+    xtb.write(cache, frames)
+    return frames
+
+
 def datasets(cells, n_train, n_test, seed, charged=False):
     from aiida_perovskite.mlip import sampling
 
@@ -139,6 +165,9 @@ def main(argv=None):
     parser.add_argument('--json', help='also write every figure here')
     parser.add_argument('--save', help='save the two trained models here (DIR/qeq, DIR/short-range; '
                                        'benchmarks/qeq_md.py runs MD with them)')
+    parser.add_argument('--xtb-md-steps', type=int, default=0,
+                        help='also hold out frames of GFN1-xTB Langevin MD at 200 K from each base cell, this many 2 fs '
+                             'steps (150: minutes per cell; cached in --labels; default: none)')
     args = parser.parse_args(argv)
 
     import torch
@@ -177,6 +206,10 @@ def main(argv=None):
             cache.parent.mkdir(parents=True, exist_ok=True)
             xtb.write(cache, labelled)
     training = sets.pop('train (300 K)')
+    if args.xtb_md_steps:
+        tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}-{args.base}'
+        cache = pathlib.Path(args.labels or '.') / f'xtb-md-200K-{args.xtb_md_steps}-{tag}.extxyz'
+        sets['held out: xTB MD 200 K'] = xtb_trajectories(cells, label_settings, args.xtb_md_steps, cache)
 
     rows, models = [], {}
     for variant, hyper in (('QEq', {'charges': True}), ('short range', {'charges': False})):

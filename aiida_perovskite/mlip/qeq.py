@@ -11,6 +11,11 @@ Energy of a configuration (eV)::
   that a periodic reference code such as tblite puts in every charged cell's energy, which depends on the
   cell's size and shape and no composition fit can absorb; ``beta`` (about ``1 / epsilon``, the screening) is
   fitted with ``e0``;
+- a neutral cell whose formal charges do not balance (a vacancy of a neutral atom: an iodine atom removed
+  leaves an electron in the conduction band, a Cs atom a hole in the valence band) adds ``epsilon_c n_c``,
+  ``n_c = |sum_i z_i - Q|`` with formal charges ``z`` (``formal_charges``): the carrier sits in a band state
+  spread over the whole cell, so its energy is a constant per carrier that no local network can place on
+  atoms; ``epsilon_c`` (``carrier_energy``) is fitted with ``e0`` and is exactly 0 for closed-shell data;
 - ``e_sr,i`` is a HIP-NN (``hippynn.networks.Hipnn``) atomic energy (short range, ``dist_hard_max``);
 - ``chi_i`` (electronegativity, eV/e) and ``J_i`` (hardness, eV/e^2, kept positive by a softplus plus a
   floor) come from a second HIP-NN through a two-output ``hippynn.layers.targets.HCharge`` head;
@@ -78,6 +83,8 @@ HYPERPARAMETERS = {
     'chi_scale': 5.0,  # eV/e per unit of the charge head's first output (charges of order 0.5 e need eV)
     'total_charge': 0.0,  # of a configuration without info['charge']
     'background_screening': 0.0,  # beta of a charged cell's background term (fitted with the reference energies)
+    'formal_charges': {'53': -1, '55': 1, '82': 2},  # e, per element: what makes a cell closed-shell
+    'carrier_energy': 0.0,  # eV per unpaired carrier of an open-shell cell (fitted with the reference energies)
 }
 #: Training settings, with their values when not given.
 TRAINING = {
@@ -113,6 +120,9 @@ def validate(hyperparameters: dict | None) -> dict:
     missing = [z for z in merged['species'] if str(z) not in merged['gaussian_width']]
     if missing:
         raise ValueError(f'gaussian_width has no width for atomic number(s) {missing}')
+    missing = [z for z in merged['species'] if str(z) not in merged['formal_charges']]
+    if missing:
+        raise ValueError(f'formal_charges has no formal charge for atomic number(s) {missing}')
     return merged
 
 
@@ -173,6 +183,9 @@ def _model_class():
             atomic = self.energy_head(features)[0].squeeze(1)
             energy = atomic.sum() + self.reference[element].sum()
             total_charge = float(graph.get('total_charge', self.hyper['total_charge']))
+            carriers = float(graph.get('carriers', 0.0))
+            if carriers and self.hyper.get('carrier_energy'):
+                energy = energy + float(self.hyper['carrier_energy']) * carriers
             if total_charge and self.hyper.get('background_screening'):
                 energy = energy + float(self.hyper['background_screening']) * total_charge ** 2 * madelung(cell)
             charges = None
@@ -245,7 +258,17 @@ def graph_of(atoms, hyper: dict) -> dict:
         'volume': float(atoms.get_volume()),
         # A charged cell (a vacancy of an ion) says so in info['charge']; otherwise the model's total charge.
         'total_charge': float(atoms.info.get('charge', hyper['total_charge'])),
+        'carriers': carriers(atoms, hyper),
     }
+
+
+def carriers(atoms, hyper: dict | None = None) -> float:
+    """Unpaired carriers of a cell: ``|sum of formal charges - total charge|`` (0 for a closed shell, 1 for a
+    neutral I or Cs vacancy, 0 for a charged one or a CsI pair)."""
+    hyper = hyper or HYPERPARAMETERS
+    formal = hyper.get('formal_charges') or HYPERPARAMETERS['formal_charges']
+    total = float(atoms.info.get('charge', hyper.get('total_charge', 0.0)))
+    return abs(float(sum(formal.get(str(int(z)), 0) for z in atoms.get_atomic_numbers())) - total)
 
 
 def predict_graph(model, graph: dict, create_graph: bool = False) -> dict:
@@ -291,8 +314,9 @@ def madelung(cell, accuracy: float = 1e-10):
     return 0.5 * COULOMB * (real.sum() + recip.sum() - 2 * eta / math.sqrt(math.pi) - math.pi / (volume * eta ** 2))
 
 
-def _energy_design(configurations, species) -> np.ndarray:
-    """Columns of the reference-energy fit: each element's count, and ``Q^2 M(cell)`` (zero for neutral cells)."""
+def _energy_design(configurations, species, hyper: dict | None = None) -> np.ndarray:
+    """Columns of the reference-energy fit: each element's count, the unpaired carriers (:func:`carriers`),
+    and ``Q^2 M(cell)`` (zero for neutral cells)."""
     torch = _torch()
     rows = []
     for atoms in configurations:
@@ -301,17 +325,19 @@ def _energy_design(configurations, species) -> np.ndarray:
         if charge:
             with torch.no_grad():
                 background = charge ** 2 * float(madelung(torch.tensor(atoms.cell.array)))
-        rows.append([*(np.sum(atoms.get_atomic_numbers() == z) for z in species), background])
+        rows.append([*(np.sum(atoms.get_atomic_numbers() == z) for z in species), carriers(atoms, hyper), background])
     return np.array(rows, float)
 
 
-def reference_energies(configurations, species) -> dict:
-    """Per-element energies (eV) that best fit the configurations' energies from their compositions, and for
-    charged cells the background term's ``beta`` (key ``'background_screening'``; 0 without charged cells)."""
-    design = _energy_design(configurations, species)
+def reference_energies(configurations, species, hyper: dict | None = None) -> dict:
+    """Per-element energies (eV) that best fit the configurations' energies from their compositions, the energy
+    per unpaired carrier (key ``'carrier_energy'``; 0 without open-shell cells), and for charged cells the
+    background term's ``beta`` (key ``'background_screening'``; 0 without charged cells)."""
+    design = _energy_design(configurations, species, hyper)
     energies = np.array([atoms.info['energy'] for atoms in configurations])
     solution = np.linalg.lstsq(design, energies, rcond=None)[0]
-    return {**{str(z): float(value) for z, value in zip(species, solution)}, 'background_screening': float(solution[-1])}
+    return {**{str(z): float(value) for z, value in zip(species, solution)}, 'carrier_energy': float(solution[-2]),
+            'background_screening': float(solution[-1])}
 
 
 def _targets(atoms) -> dict:
@@ -343,12 +369,13 @@ def _refit_reference(model, configurations, data) -> None:
     should learn only what is left)."""
     torch = _torch()
     species = model.hyper['species']
-    design = _energy_design(configurations, species)
+    design = _energy_design(configurations, species, model.hyper)
     with torch.no_grad():
         residual = np.array([target['energy'] - float(model(graph)[0]) for graph, target in data])
     shift = np.linalg.lstsq(design, residual, rcond=None)[0]
-    model.reference += torch.tensor(shift[:-1], dtype=torch.float64)
+    model.reference += torch.tensor(shift[:-2], dtype=torch.float64)
     model.hyper['reference_energies'] = {str(z): float(value) for z, value in zip(species, model.reference.tolist())}
+    model.hyper['carrier_energy'] = float(model.hyper.get('carrier_energy', 0.0)) + float(shift[-2])
     model.hyper['background_screening'] = float(model.hyper.get('background_screening', 0.0)) + float(shift[-1])
 
 
@@ -364,8 +391,9 @@ def train(configurations, hyperparameters: dict | None = None, settings: dict | 
     hyper = validate(hyperparameters)
     if not configurations:
         raise ValueError('no labelled configurations to train on')
-    fitted = reference_energies(configurations, hyper['species'])
+    fitted = reference_energies(configurations, hyper['species'], hyper)
     hyper['background_screening'] = fitted.pop('background_screening')
+    hyper['carrier_energy'] = fitted.pop('carrier_energy')
     hyper['reference_energies'] = fitted
     torch.manual_seed(int(settings['seed']))
     model = build(hyper)
@@ -435,11 +463,12 @@ def errors(model, configurations) -> dict:
 
 def baselines(training, test) -> dict:
     """Trivial baselines on ``test`` from ``training``: mean energy per atom, the composition fit of the energy
-    (with the background term of charged cells), zero forces, the mean stress, and per-element mean charges."""
+    (with the carrier and background terms of open-shell and charged cells), zero forces, the mean stress, and per-element mean charges."""
     mean = np.mean([a.info['energy'] / len(a) for a in training])
     species = sorted({int(z) for a in training for z in a.get_atomic_numbers()})
     reference = reference_energies(training, species)
-    coefficients = np.array([reference[str(z)] for z in species] + [reference['background_screening']])
+    coefficients = np.array([reference[str(z)] for z in species] + [reference['carrier_energy'],
+                                                                    reference['background_screening']])
     composition = [abs(float(row @ coefficients) - a.info['energy']) / len(a)
                    for row, a in zip(_energy_design(test, species), test)]
     charge_mean = {z: np.mean(np.concatenate([a.arrays['charges'][a.get_atomic_numbers() == z] for a in training]))

@@ -274,6 +274,39 @@ def test_background_of_a_charged_cell_is_the_ewald_madelung_energy_and_is_fitted
     assert with_term - without == pytest.approx(0.25 * float(qeq.madelung(torch.tensor(charged.cell.array))), rel=1e-9)
 
 
+def test_an_open_shell_cell_carries_a_fitted_energy_per_carrier():
+    import torch
+
+    # A neutral I or Cs vacancy leaves one unpaired carrier; a charged vacancy, a CsI pair and the crystal none.
+    base = sampling.primitive(sampling.ruddlesden_popper(1))
+    assert qeq.carriers(base) == 0
+    assert qeq.carriers(sampling.vacancy(base, 'I', seed=1)) == 1 and qeq.carriers(sampling.vacancy(base, 'Cs', seed=1)) == 1
+    assert qeq.carriers(sampling.vacancy(base, 'I', seed=1, charged=True)) == 0
+    assert qeq.carriers(sampling.vacancy(sampling.ruddlesden_popper(1), 'CsI', seed=2)) == 0
+    # The carrier's energy is not in the span of the element counts (an electron and a hole both cost it), so
+    # the fit recovers it beside the per-element energies; without open shells it is zero.
+    truth = {'53': -71.0, '55': -68.0, '82': -75.0}
+    cells = [base, sampling.ruddlesden_popper(2)] + [sampling.vacancy(base, kind, seed=1) for kind in ('I', 'Cs')]
+    for atoms in cells:
+        atoms.info['energy'] = sum(truth[str(z)] for z in atoms.get_atomic_numbers()) + 1.7 * qeq.carriers(atoms)
+        atoms.info['stress'] = np.zeros(6)
+        atoms.arrays['forces'] = np.zeros((len(atoms), 3))
+        atoms.arrays['charges'] = np.zeros(len(atoms))
+    fitted = qeq.reference_energies(cells, [53, 55, 82])
+    assert fitted['carrier_energy'] == pytest.approx(1.7, abs=1e-6)
+    assert all(fitted[key] == pytest.approx(value, abs=1e-6) for key, value in truth.items())
+    assert qeq.reference_energies(cells[:2], [53, 55, 82])['carrier_energy'] == 0.0
+    # The model adds it per carrier, and a trained model starts from the fitted value.
+    model = qeq.build({**HYPER, 'charges': False, 'carrier_energy': 1.7})
+    graph = qeq.graph_of(cells[2], model.hyper)
+    with torch.no_grad():
+        assert float(model(graph)[0]) - float(model({**graph, 'carriers': 0.0})[0]) == pytest.approx(1.7, rel=1e-12)
+    trained, _ = qeq.train(cells, {**HYPER, 'charges': False}, {'epochs': 1, 'charge_epochs': 0, 'seed': 1})
+    assert trained.hyper['carrier_energy'] == pytest.approx(1.7, abs=0.5)
+    with pytest.raises(ValueError, match='no formal charge'):
+        qeq.validate({'formal_charges': {'53': -1}})
+
+
 def test_relaxation_with_the_reference_lowers_the_energy_and_knows_a_broken_symmetry(cell):
     # The copies of a repeated cell are one crystal of the small cell until an atom of one copy moves alone.
     supercell = cell.repeat([2, 2, 1])
