@@ -43,6 +43,8 @@ def main(argv=None):
     parser.add_argument('--n-test', type=int, default=12)
     parser.add_argument('--replicate', type=int, nargs=3, default=[2, 2, 1])
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--train-temperature', type=float, default=300.0,
+                        help="the starting set's rattle temperature (K, nominal), as given to qeq_potential.py")
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--count', type=int, default=12, help='frames labelled per round')
     parser.add_argument('--members', type=int, default=3)
@@ -67,11 +69,13 @@ def main(argv=None):
     cells, label_settings = base_cells('relaxed', settings, args.labels)
     tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}-relaxed'
     sets = {}
+    cold = '' if args.train_temperature == 300.0 else f'-train{args.train_temperature:g}K'
     for index, name in enumerate(('train', '150 K', 'CsI pair')):
-        path = args.labels / f'set{index}-{tag}.extxyz'
+        path = args.labels / f'set{index}-{tag}{cold}.extxyz'
         if not path.is_file():
             raise SystemExit(f'{path} is missing: run benchmarks/qeq_potential.py --labels {args.labels} '
-                             f'--n-train {args.n_train} --n-test {args.n_test} --replicate {" ".join(map(str, args.replicate))} first')
+                             f'--n-train {args.n_train} --n-test {args.n_test} --replicate {" ".join(map(str, args.replicate))} '
+                             f'--train-temperature {args.train_temperature:g} first')
         sets[name] = xtb.read(path)
     held_out = {'xTB MD 200 K': xtb_trajectories(cells, label_settings, args.xtb_md_steps,
                                                  args.labels / f'xtb-md-200K-{args.xtb_md_steps}-{tag}.extxyz'),
@@ -96,14 +100,14 @@ def main(argv=None):
                                          loop_settings, seed=args.seed, progress=progress)
     print(f'active learning: {len(history)} rounds, {len(grown) - len(sets["train"])} frames added, '
           f'{time.perf_counter() - started:.0f} s', flush=True)
-    added = args.labels / f'active-{tag}-{args.rounds}x{args.count}-seed{args.seed}.extxyz'
+    added = args.labels / f'active-{tag}{cold}-{args.rounds}x{args.count}-seed{args.seed}.extxyz'
     xtb.write(added, grown[len(sets['train']):])
     print(f'the added frames (labelled, with their origin) are in {added}')
     rows = [{'model': f'round {entry["round"]} ({entry["n_training"]} configurations)', 'set': name, **errors}
             for entry in (history[0], history[-1]) for name, errors in entry['held_out'].items()]
     if args.control and len(grown) > len(sets['train']):
         extra = len(grown) - len(sets['train'])
-        more = datasets(cells, extra, 0, args.seed + 77_777)['train (300 K)']
+        more = datasets(cells, extra, 0, args.seed + 77_777, train_temperature=args.train_temperature)['train']
         control, _ = qeq.train(sets['train'] + label(more), hyper, training_settings)
         for name, data in held_out.items():
             rows.append({'model': f'control: +{extra} rattled ({len(sets["train"]) + extra})', 'set': name,

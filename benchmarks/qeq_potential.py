@@ -11,7 +11,8 @@
 2. Data, every configuration labelled by GFN1-xTB (with ``--replicate``): training = ``--n-train`` configurations
    of Cs2PbI4 (14 atoms) and Cs3Pb2I7 (n = 2, 12-atom primitive cell), each first relaxed with GFN1-xTB at the
    same ``--replicate`` (``--base ideal``: the 3.2 A crystals, which GFN1-xTB holds under 1.6-3 GPa of
-   tension), at 300 K (thermal rattle and up to 2 % strain), a third of them with an iodide vacancy and a
+   tension), at ``--train-temperature`` (a nominal 300 K rattle, about 1,400 K of harmonic energy; up to 2 %
+   strain), a third of them with an iodide vacancy and a
    third with a Cs vacancy. Held out, from trajectories not used in training: (a) the same kinds at 150 K
    (another temperature), (b) an unseen defect: the charge-neutral nearest-neighbour CsI pair vacancy at 300 K.
 3. The QEq potential and the same HIP-NN without charges (short range only), trained on the same split; mean
@@ -126,7 +127,7 @@ def xtb_trajectories(cells, settings, steps: int, cache: pathlib.Path, temperatu
     return frames
 
 
-def datasets(cells, n_train, n_test, seed, charged=False):
+def datasets(cells, n_train, n_test, seed, charged=False, train_temperature=300.0):
     from aiida_perovskite.mlip import sampling
 
     kinds = ((), ('I',), ('Cs',))
@@ -141,7 +142,7 @@ def datasets(cells, n_train, n_test, seed, charged=False):
         return result
 
     return {
-        'train (300 K)': make(300.0, n_train, kinds, 0),
+        'train': make(train_temperature, n_train, kinds, 0),
         'held out: 150 K': make(150.0, n_test, kinds, 10_000),
         'held out: CsI pair vacancy (unseen)': make(300.0, n_test, (('CsI',),), 20_000),
     }
@@ -159,6 +160,9 @@ def main(argv=None):
                         help='single vacancies remove the ion (charged cells) instead of the neutral atom')
     parser.add_argument('--base', choices=('relaxed', 'ideal'), default='relaxed',
                         help='sample around the cells relaxed with GFN1-xTB (default) or the ideal 3.2 A ones')
+    parser.add_argument('--train-temperature', type=float, default=300.0,
+                        help='of the training rattle (K, nominal: a 300 K rattle holds about 1,400 K of harmonic energy; '
+                             'default: %(default)s)')
     parser.add_argument('--skip-size', action='store_true', help='skip the size-convergence part (minutes)')
     parser.add_argument('--labels', help='keep the labelled sets here (extended XYZ) and reuse them when the same '
                                          'scale is asked again')
@@ -186,11 +190,12 @@ def main(argv=None):
     cells, label_settings = base_cells(args.base, settings, args.labels)
     report['labels'] = xtb.record(label_settings)
     for index, (name, configurations) in enumerate(datasets(cells, args.n_train, args.n_test, args.seed,
-                                                            args.charged).items()):
+                                                            args.charged, args.train_temperature).items()):
         cache = None
         if args.labels:
             tag = (f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}'
-                   f'{"-charged" if args.charged else ""}{"-relaxed" if args.base == "relaxed" else ""}')
+                   f'{"-charged" if args.charged else ""}{"-relaxed" if args.base == "relaxed" else ""}'
+                   f'{"" if args.train_temperature == 300.0 else f"-train{args.train_temperature:g}K"}')
             cache = pathlib.Path(args.labels) / f'set{index}-{tag}.extxyz'
             if cache.is_file():
                 sets[name] = xtb.read(cache)
@@ -205,7 +210,7 @@ def main(argv=None):
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             xtb.write(cache, labelled)
-    training = sets.pop('train (300 K)')
+    training = sets.pop('train')
     if args.xtb_md_steps:
         tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}-{args.base}'
         cache = pathlib.Path(args.labels or '.') / f'xtb-md-200K-{args.xtb_md_steps}-{tag}.extxyz'
@@ -222,7 +227,7 @@ def main(argv=None):
         elapsed = time.perf_counter() - started
         print(f'trained {variant} in {elapsed:.0f} s; loss {history["all"][0]:.1f} -> {history["all"][-1]:.2f}',
               flush=True)
-        for name, test in [('train (300 K)', training), *sets.items()]:
+        for name, test in [(f'train ({args.train_temperature:g} K)', training), *sets.items()]:
             rows.append({'model': variant, 'set': name, 'train_seconds': elapsed, **qeq.errors(model, test)})
     for name, test in sets.items():
         rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, test)})

@@ -54,7 +54,9 @@ def cmd_potential():
 @click.option('--cell', type=click.Choice(sorted(CELLS)), default='cs2pbi4', show_default=True,
               help='The ideal Ruddlesden-Popper crystal the configurations derive from (14, 7 or 12 atoms).')
 @click.option('--count', type=click.IntRange(min=1), default=8, show_default=True, help='Configurations.')
-@click.option('--temperature', type=float, default=300.0, show_default=True, help='Of the thermal rattle (K).')
+@click.option('--temperature', type=float, default=300.0, show_default=True,
+              help='Of the thermal rattle (K, nominal: atoms move independently, so a 300 K rattle holds about '
+                   '1,400 K of harmonic energy; 60 K is closer to MD at room temperature).')
 @click.option('--max-strain', type=float, default=0.02, show_default=True, help='Largest strain component.')
 @click.option('--vacancy', 'vacancies', multiple=True, type=click.Choice(['none', 'I', 'Cs', 'CsI']),
               help='Cycle through these defects (repeatable; default: none).')
