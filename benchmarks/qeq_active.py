@@ -13,7 +13,7 @@
 3. Rounds of :func:`aiida_perovskite.mlip.active.loop`: a committee of ``--members`` QEq models, Langevin MD
    with the first at ``--temperatures`` (100 and 300 K) from strained pristine and defective cells, the ``--count`` frames
    with the largest committee force deviation inside the trust window labelled with GFN1-xTB and added.
-   Stops when the held-out xTB-MD force error stops improving, or after ``--rounds``.
+   Stops when neither the held-out xTB-MD energy nor force error improves any more, or after ``--rounds``.
 4. Per round: training size, the first member's errors on every held-out set beside the same-size model
    trained on as many more *rattled* configurations (``--control``: the same number of labels spent without the
    committee, to tell active learning from more data), selection counts and seconds.

@@ -186,7 +186,7 @@ def cmd_learn(configurations, held_out, cells, cells_node, rounds, count, member
               no_charges, seed, computer, profile_name):
     """Grow a labelled set with the MD frames a committee of potentials disagrees on (QEqActiveLearningWorkChain).
 
-    CONFIGURATIONS is the labelled set to start from, HELD_OUT a labelled set never trained on (its force error
+    CONFIGURATIONS is the labelled set to start from, HELD_OUT a labelled set never trained on (its errors
     decides when to stop). Each round trains the committee, explores with MD, labels the chosen frames with
     tblite (as CONFIGURATIONS was labelled) and adds them.
     """

@@ -15,7 +15,8 @@ One round (:func:`round_`):
    from one trajectory are taken at most ``per_trajectory`` at a time, so one bad run does not fill a round.
 
 The caller labels the selected frames with the reference (:func:`aiida_perovskite.mlip.xtb.label_all`) and adds
-them to the training set; :func:`converged` says when the held-out errors stopped improving. :func:`loop` runs
+them to the training set; :func:`converged` says when the held-out energy and force errors both stopped
+improving. :func:`loop` runs
 rounds until then, with any labelling function, and returns the history. Plain Python and PyTorch; the
 AiiDA work chain and ``benchmarks/qeq_active.py`` call these functions.
 """
@@ -42,7 +43,7 @@ DEFAULTS = {
     'per_trajectory': 2,  # at most this many from one trajectory per round
     'lower_ev_a': 0.05,  # trust window of the largest force deviation (eV/A)
     'upper_ev_a': 1.0,
-    'tolerance': 0.02,  # converged when the held-out force error improves by less than this fraction ...
+    'tolerance': 0.02,  # converged when neither held-out energy nor force error improves by this fraction ...
     'patience': 1,  # ... this many rounds in a row
     'max_rounds': 4,
 }
@@ -151,16 +152,18 @@ def select(configurations, scores: list[dict], count: int, lower: float, upper: 
     return sorted(chosen), counts
 
 
-def converged(history: list[dict], key: str = 'forces_mae_ev_a', tolerance: float = 0.02, patience: int = 1) -> bool:
-    """True when the held-out ``key`` (of each round's ``errors``, the first held-out set's) improved on the best before it by less than
-    ``tolerance`` (a fraction) in each of the last ``patience`` rounds."""
-    values = [entry['errors'][key] for entry in history if entry.get('errors')]
-    if len(values) <= patience:
+def converged(history: list[dict], keys=('energy_mae_ev_atom', 'forces_mae_ev_a'), tolerance: float = 0.02,
+              patience: int = 1) -> bool:
+    """True when none of the held-out errors ``keys`` (of each round's ``errors``, the first held-out set's)
+    improved on its best before by more than ``tolerance`` (a fraction) in each of the last ``patience`` rounds."""
+    rounds = [entry['errors'] for entry in history if entry.get('errors')]
+    if len(rounds) <= patience:
         return False
-    for position in range(len(values) - patience, len(values)):
-        best_before = min(values[:position])
-        if values[position] < best_before * (1.0 - tolerance):
-            return False
+    for position in range(len(rounds) - patience, len(rounds)):
+        for key in keys:
+            best_before = min(errors[key] for errors in rounds[:position])
+            if rounds[position][key] < best_before * (1.0 - tolerance):
+                return False
     return True
 
 
@@ -170,7 +173,7 @@ def loop(training, held_out, cells, label, hyperparameters: dict | None = None, 
 
     :param training: labelled configurations to start from.
     :param held_out: named sets of labelled configurations never trained on (``{name: configurations}``); each
-        round's first member is scored on every set, and the first set's force error decides convergence.
+        round's first member is scored on every set, and the first set's energy and force errors decide convergence.
     :param cells: the crystals exploring MD starts from (strained, with the defects of :func:`starting_configurations`).
     :param label: ``label(configurations) -> labelled`` (the reference; configurations it fails on are left out).
     :returns: ``(models, training, history)``: the last committee, the grown training set, and per round the

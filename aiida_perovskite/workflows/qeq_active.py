@@ -22,8 +22,8 @@ class QEqActiveLearningWorkChain(WorkChain):
     """Rounds of :mod:`aiida_perovskite.mlip.active` with every step a process and every set a node.
 
     Each round: ``train`` the committee (``train_qeq_potential`` per member, seeds ``seed + k``); ``score`` the
-    first member on ``held_out`` (``score_qeq_potential``) and stop when its force error stopped improving
-    (:func:`aiida_perovskite.mlip.active.converged`) or after ``max_rounds``; else ``explore``
+    first member on ``held_out`` (``score_qeq_potential``) and stop when its energy and force errors stopped
+    improving (:func:`aiida_perovskite.mlip.active.converged`) or after ``max_rounds``; else ``explore``
     (``explore_with_committee``: MD with the first member from ``cells``, the frames the committee disagrees on
     inside the trust window), ``label`` them with an ``XtbLabelCalculation`` on ``code``'s computer, labelled
     exactly as the training set was (its labels record), and ``merge`` them into the training set.
@@ -35,7 +35,7 @@ class QEqActiveLearningWorkChain(WorkChain):
         super().define(spec)
         spec.input('configurations', valid_type=ConfigurationSetData, help='The labelled set to start from.')
         spec.input('held_out', valid_type=ConfigurationSetData,
-                   help='Labelled configurations never trained on; their force error decides when to stop.')
+                   help='Labelled configurations never trained on; their energy and force errors decide when to stop.')
         spec.input('cells', valid_type=ConfigurationSetData, help='The crystals exploring MD starts from.')
         spec.input('parameters', valid_type=orm.Dict,
                    help='hyperparameters and training (of train_qeq_potential), active (over '

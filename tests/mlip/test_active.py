@@ -51,15 +51,18 @@ def test_selection_keeps_the_window_and_spreads_over_trajectories():
 
 
 def test_convergence_needs_an_improvement_beyond_the_tolerance():
-    def history(values):
-        return [{'errors': {'forces_mae_ev_a': value}} for value in values]
+    def history(forces, energies=None):
+        energies = energies or [0.01] * len(forces)
+        return [{'errors': {'forces_mae_ev_a': f, 'energy_mae_ev_atom': e}} for f, e in zip(forces, energies)]
 
     assert not active.converged(history([0.20]))
     assert not active.converged(history([0.20, 0.15]))  # 25 % better: go on
     assert active.converged(history([0.20, 0.199]))  # 0.5 % better: stop
     assert active.converged(history([0.20, 0.25]))  # worse: stop
+    assert not active.converged(history([0.20, 0.199], [0.008, 0.005]))  # the energy still improves: go on
     assert not active.converged(history([0.20, 0.15, 0.16]), patience=2)  # one bad round is not yet enough
     assert active.converged(history([0.20, 0.15, 0.16, 0.155]), patience=2)
+    assert active.converged(history([0.20, 0.15], [0.01, 0.005]), keys=('forces_mae_ev_a',), tolerance=0.3)
 
 
 def test_a_round_adds_the_frames_the_committee_disagrees_on(labelled, cell):
