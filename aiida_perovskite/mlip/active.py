@@ -34,7 +34,7 @@ LOGGER = logging.getLogger(__name__)
 #: Settings of a round, with their values when not given.
 DEFAULTS = {
     'members': 3,  # models in the committee
-    'temperatures_k': [100.0, 200.0, 300.0],  # of the exploring MD, cycled over the starting configurations
+    'temperatures_k': (100.0, 200.0, 300.0),  # K, of the exploring MD, cycled over the starting configurations
     'steps': 300,  # MD steps per trajectory
     'interval': 10,  # steps between kept frames
     'timestep_fs': 2.0,
