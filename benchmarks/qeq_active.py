@@ -57,7 +57,7 @@ def main(argv=None):
     parser.add_argument('--control', action='store_true',
                         help='also train on as many more rattled configurations as the loop added (labels them)')
     parser.add_argument('--json', type=pathlib.Path)
-    parser.add_argument('--save', type=pathlib.Path, help="save the last committee's first member here")
+    parser.add_argument('--save', type=pathlib.Path, help="save the best round's first committee member here")
     args = parser.parse_args(argv)
 
     import torch

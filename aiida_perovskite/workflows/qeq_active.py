@@ -27,7 +27,9 @@ class QEqActiveLearningWorkChain(WorkChain):
     (``explore_with_committee``: MD with the first member from ``cells``, the frames the committee disagrees on
     inside the trust window), ``label`` them with an ``XtbLabelCalculation`` on ``code``'s computer, labelled
     exactly as the training set was (its labels record), and ``merge`` them into the training set.
-    Every round is checkpointed: an interrupted run resumes at the step it reached.
+    Every round is checkpointed: an interrupted run resumes at the step it reached. The outputs are the
+    committee of the best round (:func:`aiida_perovskite.mlip.active.best_round`: a later round can be worse)
+    and the whole grown set.
     """
 
     @classmethod
@@ -58,8 +60,9 @@ class QEqActiveLearningWorkChain(WorkChain):
             ),
             cls.finalise,
         )
-        spec.output('potential', valid_type=orm.Data, help="The last committee's first member (QEqPotentialData).")
-        spec.output_namespace('committee', valid_type=orm.Data, dynamic=True, help='The last committee.')
+        spec.output('potential', valid_type=orm.Data,
+                    help="The best round's first committee member (QEqPotentialData).")
+        spec.output_namespace('committee', valid_type=orm.Data, dynamic=True, help="The best round's committee.")
         spec.output('configurations', valid_type=ConfigurationSetData, help='The grown training set.')
         spec.output('history', valid_type=orm.Dict,
                     help='Per round: training size, held-out errors, selection counts, nodes made.')
@@ -159,8 +162,12 @@ class QEqActiveLearningWorkChain(WorkChain):
         return None
 
     def finalise(self):
-        self.out('potential', self.ctx.committee[0])
-        for index, member in enumerate(self.ctx.committee):
+        best = active.best_round(self.ctx.history)
+        self.ctx.history[best]['best'] = True
+        committee = [orm.load_node(uuid) for uuid in self.ctx.history[best]['committee']]
+        self.report(f'round {best} scored best on the held-out set; its committee is the output')
+        self.out('potential', committee[0])
+        for index, member in enumerate(committee):
             self.out(f'committee.member_{index}', member)
         self.out('configurations', self.ctx.training)
         self.out('history', orm.Dict({'rounds': self.ctx.history}).store())

@@ -101,6 +101,11 @@ def test_a_round_adds_the_frames_the_committee_disagrees_on(labelled, cell):
     assert history[1]['n_training'] == len(labelled) + 2
     assert set(history[1]['held_out']) == {'rattled'} and history[1]['errors']['forces_mae_ev_a'] > 0
     assert 'selection' not in history[1]  # the last round only trains and scores
+    assert sum(bool(entry.get('best')) for entry in history) == 1
+    # The best round is the lowest sum of errors relative to the first round's.
+    assert active.best_round([{'errors': {'energy_mae_ev_atom': 8.0, 'forces_mae_ev_a': 0.107}},
+                              {'errors': {'energy_mae_ev_atom': 4.6, 'forces_mae_ev_a': 0.107}},
+                              {'errors': {'energy_mae_ev_atom': 30.3, 'forces_mae_ev_a': 0.105}}]) == 1
     # The grown set trains a model again (the frames are valid training data).
     model, _ = qeq.train(grown, HYPER, {**TRAINING, 'epochs': 2, 'charge_epochs': 2})
     assert np.isfinite(qeq.errors(model, added)['energy_mae_ev_atom'])

@@ -66,9 +66,13 @@ def test_a_round_of_active_learning_is_recorded_in_the_graph(inputs):
     assert all(member.creator.inputs.configurations.uuid == inputs['configurations'].uuid for member in members)
     assert members[0].creator.inputs.parameters['training']['seed'] == 5
     assert members[1].creator.inputs.parameters['training']['seed'] == 6
-    # The final potential learnt from the grown set, and the QueryBuilder finds the labelling in the work chain.
-    assert results['potential'].creator.inputs.configurations.uuid == grown.uuid
-    assert set(results['committee']) == {'member_0', 'member_1'}
+    # The output is the best round's committee (a later round can be worse), trained on that round's set; the
+    # QueryBuilder finds the labelling in the work chain.
+    (best,) = [entry for entry in rounds if entry.get('best')]
+    assert results['potential'].uuid == best['committee'][0]
+    assert results['potential'].creator.inputs.configurations.uuid == best['training_set']
+    assert {results['committee'][key].uuid for key in ('member_0', 'member_1')} == set(best['committee'])
+    assert rounds[1]['training_set'] == grown.uuid
     query = orm.QueryBuilder().append(orm.WorkChainNode, filters={'id': node.pk}, tag='wc').append(
         XtbLabelCalculation, with_incoming='wc')
     assert query.count() == 1
