@@ -119,13 +119,13 @@ def main(argv=None):
     if args.save:
         qeq.save(models[0], args.save)
 
-    print('\nPer round (first member on the held-out GFN1-xTB MD frames)')
+    print('\nPer round (first member on the held-out GFN1-xTB MD frames; * the best round, whose committee is kept)')
     print(f'{"round":>5}{"n train":>8}{"E meV/atom":>11}{"F eV/A":>8}{"q e":>8}{"frames":>8}{"in window":>10}'
           f'{"max dev":>8}{"added":>6}{"s":>6}')
     for entry in history:
         errors, selection = entry['errors'], entry.get('selection', {})
         seconds = entry['train_seconds'] + entry.get('explore_seconds', 0) + entry.get('label_seconds', 0)
-        print(f'{entry["round"]:>5}{entry["n_training"]:>8}{1000 * errors["energy_mae_ev_atom"]:>11.2f}'
+        print(f'{str(entry["round"]) + ("*" if entry.get("best") else ""):>5}{entry["n_training"]:>8}{1000 * errors["energy_mae_ev_atom"]:>11.2f}'
               f'{errors["forces_mae_ev_a"]:>8.3f}{errors["charges_mae_e"]:>8.4f}{entry.get("n_frames", "-"):>8}'
               f'{selection.get("inside", "-"):>10}{selection.get("max_force_deviation_ev_a") or float("nan"):>8.2f}'
               f'{entry.get("n_labelled", "-"):>6}{seconds:>6.0f}')
