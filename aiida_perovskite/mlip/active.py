@@ -95,9 +95,11 @@ def disagreement(models, configurations) -> list[dict]:
     return result
 
 
-def starting_configurations(cells, count: int, max_strain: float, vacancies=((), ('I',), ('Cs',)), seed: int = 0):
-    """``count`` starting points for exploring MD: the cells in turn, each strained (up to ``max_strain``) and,
-    cycling through ``vacancies``, with one defect."""
+def starting_configurations(cells, max_strain: float, vacancies=((), ('I',), ('Cs',)), seed: int = 0,
+                            count: int | None = None):
+    """Starting points for exploring MD: the cells in turn, each strained (up to ``max_strain``) and, cycling
+    through ``vacancies``, with one defect; ``count`` of them (default: each cell with each defect once)."""
+    count = len(cells) * len(vacancies) if count is None else count
     rng = np.random.default_rng(seed)
     result = []
     for index in range(int(count)):
@@ -208,7 +210,7 @@ def loop(training, held_out, cells, label, hyperparameters: dict | None = None, 
         if round_index == int(settings['max_rounds']) or converged(history, tolerance=settings['tolerance'],
                                                                     patience=int(settings['patience'])):
             break
-        starts = starting_configurations(cells, len(cells) * 3, settings['max_strain'], seed=seed + 1000 * round_index)
+        starts = starting_configurations(cells, settings['max_strain'], seed=seed + 1000 * round_index)
         frames = explore(models[0], starts, settings, seed=seed + 1000 * round_index, progress=progress)
         explored = time.perf_counter()
         scores = disagreement(models, frames)

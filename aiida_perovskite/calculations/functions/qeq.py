@@ -69,8 +69,7 @@ def explore_with_committee(cells: ConfigurationSetData, parameters: orm.Dict, se
     except ValueError as error:
         return exit_code('ERROR_INVALID_PARAMETERS', message=str(error))
     models = [committee[label].model() for label in sorted(committee)]
-    starts = active.starting_configurations(cells.configurations(), 3 * cells.base.attributes.get('n_configurations'),
-                                            settings['max_strain'], seed=seed.value)
+    starts = active.starting_configurations(cells.configurations(), settings['max_strain'], seed=seed.value)
     frames = active.explore(models[0], starts, settings, seed=seed.value)
     scores = active.disagreement(models, frames)
     chosen, counts = active.select(frames, scores, int(settings['count']), float(settings['lower_ev_a']),
