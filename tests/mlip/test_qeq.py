@@ -101,7 +101,10 @@ def test_trained_potential_conserves_charge_and_learns(labelled, tmp_path):
     with np.load(tmp_path / 'saved' / qeq.WEIGHTS, allow_pickle=False) as arrays:
         assert all(arrays[key].dtype != object for key in arrays.files)
     again = qeq.predict(qeq.load(tmp_path / 'saved'), labelled[:2])
-    assert np.array_equal(again[0]['forces'], predicted[0]['forces'])
+    # Equal to float64 round-off (torch's intra-op threads may sum in another order under load), far below the
+    # change of any weight.
+    assert np.allclose(again[0]['forces'], predicted[0]['forces'], rtol=0, atol=1e-10)
+    assert again[0]['energy'] == pytest.approx(predicted[0]['energy'], rel=1e-13, abs=1e-11)
 
 
 def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
@@ -323,3 +326,4 @@ def test_relaxation_with_the_reference_lowers_the_energy_and_knows_a_broken_symm
     assert len(relaxed) == len(cell) and relaxed.get_volume() < cell.get_volume()
     assert xtb.label(relaxed, SETTINGS)['energy'] < start - 0.05
     assert relaxed.info['origin']['relaxed_with'] == 'GFN1-xTB'
+
