@@ -1,4 +1,5 @@
-"""``XtbLabelCalculation``: reference labels from tblite (GFN1/GFN2-xTB) for a configuration set, on any computer."""
+"""``XtbLabelCalculation``: reference labels from tblite (GFN1/GFN2-xTB) for a configuration set, or the set
+relaxed with the reference, on any computer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,26 @@ from aiida.engine import CalcJob
 from aiida_perovskite.calculations.base import settings_validator
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data.configurations import ConfigurationSetData
-from aiida_perovskite.mlip.xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, validate_settings
+from aiida_perovskite.mlip.xtb import CONFIGURATIONS, LABELLED, RELAXED, RESULTS, SETTINGS, validate_settings
+
+#: The relaxation's settings, with their values when not given.
+RELAX_DEFAULTS = {'fmax': 0.02, 'max_steps': 300}
+
+
+def _validate_relax(value, _):
+    if value is None:
+        return None
+    relax = value.get_dict()
+    unknown = sorted(set(relax) - set(RELAX_DEFAULTS))
+    if unknown:
+        return f'unknown relax setting(s) {unknown}; known: {sorted(RELAX_DEFAULTS)}'
+    relax = {**RELAX_DEFAULTS, **relax}
+    try:
+        if not (float(relax['fmax']) > 0 and int(relax['max_steps']) >= 1):
+            return f'relax needs fmax > 0 and max_steps >= 1, not {relax}'
+    except (TypeError, ValueError):
+        return f'relax settings must be numbers, not {relax}'
+    return None
 
 
 class XtbLabelCalculation(CalcJob):
@@ -21,6 +41,10 @@ class XtbLabelCalculation(CalcJob):
     ``MlipCalculation``'s. ``parameters`` are the labelling settings (``aiida_perovskite.mlip.xtb.DEFAULTS``:
     method, accuracy, electronic temperature, SCF iterations, replication). The labelled set keeps every
     configuration's origin and records how it was labelled.
+
+    With ``relax`` (``{'fmax': eV/A, 'max_steps': N}``) it relaxes each configuration with the reference instead,
+    positions and cell (:func:`aiida_perovskite.mlip.xtb.relaxed`), and returns the cells as ``relaxed``
+    (unlabelled; each origin records the relaxation): the cells to sample configurations around.
     """
 
     STDOUT = 'xtb.out'
@@ -32,16 +56,20 @@ class XtbLabelCalculation(CalcJob):
         spec.input('configurations', valid_type=ConfigurationSetData, help='The configurations to label.')
         spec.input('parameters', valid_type=orm.Dict, required=False, validator=settings_validator(validate_settings),
                    help='Labelling settings over aiida_perovskite.mlip.xtb.DEFAULTS.')
+        spec.input('relax', valid_type=orm.Dict, required=False, validator=_validate_relax,
+                   help='Relax instead of labelling: {"fmax": eV/A (0.02), "max_steps": FIRE steps (300)}.')
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
         spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.xtb'
         spec.output('configurations', valid_type=ConfigurationSetData, required=False,
                     help='The labelled configurations (those whose SCF converged).')
+        spec.output('relaxed', valid_type=ConfigurationSetData, required=False,
+                    help='With relax: the relaxed configurations (unlabelled), each origin with its relaxation.')
         spec.output('output_parameters', valid_type=orm.Dict,
                     help='The labelling record, counts, failures and seconds per configuration.')
         spec.default_output_node = 'output_parameters'
         declare(spec, 'ERROR_OUTPUT_MISSING', 'ERROR_OUTPUT_UNREADABLE', 'ERROR_XTB_LABELLING',
-                'ERROR_XTB_NOTHING_LABELLED', 'ERROR_XTB_SCF_FAILED')
+                'ERROR_XTB_NOTHING_LABELLED', 'ERROR_XTB_SCF_FAILED', 'ERROR_XTB_RELAX_NOT_CONVERGED')
 
     def prepare_for_submission(self, folder):
         from aiida_perovskite.mlip.xtb import write
@@ -54,9 +82,15 @@ class XtbLabelCalculation(CalcJob):
         codeinfo = datastructures.CodeInfo()
         codeinfo.code_uuid = self.inputs.code.uuid
         codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.xtb', SETTINGS, CONFIGURATIONS]
+        retrieve = LABELLED
+        if 'relax' in self.inputs:
+            relax = {**RELAX_DEFAULTS, **self.inputs.relax.get_dict()}
+            codeinfo.cmdline_params += ['--relax', '--fmax', str(float(relax['fmax'])),
+                                        '--max-steps', str(int(relax['max_steps']))]
+            retrieve = RELAXED
         codeinfo.stdout_name = self.STDOUT
         codeinfo.stderr_name = self.STDERR
         calcinfo = datastructures.CalcInfo()
         calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [RESULTS, LABELLED, self.STDOUT, self.STDERR]
+        calcinfo.retrieve_list = [RESULTS, retrieve, self.STDOUT, self.STDERR]
         return calcinfo

@@ -50,9 +50,72 @@ def cmd_potential():
     """Label configurations with GFN1-xTB, train a HIP-NN potential with learned charges, evaluate it."""
 
 
+def _ideal(name: str):
+    """The ideal crystal ``name`` of :data:`CELLS`."""
+    from aiida_perovskite.mlip import sampling
+
+    n, primitive = CELLS[name]
+    base = sampling.ruddlesden_popper(n)
+    return sampling.primitive(base) if primitive else base
+
+
+def _report(node, results, what: str):
+    """Stop with the job's message if it made no output; warn (not stop) when it finished with a flag."""
+    if what not in results:
+        raise click.ClickException(f'XtbLabelCalculation<{node.pk}> failed: {node.exit_message}')
+    if not node.is_finished_ok:
+        click.echo(f'  warning: [{node.exit_status}] {node.exit_message}', err=True)
+
+
+@cmd_potential.command('relax')
+@click.option('--cell', 'cells', multiple=True, type=click.Choice(sorted(CELLS)),
+              help='Ideal crystals to relax (repeatable; default: cs2pbi4 and cs3pb2i7).')
+@click.option('--method', type=click.Choice(['GFN1-xTB', 'GFN2-xTB']), default='GFN1-xTB', show_default=True)
+@click.option('--replicate', type=int, nargs=3, default=(1, 1, 1), show_default=True,
+              help='Relax on this supercell (the k-point grid the labels will use; 2 2 1 for size-converged labels).')
+@click.option('--fmax', type=float, default=0.02, show_default=True, help='Largest force left (eV/A).')
+@click.option('--max-steps', type=click.IntRange(min=1), default=300, show_default=True, help='FIRE steps at most.')
+@COMPUTER
+@PROFILE
+def cmd_relax(cells, method, replicate, fmax, max_steps, computer, profile_name):
+    """Relax crystals with the reference (positions and cell) in an XtbLabelCalculation: the cells to sample
+    around with `label --cells` and to explore from with `learn --cells` (GFN1-xTB holds the ideal 3.2 A crystals
+    under gigapascals of tension, so configurations sampled around them are not the states MD visits)."""
+    codes = load_profile_and_codes(profile_name, computer, tools=('mlip',))
+    import numpy as np
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.calculations.xtb import XtbLabelCalculation
+    from aiida_perovskite.data import ConfigurationSetData
+
+    crystals = [_ideal(name) for name in cells or ('cs2pbi4', 'cs3pb2i7')]
+    start = ConfigurationSetData.from_atoms(crystals)
+    click.echo(f'relaxing {len(crystals)} crystals with {method} on their {"x".join(map(str, replicate))} '
+               f'supercells (minutes each)...', err=True)
+    results, node = run_get_node(XtbLabelCalculation, code=codes['mlip'], configurations=start,
+                                 parameters=orm.Dict({'method': method, 'replicate': list(replicate)}),
+                                 relax=orm.Dict({'fmax': fmax, 'max_steps': max_steps}))
+    _report(node, results, 'relaxed')
+    relaxed = results['relaxed']
+    for before, after in zip(crystals, relaxed.configurations()):
+        entry = after.info['origin']['relaxation']
+        repeat = np.asarray(entry['supercell'])
+        change = after.get_volume() / np.prod(repeat) / before.get_volume() - 1
+        click.echo(f'  {before.get_chemical_formula()}: a b c per cell {np.round(after.cell.lengths() / repeat, 3).tolist()}'
+                   f' A, volume {change:+.1%}, {entry["steps"]} steps, max force {entry["max_force_ev_a"]:.3f} eV/A'
+                   f'{"" if entry["converged"] else " (not converged)"}'
+                   f'{"" if list(repeat) == [1, 1, 1] else f", tilted: the whole {len(after)}-atom supercell"}')
+    click.echo(f'ConfigurationSetData<{relaxed.pk}> {relaxed.uuid}: {len(crystals)} relaxed cells '
+               f'(XtbLabelCalculation<{node.pk}>)')
+
+
 @cmd_potential.command('label')
-@click.option('--cell', type=click.Choice(sorted(CELLS)), default='cs2pbi4', show_default=True,
-              help='The ideal Ruddlesden-Popper crystal the configurations derive from (14, 7 or 12 atoms).')
+@click.option('--cell', type=click.Choice(sorted(CELLS)),
+              help='The ideal Ruddlesden-Popper crystal the configurations derive from (14, 7 or 12 atoms; default: '
+                   'cs2pbi4).')
+@click.option('--cells', 'cells_node', help='Or a ConfigurationSetData (PK or UUID) of cells to sample around, in turn: '
+                                            'the output of `potential relax` (recommended).')
 @click.option('--count', type=click.IntRange(min=1), default=8, show_default=True, help='Configurations.')
 @click.option('--temperature', type=float, default=300.0, show_default=True,
               help='Of the thermal rattle (K, nominal: atoms move independently, so a 300 K rattle holds about '
@@ -63,12 +126,13 @@ def cmd_potential():
 @click.option('--charged', is_flag=True, help='Remove the ion, not the atom, at an I or Cs vacancy: a charged cell '
                                              '(+1 or -1) instead of an open shell.')
 @click.option('--method', type=click.Choice(['GFN1-xTB', 'GFN2-xTB']), default='GFN1-xTB', show_default=True)
-@click.option('--replicate', type=int, nargs=3, default=(1, 1, 1), show_default=True,
-              help='Label on this supercell (a k-point grid for the Gamma-only tblite).')
+@click.option('--replicate', type=int, nargs=3,
+              help='Label on this supercell (a k-point grid for the Gamma-only tblite; default: 1 1 1, or with '
+                   '--cells the grid they were relaxed on).')
 @click.option('--seed', type=int, default=0, show_default=True)
 @COMPUTER
 @PROFILE
-def cmd_label(cell, count, temperature, max_strain, vacancies, charged, method, replicate, seed, computer,
+def cmd_label(cell, cells_node, count, temperature, max_strain, vacancies, charged, method, replicate, seed, computer,
               profile_name):
     """Sample configurations and label them with tblite in an XtbLabelCalculation (the `mlip` code's Python)."""
     codes = load_profile_and_codes(profile_name, computer, tools=('mlip',))
@@ -77,31 +141,40 @@ def cmd_label(cell, count, temperature, max_strain, vacancies, charged, method, 
 
     from aiida_perovskite.calculations.xtb import XtbLabelCalculation
     from aiida_perovskite.data import ConfigurationSetData
-    from aiida_perovskite.mlip import sampling
+    from aiida_perovskite.mlip import sampling, xtb
 
-    n, primitive = CELLS[cell]
-    base = sampling.ruddlesden_popper(n)
-    base = sampling.primitive(base) if primitive else base
+    if cell and cells_node:
+        raise click.ClickException('give --cell or --cells, not both')
+    if cells_node:
+        bases = _load(cells_node, ConfigurationSetData).configurations()
+        grids = {tuple(atoms.info.get('origin', {}).get('relax_replicate', (1, 1, 1))) for atoms in bases}
+        if replicate is None and len(grids) == 1:
+            replicate = grids.pop()
+        try:
+            bases, settings = xtb.sampling_cells(bases, {'method': method, 'replicate': list(replicate or (1, 1, 1))})
+        except ValueError as error:
+            raise click.ClickException(f'--cells {cells_node}: {error}') from None
+    else:
+        bases = [_ideal(cell or 'cs2pbi4')]
+        settings = xtb.validate_settings({'method': method, 'replicate': list(replicate or (1, 1, 1))})
     configurations = []
     for index in range(count):  # 'none' in the cycle keeps a pristine share
         kinds = list(vacancies) or ['none']
-        kind = kinds[index % len(kinds)]
-        configurations += sampling.sample(base, temperature, 1, seed=seed + index, max_strain=max_strain,
-                                          vacancies=() if kind == 'none' else (kind,), charged=charged)
+        kind = kinds[(index // len(bases)) % len(kinds)]
+        configurations += sampling.sample(bases[index % len(bases)], temperature, 1, seed=seed + index,
+                                          max_strain=max_strain, vacancies=() if kind == 'none' else (kind,),
+                                          charged=charged)
     unlabelled = ConfigurationSetData.from_atoms(configurations)
-    click.echo(f'labelling {count} configurations of {base.get_chemical_formula()} with {method} '
-               f'(ConfigurationSetData<{unlabelled.pk}>)...', err=True)
-    parameters = orm.Dict({'method': method, 'replicate': list(replicate)})
+    formulas = ', '.join(sorted({atoms.get_chemical_formula() for atoms in bases}))
+    click.echo(f'labelling {count} configurations of {formulas} with {method} on '
+               f'{"x".join(map(str, settings["replicate"]))} (ConfigurationSetData<{unlabelled.pk}>)...', err=True)
     results, node = run_get_node(XtbLabelCalculation, code=codes['mlip'], configurations=unlabelled,
-                                 parameters=parameters)
-    if 'configurations' not in results:
-        raise click.ClickException(f'XtbLabelCalculation<{node.pk}> failed: {node.exit_message}')
+                                 parameters=orm.Dict({'method': method, 'replicate': settings['replicate']}))
+    _report(node, results, 'configurations')
     labelled = results['configurations']
     seconds = sum(results['output_parameters']['seconds'])
     click.echo(f'ConfigurationSetData<{labelled.pk}> {labelled.uuid}: {labelled.base.attributes.get("n_configurations")} '
                f'labelled configurations in {seconds:.0f} s (XtbLabelCalculation<{node.pk}>)')
-    if not node.is_finished_ok:
-        click.echo(f'  warning: {node.exit_message}', err=True)
 
 
 @cmd_potential.command('train')
@@ -195,7 +268,6 @@ def cmd_learn(configurations, held_out, cells, cells_node, rounds, count, member
     from aiida.engine import run_get_node
 
     from aiida_perovskite.data import ConfigurationSetData
-    from aiida_perovskite.mlip import sampling
     from aiida_perovskite.workflows.qeq_active import QEqActiveLearningWorkChain
 
     start, test = _load(configurations, ConfigurationSetData), _load(held_out, ConfigurationSetData)
@@ -207,12 +279,7 @@ def cmd_learn(configurations, held_out, cells, cells_node, rounds, count, member
     if cells_node:
         crystals = _load(cells_node, ConfigurationSetData)
     else:
-        atoms = []
-        for name in cells or ('cs2pbi4-primitive',):
-            n, primitive = CELLS[name]
-            base = sampling.ruddlesden_popper(n)
-            atoms.append(sampling.primitive(base) if primitive else base)
-        crystals = ConfigurationSetData.from_atoms(atoms)
+        crystals = ConfigurationSetData.from_atoms([_ideal(name) for name in cells or ('cs2pbi4-primitive',)])
     parameters = {'hyperparameters': {'charges': not no_charges},
                   'training': {'epochs': epochs, 'charge_epochs': charge_epochs, 'seed': seed},
                   'active': {'members': members, 'count': count, 'max_rounds': rounds, 'steps': steps}}

@@ -112,6 +112,9 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (420, 'ERROR_NOT_CONVERGED',
          'The {stage} stage did not converge within its step limit (max force {force:.3f} eV/A, stress '
          '{stress:.3f} GPa off target); its trajectory continues from the last frame.'),
+        # The relaxed cells are kept (a relaxation that ran out of steps is a better start than the input).
+        (421, 'ERROR_XTB_RELAX_NOT_CONVERGED',
+         'The relaxation of {failed} of {total} configurations did not converge within {steps} steps: {message}'),
     ),
     **_codes(
         'physics',

@@ -11,10 +11,12 @@ the SCF's convergence).
 
 The command line, run by ``XtbLabelCalculation`` on any computer::
 
-    python -m aiida_perovskite.mlip.xtb settings.json configurations.extxyz
+    python -m aiida_perovskite.mlip.xtb settings.json configurations.extxyz [--relax --fmax 0.02 --max-steps 300]
 
 writes ``labelled.extxyz`` (each frame with ``energy``, ``stress``, ``forces`` and ``charges``) and
-``results.json`` (the settings, the tblite version, seconds and SCF failures per configuration).
+``results.json`` (the settings, the tblite version, seconds and SCF failures per configuration). With
+``--relax`` it relaxes each configuration with the reference instead (:func:`relaxed`: positions and cell) and
+writes ``relaxed.extxyz`` (unlabelled: the cells to sample around) and one relaxation record per configuration.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ UNITS = {'energy': 'eV', 'forces': 'eV/A', 'stress': 'eV/A^3 (ASE sign, positive
 SETTINGS = 'settings.json'
 CONFIGURATIONS = 'configurations.extxyz'
 LABELLED = 'labelled.extxyz'
+RELAXED = 'relaxed.extxyz'
 RESULTS = 'results.json'
 
 
@@ -170,6 +173,43 @@ def relaxed(atoms, settings: dict | None = None, fmax: float = 0.02, max_steps: 
     return result, record
 
 
+def relax_all(configurations, settings: dict | None = None, fmax: float = 0.02, max_steps: int = 300,
+              progress=None):
+    """Every configuration relaxed with :func:`relaxed`; ``progress(done, total)`` after each. Returns
+    ``(relaxed, records, failures)``: a configuration whose SCF fails is left out and named in ``failures``."""
+    settings = validate_settings(settings)
+    result, records, failures = [], [], []
+    for index, atoms in enumerate(configurations):
+        try:
+            atoms_relaxed, entry = relaxed(atoms, settings, fmax=fmax, max_steps=max_steps)
+        except Exception as error:  # noqa: BLE001  (tblite raises its own and ASE's errors on a failed SCF)
+            failures.append({'index': index, 'message': f'{type(error).__name__}: {error}'.strip()})
+        else:
+            result.append(atoms_relaxed)
+            records.append({'index': index, **entry})
+        if progress is not None:
+            progress(index + 1, len(configurations))
+    return result, records, failures
+
+
+def sampling_cells(cells, settings: dict | None = None):
+    """The cells to sample configurations around, and the labelling settings for them, from cells that
+    :func:`relaxed` returned (``origin['supercell']``). If any is a whole relaxed supercell (its octahedra
+    tilted), every cell becomes its ``replicate`` supercell and is labelled at Gamma (``replicate`` 1 1 1): the
+    same k-point grid for all. Otherwise the cells and settings are returned as they are."""
+    settings = validate_settings(settings)
+    supercell = [list(atoms.info.get('origin', {}).get('supercell', [1, 1, 1])) for atoms in cells]
+    if all(repeat == [1, 1, 1] for repeat in supercell):
+        return list(cells), settings
+    grids = {tuple(repeat) for repeat in supercell if repeat != [1, 1, 1]}
+    if len(grids) > 1 or tuple(settings['replicate']) not in grids:
+        raise ValueError(f'the relaxed cells are supercells {sorted(grids)} of different grids, or not the '
+                         f'labelling replicate {settings["replicate"]}: relax them all with the same replicate')
+    result = [atoms if repeat != [1, 1, 1] else atoms.repeat(settings['replicate'])
+              for atoms, repeat in zip(cells, supercell)]
+    return result, {**settings, 'replicate': [1, 1, 1]}
+
+
 def labelled_atoms(atoms, labels: dict, settings: dict):
     """A copy of ``atoms`` carrying ``labels`` in the extended-XYZ way (info and arrays)."""
     result = atoms.copy()
@@ -246,6 +286,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog='python -m aiida_perovskite.mlip.xtb', description=__doc__.split('\n')[0])
     parser.add_argument('settings', type=pathlib.Path, help='JSON settings (see aiida_perovskite.mlip.xtb.DEFAULTS)')
     parser.add_argument('configurations', type=pathlib.Path, help='the configurations (extended XYZ)')
+    parser.add_argument('--relax', action='store_true', help='relax each configuration (positions and cell) instead')
+    parser.add_argument('--fmax', type=float, default=0.02, help='relaxation: largest force left (eV/A)')
+    parser.add_argument('--max-steps', type=int, default=300, help='relaxation: FIRE steps at most')
     args = parser.parse_args(argv)
     try:
         settings = validate_settings(json.loads(args.settings.read_text()))
@@ -253,6 +296,20 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
+
+    if args.relax:
+        def relaxing(done, total):
+            print(f'relaxed {done}/{total}', flush=True)
+
+        cells, records, failures = relax_all(configurations, settings, args.fmax, args.max_steps, progress=relaxing)
+        write(RELAXED, cells)
+        pathlib.Path(RESULTS).write_text(json.dumps({
+            'record': record(settings), 'n_configurations': len(configurations), 'n_relaxed': len(cells),
+            'fmax_ev_a': args.fmax, 'max_steps': args.max_steps, 'relaxations': records, 'failures': failures,
+            'seconds': [entry['seconds'] for entry in records]}, indent=1))
+        converged = sum(entry['converged'] for entry in records)
+        print(f'{len(cells)} of {len(configurations)} configurations relaxed ({converged} converged)')
+        return 0
 
     def progress(done, total):
         print(f'labelled {done}/{total}', flush=True)

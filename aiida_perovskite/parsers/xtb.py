@@ -10,7 +10,7 @@ from aiida import orm
 from aiida.parsers import Parser
 
 from aiida_perovskite.data.configurations import ConfigurationSetData
-from aiida_perovskite.mlip.xtb import LABELLED, RESULTS
+from aiida_perovskite.mlip.xtb import LABELLED, RELAXED, RESULTS
 
 
 class XtbLabelParser(Parser):
@@ -37,6 +37,8 @@ class XtbLabelParser(Parser):
         except (ValueError, KeyError, TypeError) as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=f'{RESULTS}: {error}')
         self.out('output_parameters', orm.Dict(results))
+        if 'relaxations' in results:
+            return self._relaxed(results, total, failures)
         if results['n_labelled'] == 0:
             return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
                 total=total, message='; '.join(f['message'] for f in failures[:3]))
@@ -55,6 +57,38 @@ class XtbLabelParser(Parser):
             return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
                 failed=len(failures), total=total,
                 message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
+        return None
+
+    def _relaxed(self, results: dict, total: int, failures: list):
+        """The relaxed cells as a set (unlabelled), a failed SCF named, a relaxation out of steps flagged."""
+        from aiida_perovskite.mlip.xtb import read
+
+        if results['n_relaxed'] == 0:
+            return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
+                total=total, message='; '.join(f['message'] for f in failures[:3]))
+        with tempfile.TemporaryDirectory() as folder:
+            path = pathlib.Path(folder) / RELAXED
+            path.write_text(self._text(RELAXED))
+            try:
+                cells = read(path)
+            except ValueError as error:
+                return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=str(error))
+        if len(cells) != results['n_relaxed']:
+            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(
+                message=f'{RELAXED} holds {len(cells)} configurations, {RESULTS} says {results["n_relaxed"]}')
+        for atoms, entry in zip(cells, results['relaxations']):
+            atoms.info['origin'] = {**atoms.info.get('origin', {}), 'relaxation': entry}
+        self.out('relaxed', ConfigurationSetData.from_atoms(cells))
+        if failures:
+            return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
+                failed=len(failures), total=total,
+                message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
+        stuck = [entry for entry in results['relaxations'] if not entry['converged']]
+        if stuck:
+            return self.exit_codes.ERROR_XTB_RELAX_NOT_CONVERGED.format(
+                failed=len(stuck), total=total, steps=results['max_steps'],
+                message='; '.join(f'#{e["index"]} max force {e["max_force_ev_a"]:.3f} eV/A, stress '
+                                  f'{e["max_stress_gpa"]:.3f} GPa' for e in stuck[:3]))
         return None
 
     def _text(self, name: str) -> str:

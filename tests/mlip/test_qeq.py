@@ -327,3 +327,65 @@ def test_relaxation_with_the_reference_lowers_the_energy_and_knows_a_broken_symm
     assert xtb.label(relaxed, SETTINGS)['energy'] < start - 0.05
     assert relaxed.info['origin']['relaxed_with'] == 'GFN1-xTB'
 
+
+def test_sampling_cells_put_relaxed_supercells_on_one_grid(cell):
+    small = cell.copy()
+    small.info['origin'] = {'supercell': [1, 1, 1]}
+    tilted = cell.repeat([2, 2, 1])
+    tilted.info['origin'] = {'supercell': [2, 2, 1]}
+    # Cells that stayed one crystal of the small cell: unchanged, labelled on the replicate grid.
+    cells, settings = xtb.sampling_cells([small, small], {'replicate': [2, 2, 1]})
+    assert [len(a) for a in cells] == [7, 7] and settings['replicate'] == [2, 2, 1]
+    # One tilted: both become 2x2x1 supercells, labelled at Gamma (the same k-point grid).
+    cells, settings = xtb.sampling_cells([small, tilted], {'replicate': [2, 2, 1]})
+    assert [len(a) for a in cells] == [28, 28] and settings['replicate'] == [1, 1, 1]
+    with pytest.raises(ValueError, match='relax them all with the same replicate'):
+        xtb.sampling_cells([small, tilted], {'replicate': [3, 3, 1]})
+
+
+def test_relax_command_then_label_around_the_relaxed_cells(cell, aiida_localhost, tmp_path, monkeypatch):
+    from aiida import orm
+    from click.testing import CliRunner
+
+    from aiida_perovskite.calculations.xtb import XtbLabelCalculation
+    from aiida_perovskite.cli import cmd_root
+    from aiida_perovskite.tools.codes import register_local_codes
+
+    # The driver's relax mode: a few FIRE steps shrink the 3.2 A crystal (held under tension by GFN1-xTB); a
+    # configuration tblite refuses is named, the others kept.
+    broken = cell.copy()
+    broken.positions[1] = broken.positions[0]
+    xtb.write(tmp_path / xtb.CONFIGURATIONS, [cell, broken])
+    (tmp_path / xtb.SETTINGS).write_text(json.dumps(SETTINGS))
+    monkeypatch.chdir(tmp_path)
+    assert xtb.main([xtb.SETTINGS, xtb.CONFIGURATIONS, '--relax', '--max-steps', '4']) == 0
+    results = json.loads((tmp_path / xtb.RESULTS).read_text())
+    assert results['n_relaxed'] == 1 and [f['index'] for f in results['failures']] == [1]
+    (entry,) = results['relaxations']
+    assert entry['steps'] == 4 and not entry['converged'] and entry['supercell'] == [1, 1, 1]
+    (relaxed,) = xtb.read(tmp_path / xtb.RELAXED)
+    assert relaxed.get_volume() < cell.get_volume() - 1.0 and 'energy' not in relaxed.info
+
+    # Through AiiDA: `potential relax` returns the cells as a node, flagged when out of steps; `label --cells`
+    # samples around them and labels on the grid they were relaxed on.
+    register_local_codes(aiida_localhost)
+    result = CliRunner().invoke(cmd_root, ['potential', 'relax', '--cell', 'cs2pbi4-primitive', '--max-steps', '3'])
+    assert result.exit_code == 0, result.output
+    assert '(not converged)' in result.output and 'volume -' in result.output
+    cells = orm.load_node(int(result.output.split('ConfigurationSetData<')[-1].split('>')[0]))
+    job = cells.creator
+    assert job.process_class is XtbLabelCalculation
+    assert job.exit_status == XtbLabelCalculation.exit_codes.ERROR_XTB_RELAX_NOT_CONVERGED.status
+    (crystal,) = cells.configurations()
+    assert crystal.info['origin']['relaxation']['steps'] == 3 and crystal.get_volume() < cell.get_volume()
+    result = CliRunner().invoke(cmd_root, ['potential', 'label', '--cells', str(cells.pk), '--count', '2',
+                                           '--temperature', '60', '--max-strain', '0'])
+    assert result.exit_code == 0, result.output
+    labelled = orm.load_node(int(result.output.split('ConfigurationSetData<')[-1].split('>')[0]))
+    for atoms in labelled.configurations():
+        assert atoms.info['origin']['relaxed_with'] == 'GFN1-xTB'
+        # Rattled around the relaxed cell, not the ideal one.
+        assert atoms.get_volume() == pytest.approx(crystal.get_volume(), rel=1e-9)
+    assert labelled.base.attributes.get('labels')['replicate'] == [1, 1, 1]
+    result = CliRunner().invoke(cmd_root, ['potential', 'label', '--cells', str(cells.pk), '--cell', 'cs2pbi4'])
+    assert result.exit_code != 0 and 'give --cell or --cells, not both' in result.output
