@@ -157,6 +157,13 @@ def _validate_with_mlip(paths, engine, mlip_settings, group_label, json_file, co
     from aiida_perovskite.tools.validation import run_mlip_validation
 
     codes = load_profile_and_codes(profile_name, computer, ('mlip',))
+    if potential.startswith('qeq:'):  # a trained potential: its node must exist before any CIF is read
+        from aiida_perovskite.workflows.mlip import qeq_potential_node
+
+        try:
+            qeq_potential_node(potential)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint='--engine') from None
     group, _ = orm.Group.collection.get_or_create(group_label)
     records, batch = [], Batch(paths)
     for path in batch:

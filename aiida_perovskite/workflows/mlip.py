@@ -14,6 +14,23 @@ from .protocols.utils import ProtocolMixin, recursive_merge
 MlipCalculation = CalculationFactory('perovskite.mlip')
 
 
+def qeq_potential_node(potential: str):
+    """The ``QEqPotentialData`` that ``qeq:<PK or UUID>`` names; ``ValueError`` saying why not."""
+    from aiida.common.exceptions import MultipleObjectsError, NotExistent
+
+    from aiida_perovskite.data.configurations import QEqPotentialData
+
+    try:
+        node = orm.load_node(potential.removeprefix('qeq:'))
+    except (NotExistent, MultipleObjectsError) as error:
+        raise ValueError(f'{potential}: no QEqPotentialData with this PK or UUID ({error}); train one with '
+                         '`aiida-perovskite potential train` (qeq:FOLDER works only in plain Python, with '
+                         'aiida_perovskite.mlip.potentials.load_potential)') from None
+    if not isinstance(node, QEqPotentialData):
+        raise ValueError(f'{potential}: {type(node).__name__}<{node.pk}> is not a QEqPotentialData')
+    return node
+
+
 class MlipRelaxWorkChain(ProtocolMixin, BaseRestartWorkChain):
     """Run ``MlipCalculation`` until its stages converge, each new run continuing the last one's trajectories.
 
@@ -56,12 +73,7 @@ class MlipRelaxWorkChain(ProtocolMixin, BaseRestartWorkChain):
         parameters = dict(inputs['parameters'])
         potential = str(parameters.get('potential', ''))
         if potential.startswith('qeq:'):  # a trained QEq potential by PK or UUID: its node becomes an input
-            from aiida_perovskite.data.configurations import QEqPotentialData
-
-            node = orm.load_node(potential[len('qeq:'):])
-            if not isinstance(node, QEqPotentialData):
-                raise ValueError(f'{potential}: {type(node).__name__}<{node.pk}> is not a QEqPotentialData')
-            builder.mlip.qeq_potential = node
+            builder.mlip.qeq_potential = qeq_potential_node(potential)
             parameters['potential'] = f'qeq:{MlipCalculation.QEQ_FOLDER}'
         builder.mlip.parameters = orm.Dict(parameters)
         if options:

@@ -132,7 +132,7 @@ def test_engine_relaxes_with_a_trained_potential(labelled, cell, tmp_path):
         parse_name('qeq:')
 
 
-def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_localhost):
+def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_localhost, tmp_path):
     from aiida import orm
     from aiida.engine import run_get_node
     from aiida.manage import get_manager
@@ -208,6 +208,27 @@ def test_label_train_store_and_reload_in_a_new_process(labelled, cell, aiida_loc
     with pytest.raises(ValueError, match='pass its QEqPotentialData as qeq_potential'):
         run_get_node(MlipCalculation, code=relax_node.inputs.code, structure=relax_node.inputs.structure,
                      parameters=orm.Dict({'potential': 'qeq:somewhere'}))
+
+    # `validate --engine mlip:qeq:<PK>` relaxes an inorganic Cs-Pb-I CIF at 0 K with the trained potential (loose
+    # criteria at 0 GPa: this 3-epoch model is no crystal's potential) and prints the deviation table against the
+    # CIF's cell; a name that is no potential node is refused up front.
+    import ase.io
+
+    cif = tmp_path / 'cs2pbi4.cif'
+    ase.io.write(str(cif), sampling.ruddlesden_popper(1))
+    loose = {'fmax': 0.2, 'stress_tolerance_gpa': 0.5, 'max_steps': 60,
+             'stages': [{'name': 'relax', 'kind': 'relax', 'pressure_gpa': 0.0}]}
+    result = CliRunner().invoke(cmd_root, ['validate', str(cif), '--engine', f'mlip:qeq:{potential.pk}',
+                                           '--mlip-settings', json.dumps(loose), '--json', str(tmp_path / 'v.json')])
+    assert 'mlip:qeq:qeq_potential (hippynn ' in result.output and 'volume per B' in result.output, result.output
+    (record,) = json.loads((tmp_path / 'v.json').read_text())
+    validation = orm.load_node(record['pk'])
+    assert validation.process_label == 'MlipRelaxWorkChain'
+    assert validation.called[0].inputs.qeq_potential.uuid == potential.uuid
+    volume = next(row for row in record['rows'] if row['quantity'] == 'volume per B')
+    assert volume['deviation'] != 0  # relaxed, not the input cell
+    result = CliRunner().invoke(cmd_root, ['validate', str(cif), '--engine', 'mlip:qeq:/no/such/folder'])
+    assert result.exit_code == 2 and 'no QEqPotentialData with this PK or UUID' in result.output, result.output
 
     result = CliRunner().invoke(cmd_root, ['potential', 'evaluate', str(potential.pk), str(out.pk)])
     assert result.exit_code == 0, result.output
