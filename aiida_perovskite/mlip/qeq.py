@@ -233,8 +233,16 @@ def _model_class():
     return QEqModel
 
 
-def graph_of(atoms, hyper: dict) -> dict:
-    """The tensors of one configuration: one-hot species, positions, cell and its pairs within both cut-offs."""
+def pair_cutoff(hyper: dict) -> float:
+    """The longest distance (A) at which a pair enters the model: the network's or the Coulomb cut-off."""
+    return max(float(hyper['dist_hard_max']), float(hyper['coulomb_cutoff']) if hyper['charges'] else 0.0)
+
+
+def graph_of(atoms, hyper: dict, pairs=None) -> dict:
+    """The tensors of one configuration: one-hot species, positions, cell and its pairs within both cut-offs.
+
+    ``pairs`` (``first, second, shifts`` as ASE's ``neighbor_list('ijS')`` gives them) may be a superset (a
+    Verlet list with a skin): the model drops every pair beyond its cut-offs, so the result is the same."""
     torch = _torch()
     from ase.neighborlist import neighbor_list
 
@@ -244,8 +252,7 @@ def graph_of(atoms, hyper: dict) -> dict:
     if unknown:
         raise ValueError(f'the model knows atomic numbers {species}, not {unknown}')
     element = np.array([species.index(int(z)) for z in numbers])
-    cutoff = max(float(hyper['dist_hard_max']), float(hyper['coulomb_cutoff']) if hyper['charges'] else 0.0)
-    first, second, shifts = neighbor_list('ijS', atoms, cutoff)
+    first, second, shifts = pairs if pairs is not None else neighbor_list('ijS', atoms, pair_cutoff(hyper))
     onehot = np.zeros((len(atoms), len(species)))
     onehot[np.arange(len(atoms)), element] = 1.0
     return {
@@ -523,13 +530,39 @@ def _calculator_class():
 
         implemented_properties = ['energy', 'free_energy', 'forces', 'stress', 'charges']
 
-        def __init__(self, model, **kwargs):
+        def __init__(self, model, skin: float = 1.0, **kwargs):
             super().__init__(**kwargs)
             self.model = model
+            self.skin = float(skin)
+            self.rebuilds = 0
+            self._pairs = self._reference = None
+
+        def _verlet_pairs(self, atoms):
+            """Pairs within the cut-off plus ``skin``, rebuilt only when some pair may have crossed into the cut-off
+            since the last build: twice the largest displacement plus what the cell's change moves the furthest
+            image by exceeds the skin (or the atoms, their order or the periodicity changed)."""
+            from ase.neighborlist import neighbor_list
+
+            positions, cell = atoms.positions, atoms.cell.array
+            if self._reference is not None:
+                old_positions, old_cell, numbers, pbc, reach = self._reference
+                if (len(positions) == len(old_positions) and np.array_equal(numbers, atoms.numbers)
+                        and np.array_equal(pbc, atoms.pbc)):
+                    moved = float(np.linalg.norm(positions - old_positions, axis=1).max(initial=0.0))
+                    stretched = float(reach @ np.linalg.norm(cell - old_cell, axis=1))
+                    if 2 * moved + stretched <= self.skin:
+                        return self._pairs
+            self._pairs = neighbor_list('ijS', atoms, pair_cutoff(self.model.hyper) + self.skin)
+            # An image further than one more cell than any listed pair's cannot come within the cut-off first.
+            reach = np.abs(self._pairs[2]).max(axis=0, initial=0) + 1.0
+            self._reference = (positions.copy(), cell.copy(), atoms.numbers.copy(), atoms.pbc.copy(), reach)
+            self.rebuilds += 1
+            return self._pairs
 
         def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
             super().calculate(atoms, properties, system_changes)
-            result = predict_graph(self.model, graph_of(self.atoms, self.model.hyper))
+            pairs = self._verlet_pairs(self.atoms) if self.skin > 0 else None
+            result = predict_graph(self.model, graph_of(self.atoms, self.model.hyper, pairs=pairs))
             energy = float(result['energy'].detach())
             self.results = {'energy': energy, 'free_energy': energy,
                             'forces': result['forces'].detach().numpy().copy(),
@@ -540,7 +573,9 @@ def _calculator_class():
     return QEqCalculator
 
 
-def calculator(model_or_folder):
-    """The ASE calculator of a model, or of the model saved in a folder."""
+def calculator(model_or_folder, skin: float = 1.0):
+    """The ASE calculator of a model, or of the model saved in a folder. Its pair list is a Verlet list with
+    ``skin`` (A; 0: a new neighbour list at every call), rebuilt only when atoms or the cell moved enough: the
+    same numbers, without ASE's neighbour search (most of a call's time) at every MD or relaxation step."""
     model = model_or_folder if hasattr(model_or_folder, 'hyper') else load(model_or_folder)
-    return _calculator_class()(model)
+    return _calculator_class()(model, skin=skin)

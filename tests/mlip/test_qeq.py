@@ -410,3 +410,33 @@ def test_relax_command_then_label_around_the_relaxed_cells(cell, aiida_localhost
     assert labelled.base.attributes.get('labels')['replicate'] == [1, 1, 1]
     result = CliRunner().invoke(cmd_root, ['potential', 'label', '--cells', str(cells.pk), '--cell', 'cs2pbi4'])
     assert result.exit_code != 0 and 'give --cell or --cells, not both' in result.output
+
+
+def test_calculator_reuses_its_pair_list_only_while_no_pair_can_cross_the_cut_off(cell):
+    # An untrained model is enough: the question is whether the Verlet list (cut-off plus skin) gives exactly the
+    # numbers of a fresh neighbour search at every call, through moves and cell changes, and when it is rebuilt.
+    model = qeq.build({**HYPER, 'coulomb_cutoff': 8.0})
+    atoms = cell.repeat([2, 2, 1])
+    fresh = atoms.copy()
+    atoms.calc, fresh.calc = qeq.calculator(model, skin=1.0), qeq.calculator(model, skin=0.0)
+    rng = np.random.default_rng(4)
+    for step in range(6):  # small moves (0.02 A per component) and strains: the list is kept
+        strained = atoms.cell.array * (1 + 0.002 * (step % 2 - 0.5))
+        for copy in (atoms, fresh):
+            copy.set_cell(strained, scale_atoms=True)
+        move = rng.normal(0.0, 0.02, atoms.positions.shape)
+        atoms.positions += move
+        fresh.positions += move
+        assert atoms.get_potential_energy() == pytest.approx(fresh.get_potential_energy(), abs=1e-10)
+        assert np.allclose(atoms.get_forces(), fresh.get_forces(), rtol=0, atol=1e-10)
+        assert np.allclose(atoms.get_stress(), fresh.get_stress(), rtol=0, atol=1e-12)
+        assert np.allclose(atoms.get_charges(), fresh.get_charges(), rtol=0, atol=1e-12)
+    assert atoms.calc.rebuilds == 1
+    atoms.positions[0] += [0.6, 0.0, 0.0]  # twice 0.6 A is more than the skin: rebuilt, and still exact
+    fresh.positions[0] += [0.6, 0.0, 0.0]
+    assert np.allclose(atoms.get_forces(), fresh.get_forces(), rtol=0, atol=1e-10)
+    assert atoms.calc.rebuilds == 2
+    del atoms[0]  # another system: rebuilt
+    del fresh[0]
+    assert atoms.get_potential_energy() == pytest.approx(fresh.get_potential_energy(), abs=1e-10)
+    assert atoms.calc.rebuilds == 3
