@@ -35,8 +35,9 @@ Why damped shifted-force and not Ewald: the kernel is short-ranged (pairs within
 a neighbour list), smooth (energy and force continuous at the cut-off, so MD conserves energy), needs no
 reciprocal-space sum, and for condensed ionic systems with ``alpha R_c`` about 2 it follows Ewald energies
 and forces closely (Fennell and Gezelter). Building ``A`` is O(N); the dense bordered solve is
-O(N^3) and dominates past a few thousand atoms: there ``A`` is sparse and symmetric positive definite, so
-a conjugate-gradient solve (O(N) per iteration, warm-started from the last MD step) is the next step.
+O(N^3). Above :data:`DENSE_MAX_ATOMS` the calculator uses two preconditioned conjugate-gradient solves on the
+sparse, symmetric positive-definite ``A`` instead (O(pairs) per iteration, no N x N matrix), differentiated
+through their adjoint.
 
 The short-range-only comparator is the same model with ``charges: false`` (no second network, no
 electrostatics). Weights are saved without pickle: the state_dict's tensors in ``.npz`` and the
@@ -137,6 +138,72 @@ def validate_training(settings: dict | None) -> dict:
     return merged
 
 
+#: Above this many atoms the calculator solves the charge equilibration by conjugate gradients (O(pairs) per
+#: iteration, no N x N matrix) instead of the dense bordered solve (O(N^3), N^2 memory).
+DENSE_MAX_ATOMS = 1000
+#: Relative residual at which the conjugate-gradient solve stops.
+CG_TOLERANCE = 1e-12
+
+
+def _conjugate_gradient(matvec, diagonal, rhs, tolerance: float = CG_TOLERANCE, max_iterations: int = 2000):
+    """``x`` with ``A x = rhs`` for a symmetric positive-definite ``A`` given by ``matvec``, Jacobi-preconditioned
+    (plain tensors, no autograd). ``RuntimeError`` if it does not converge: ``A`` is then not positive definite
+    (a hardness too small for the Coulomb kernel), which the dense solve would hide."""
+    torch = _torch()
+    x = rhs / diagonal
+    residual = rhs - matvec(x)
+    direction = residual / diagonal
+    rz = residual @ direction
+    scale = float(torch.linalg.vector_norm(rhs)) or 1.0
+    for _ in range(max_iterations):
+        if float(torch.linalg.vector_norm(residual)) <= tolerance * scale:
+            return x
+        product = matvec(direction)
+        curvature = direction @ product
+        if not float(curvature) > 0:
+            raise RuntimeError('the charge-equilibration matrix is not positive definite: conjugate gradients '
+                               'cannot solve it (use the dense solve)')
+        step = rz / curvature
+        x = x + step * direction
+        residual = residual - step * product
+        preconditioned = residual / diagonal
+        rz, previous = residual @ preconditioned, rz
+        direction = preconditioned + (rz / previous) * direction
+    raise RuntimeError(f'conjugate gradients did not reach a relative residual of {tolerance:g} in '
+                       f'{max_iterations} iterations')
+
+
+def _sparse_solve_class():
+    """``A^-1 b`` for ``A = diag(d) + sum over pairs (i, j) of v e_i e_j^T`` (symmetric), differentiable once in
+    ``v``, ``d`` and ``b`` (the adjoint is another solve with the same ``A``): enough for forces and stress, not
+    for training on forces (which uses the dense solve)."""
+    torch = _torch()
+
+    class SparseSolve(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, values, first, second, diagonal, rhs):
+            def matvec(x):
+                return diagonal * x + torch.zeros_like(x).index_add_(0, first, values * x[second])
+
+            with torch.no_grad():
+                solution = _conjugate_gradient(matvec, diagonal, rhs)
+            ctx.save_for_backward(values, first, second, diagonal, solution)
+            return solution
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, grad):
+            values, first, second, diagonal, solution = ctx.saved_tensors
+
+            def matvec(x):
+                return diagonal * x + torch.zeros_like(x).index_add_(0, first, values * x[second])
+
+            adjoint = _conjugate_gradient(matvec, diagonal, grad)
+            return -adjoint[first] * solution[second], None, None, -adjoint * solution, adjoint
+
+    return SparseSolve
+
+
 def build(hyperparameters: dict):
     """The :class:`QEqModel` of ``hyperparameters`` (float64, untrained unless weights are loaded)."""
     return _model_class()(validate(hyperparameters)).double()
@@ -195,12 +262,14 @@ def _model_class():
                 chi = raw[:, 0] * float(self.hyper['chi_scale'])
                 hardness = torch.nn.functional.softplus(raw[:, 1] + 3.0) + self.hyper['hardness_floor']
                 charges, electrostatic = self.equilibrate(chi, hardness, element, first, second, distances,
-                                                          total_charge)
+                                                          total_charge, graph.get('solver', 'dense'))
                 energy = energy + electrostatic
             return energy, charges, positions
 
-        def equilibrate(self, chi, hardness, element, first, second, distances, total_charge):
-            """Charges with ``sum q = total_charge`` from the bordered solve, and their Coulomb energy."""
+        def equilibrate(self, chi, hardness, element, first, second, distances, total_charge, solver='dense'):
+            """Charges with ``sum q = total_charge`` from the bordered solve (``solver`` 'dense') or two
+            conjugate-gradient solves ('cg', the same charges without an N x N matrix), and their Coulomb
+            energy."""
             cutoff, alpha = float(self.hyper['coulomb_cutoff']), float(self.hyper['dsf_alpha'])
             n = chi.shape[0]
             sigma = self.sigma[element]
@@ -218,6 +287,14 @@ def _model_class():
             pair = COULOMB * (kernel(r) - kernel(rc) - slope * (r - rc))
             self_term = COULOMB * (1 / (sigma * math.sqrt(math.pi)) - 2 * alpha / math.sqrt(math.pi)
                                    - math.erfc(alpha * cutoff) / cutoff)
+            if solver == 'cg':  # no N x N matrix: q = y - z (sum y - Q) / sum z with A y = -chi, A z = 1
+                solve = _sparse_solve_class().apply
+                diagonal = hardness + self_term
+                y = solve(pair, i, j, diagonal, -chi)
+                z = solve(pair, i, j, diagonal, torch.ones_like(chi))
+                charges = y - z * (y.sum() - float(total_charge)) / z.sum()
+                potential = torch.zeros_like(charges).index_add(0, i, pair * charges[j])
+                return charges, 0.5 * charges @ (potential + self_term * charges)
             matrix = torch.zeros((n, n), dtype=chi.dtype).index_put((i, j), pair, accumulate=True)
             matrix = matrix + torch.diag(hardness + self_term)
             ones = torch.ones((n, 1), dtype=chi.dtype)
@@ -530,10 +607,13 @@ def _calculator_class():
 
         implemented_properties = ['energy', 'free_energy', 'forces', 'stress', 'charges']
 
-        def __init__(self, model, skin: float = 1.0, **kwargs):
+        def __init__(self, model, skin: float = 1.0, solver: str = 'auto', **kwargs):
             super().__init__(**kwargs)
+            if solver not in ('auto', 'dense', 'cg'):
+                raise ValueError(f"solver must be 'auto', 'dense' or 'cg', not {solver!r}")
             self.model = model
             self.skin = float(skin)
+            self.solver = solver
             self.rebuilds = 0
             self._pairs = self._reference = None
 
@@ -562,7 +642,9 @@ def _calculator_class():
         def calculate(self, atoms=None, properties=('energy',), system_changes=all_changes):
             super().calculate(atoms, properties, system_changes)
             pairs = self._verlet_pairs(self.atoms) if self.skin > 0 else None
-            result = predict_graph(self.model, graph_of(self.atoms, self.model.hyper, pairs=pairs))
+            graph = graph_of(self.atoms, self.model.hyper, pairs=pairs)
+            solver = self.solver if self.solver != 'auto' else 'cg' if len(self.atoms) > DENSE_MAX_ATOMS else 'dense'
+            result = predict_graph(self.model, {**graph, 'solver': solver})
             energy = float(result['energy'].detach())
             self.results = {'energy': energy, 'free_energy': energy,
                             'forces': result['forces'].detach().numpy().copy(),
@@ -573,9 +655,11 @@ def _calculator_class():
     return QEqCalculator
 
 
-def calculator(model_or_folder, skin: float = 1.0):
+def calculator(model_or_folder, skin: float = 1.0, solver: str = 'auto'):
     """The ASE calculator of a model, or of the model saved in a folder. Its pair list is a Verlet list with
     ``skin`` (A; 0: a new neighbour list at every call), rebuilt only when atoms or the cell moved enough: the
-    same numbers, without ASE's neighbour search (most of a call's time) at every MD or relaxation step."""
+    same numbers, without ASE's neighbour search (most of a call's time) at every MD or relaxation step.
+    ``solver``: the charge equilibration's, 'dense', 'cg' (conjugate gradients) or 'auto' (cg above
+    :data:`DENSE_MAX_ATOMS` atoms)."""
     model = model_or_folder if hasattr(model_or_folder, 'hyper') else load(model_or_folder)
-    return _calculator_class()(model, skin=skin)
+    return _calculator_class()(model, skin=skin, solver=solver)

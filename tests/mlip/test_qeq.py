@@ -440,3 +440,25 @@ def test_calculator_reuses_its_pair_list_only_while_no_pair_can_cross_the_cut_of
     del fresh[0]
     assert atoms.get_potential_energy() == pytest.approx(fresh.get_potential_energy(), abs=1e-10)
     assert atoms.calc.rebuilds == 3
+
+
+def test_conjugate_gradient_charges_equal_the_dense_solve(cell):
+    # The solve large cells use (no N x N matrix) against the bordered dense one, for a neutral and a charged
+    # cell: the same charges (total exact), energy, forces and stress, to round-off.
+    model = qeq.build({**HYPER, 'coulomb_cutoff': 8.0})
+    atoms = sampling.rattled(cell.repeat([2, 2, 1]), 300.0, seed=8)
+    for charge in (0, 1):
+        atoms.info['charge'] = charge
+        results = []
+        for solver in ('dense', 'cg'):
+            copy = atoms.copy()
+            copy.calc = qeq.calculator(model, solver=solver)
+            results.append((copy.get_potential_energy(), copy.get_forces(), copy.get_stress(), copy.get_charges()))
+        (energy, forces, stress, charges), (energy_cg, forces_cg, stress_cg, charges_cg) = results
+        assert charges_cg.sum() == pytest.approx(charge, abs=1e-10) and np.ptp(charges_cg) > 0.05
+        assert energy_cg == pytest.approx(energy, abs=1e-9)
+        assert np.allclose(charges_cg, charges, rtol=0, atol=1e-9)
+        assert np.allclose(forces_cg, forces, rtol=0, atol=1e-8) and np.abs(forces).max() > 0.01
+        assert np.allclose(stress_cg, stress, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="solver must be 'auto', 'dense' or 'cg'"):
+        qeq.calculator(model, solver='lu')
