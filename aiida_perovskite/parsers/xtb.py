@@ -14,7 +14,8 @@ from aiida_perovskite.mlip.xtb import LABELLED, RELAXED, RESULTS
 
 
 class XtbLabelParser(Parser):
-    """The labelled configurations as a :class:`ConfigurationSetData` (origins kept) and the run's record.
+    """The labelled configurations (or, in the relax mode, the relaxed cells) as a :class:`ConfigurationSetData`
+    (origins kept) and the run's record.
 
     Configurations whose SCF failed are left out and named (``ERROR_XTB_SCF_FAILED``, after the outputs).
     """
@@ -37,53 +38,32 @@ class XtbLabelParser(Parser):
         except (ValueError, KeyError, TypeError) as error:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=f'{RESULTS}: {error}')
         self.out('output_parameters', orm.Dict(results))
-        if 'relaxations' in results:
-            return self._relaxed(results, total, failures)
-        if results['n_labelled'] == 0:
+        relaxing = 'relaxations' in results  # the relax mode: relaxed cells, unlabelled
+        name, count = (RELAXED, results.get('n_relaxed', 0)) if relaxing else (LABELLED, results.get('n_labelled', 0))
+        if count == 0:
             return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
                 total=total, message='; '.join(f['message'] for f in failures[:3]))
         with tempfile.TemporaryDirectory() as folder:
-            path = pathlib.Path(folder) / LABELLED
-            path.write_text(self._text(LABELLED))
+            path = pathlib.Path(folder) / name
+            path.write_text(self._text(name))
             try:
-                labelled = read(path)
+                frames = read(path)
             except ValueError as error:
                 return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=str(error))
-        if len(labelled) != results['n_labelled']:
+        if len(frames) != count:
             return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(
-                message=f'{LABELLED} holds {len(labelled)} configurations, {RESULTS} says {results["n_labelled"]}')
-        self.out('configurations', ConfigurationSetData.from_atoms(labelled, labels=results['record']))
+                message=f'{name} holds {len(frames)} configurations, {RESULTS} says {count}')
+        if relaxing:
+            for atoms, entry in zip(frames, results['relaxations']):
+                atoms.info['origin'] = {**atoms.info.get('origin', {}), 'relaxation': entry}
+            self.out('relaxed', ConfigurationSetData.from_atoms(frames))
+        else:
+            self.out('configurations', ConfigurationSetData.from_atoms(frames, labels=results['record']))
         if failures:
             return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
                 failed=len(failures), total=total,
                 message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
-        return None
-
-    def _relaxed(self, results: dict, total: int, failures: list):
-        """The relaxed cells as a set (unlabelled), a failed SCF named, a relaxation out of steps flagged."""
-        from aiida_perovskite.mlip.xtb import read
-
-        if results['n_relaxed'] == 0:
-            return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
-                total=total, message='; '.join(f['message'] for f in failures[:3]))
-        with tempfile.TemporaryDirectory() as folder:
-            path = pathlib.Path(folder) / RELAXED
-            path.write_text(self._text(RELAXED))
-            try:
-                cells = read(path)
-            except ValueError as error:
-                return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(message=str(error))
-        if len(cells) != results['n_relaxed']:
-            return self.exit_codes.ERROR_OUTPUT_UNREADABLE.format(
-                message=f'{RELAXED} holds {len(cells)} configurations, {RESULTS} says {results["n_relaxed"]}')
-        for atoms, entry in zip(cells, results['relaxations']):
-            atoms.info['origin'] = {**atoms.info.get('origin', {}), 'relaxation': entry}
-        self.out('relaxed', ConfigurationSetData.from_atoms(cells))
-        if failures:
-            return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
-                failed=len(failures), total=total,
-                message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
-        stuck = [entry for entry in results['relaxations'] if not entry['converged']]
+        stuck = [entry for entry in results.get('relaxations', []) if not entry['converged']]
         if stuck:
             return self.exit_codes.ERROR_XTB_RELAX_NOT_CONVERGED.format(
                 failed=len(stuck), total=total, steps=results['max_steps'],
