@@ -94,7 +94,9 @@ def run_model(folder: pathlib.Path, args, start, work: pathlib.Path) -> dict:
 
     name = f'{QEQ_PREFIX}{folder.resolve()}'
     calculator, record = load_potential(name)
-    tag = folder.name
+    # Two saved models are often DIR1/qeq and DIR2/qeq: the work folder names the parent too, so that one model's
+    # run never resumes another's.
+    tag = f'{folder.parent.name}-{folder.name}'
     result = {'model': str(folder), 'potential': record}
 
     # 1. 0 K cell with the model

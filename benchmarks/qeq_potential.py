@@ -95,16 +95,16 @@ def base_cells(base, settings, cache_folder=None):
               f'({np.round(100 * (now / ideal - 1), 1).tolist()} %), volume '
               f'{100 * (relaxed.get_volume() / np.prod(repeat) / cell.get_volume() - 1):+.1f} %', flush=True)
         result.append(relaxed)
-    if any(atoms.info['origin']['supercell'] != [1, 1, 1] for atoms in result):
-        result = [atoms if atoms.info['origin']['supercell'] != [1, 1, 1] else atoms.repeat(settings['replicate'])
-                  for atoms in result]
-        settings = {**settings, 'replicate': [1, 1, 1]}
-        print(f'the relaxed cells are {[len(a) for a in result]}-atom supercells, labelled at Gamma', flush=True)
-    return result, settings
+    cells, sampled = xtb.sampling_cells(result, settings)
+    if sampled['replicate'] != settings['replicate']:
+        print(f'the relaxed cells are {[len(a) for a in cells]}-atom supercells, labelled at Gamma', flush=True)
+    return cells, sampled
 
 
-def xtb_trajectories(cells, settings, steps: int, cache: pathlib.Path, temperature: float = 200.0):
-    """Frames (labelled) of GFN1-xTB Langevin MD from each cell, cached."""
+def xtb_trajectories(starts, settings, steps: int, cache: pathlib.Path, temperature: float = 200.0,
+                     skip: int = 40, name: str = 'xtb', seed: int = 50_000):
+    """Frames (labelled) of GFN1-xTB Langevin MD from each start (seeds ``seed + index``), a frame every 10 steps
+    after the first ``skip``; cached. Each frame's origin names its trajectory (``name``-index)."""
     from aiida_perovskite.mlip import sampling, xtb
 
     if cache.is_file():
@@ -112,17 +112,23 @@ def xtb_trajectories(cells, settings, steps: int, cache: pathlib.Path, temperatu
         print(f'read {len(frames)} GFN1-xTB MD frames from {cache}', flush=True)
         return frames
     frames = []
-    for index, cell in enumerate(cells):
+    for index, cell in enumerate(starts):
         started = time.perf_counter()
-        kept = sampling.short_md(cell, xtb.calculator(settings), temperature, steps, 10, seed=50_000 + index)
-        kept = [frame for frame in kept if frame.info['origin']['md_step'] > 40]
+        try:
+            kept = sampling.short_md(cell, xtb.calculator(settings), temperature, steps, 10, seed=seed + index)
+        except RuntimeError as error:  # an SCF that does not converge ends the trajectory
+            print(f'GFN1-xTB MD {name}-{index} at {temperature:.0f} K broke: {error}', flush=True)
+            continue
+        kept = [frame for frame in kept if frame.info['origin']['md_step'] > skip]
         for frame in kept:
-            frame.info['origin']['trajectory'] = f'xtb-{index}'
+            frame.info['origin']['trajectory'] = f'{name}-{index}'
         labelled, failures, _ = xtb.label_all(kept, settings)
         frames += labelled
-        print(f'GFN1-xTB MD of {cell.get_chemical_formula()} at {temperature:.0f} K: {steps} steps, '
+        vacancy = cell.info.get('origin', {}).get('vacancy', 'pristine')
+        print(f'GFN1-xTB MD of {cell.get_chemical_formula()} ({vacancy}) at {temperature:.0f} K: {steps} steps, '
               f'{len(labelled)} frames labelled ({len(failures)} failures) in {time.perf_counter() - started:.0f} s',
               flush=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     xtb.write(cache, frames)
     return frames
 
@@ -170,14 +176,23 @@ def main(argv=None):
     parser.add_argument('--save', help='save the two trained models here (DIR/qeq, DIR/short-range; '
                                        'benchmarks/qeq_md.py runs MD with them)')
     parser.add_argument('--xtb-md-steps', type=int, default=0,
-                        help='also hold out frames of GFN1-xTB Langevin MD at 200 K from each base cell, this many 2 fs '
-                             'steps (150: minutes per cell; cached in --labels; default: none)')
+                        help='also hold out frames of GFN1-xTB Langevin MD at 200 K from each base cell and from each '
+                             'with an (unseen) CsI pair vacancy, this many 2 fs steps (150: minutes per cell; cached in '
+                             '--labels; default: none)')
+    parser.add_argument('--xtb-md-train', type=float, nargs='+', default=[], metavar='K',
+                        help='also train on frames of GFN1-xTB Langevin MD at these temperatures (not 200 K, which is '
+                             'held out), from each base cell pristine, with an I and with a Cs vacancy (1 %% strain)')
+    parser.add_argument('--stress-weight', type=float, default=1.0,
+                        help='weight of the stress term of the loss (scale 0.005 eV/A^3; default: %(default)s)')
+    parser.add_argument('--xtb-md-train-steps', type=int, default=100,
+                        help='2 fs steps per training trajectory (a frame every 10 after the first 20)')
     args = parser.parse_args(argv)
 
     import torch
+    from ase import units
 
     torch.set_num_threads(1)
-    from aiida_perovskite.mlip import qeq, xtb
+    from aiida_perovskite.mlip import active, qeq, sampling, xtb
 
     settings = xtb.validate_settings({'method': 'GFN1-xTB', 'replicate': args.replicate})
     report = {'scale': vars(args)}
@@ -211,16 +226,35 @@ def main(argv=None):
             cache.parent.mkdir(parents=True, exist_ok=True)
             xtb.write(cache, labelled)
     training = sets.pop('train')
+    tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}-{args.base}'
+    folder = pathlib.Path(args.labels or '.')
     if args.xtb_md_steps:
-        tag = f'{args.n_train}-{args.n_test}-{args.seed}-{"x".join(map(str, args.replicate))}-{args.base}'
-        cache = pathlib.Path(args.labels or '.') / f'xtb-md-200K-{args.xtb_md_steps}-{tag}.extxyz'
+        cache = folder / f'xtb-md-200K-{args.xtb_md_steps}-{tag}.extxyz'
         sets['held out: xTB MD 200 K'] = xtb_trajectories(cells, label_settings, args.xtb_md_steps, cache)
+        pairs = [sampling.vacancy(cell, 'CsI', seed=args.seed + index) for index, cell in enumerate(cells)]
+        cache = folder / f'xtb-md-200K-CsI-{args.xtb_md_steps}-{tag}.extxyz'
+        sets['held out: xTB MD 200 K, CsI pair'] = xtb_trajectories(pairs, label_settings, args.xtb_md_steps, cache,
+                                                                     name='xtb-CsI', seed=51_000)
+    if args.xtb_md_train:
+        if 200.0 in args.xtb_md_train:
+            parser.error('--xtb-md-train: 200 K is the held-out temperature')
+        starts = active.starting_configurations(cells, 0.01, seed=args.seed)
+        for temperature in args.xtb_md_train:
+            for index, start in enumerate(starts):
+                name = f'xtb-train-{temperature:g}K-{index}'
+                cache = folder / f'{name}-{args.xtb_md_train_steps}-{tag}.extxyz'
+                frames = xtb_trajectories([start], label_settings, args.xtb_md_train_steps, cache, temperature,
+                                          skip=20, name=name, seed=60_000 + 100 * index + int(temperature))
+                training = training + frames
+        print(f'training set: {args.n_train} rattled configurations and {len(training) - args.n_train} GFN1-xTB MD '
+              f'frames at {args.xtb_md_train} K', flush=True)
 
     rows, models = [], {}
     for variant, hyper in (('QEq', {'charges': True}), ('short range', {'charges': False})):
         started = time.perf_counter()
+        weights = {**qeq.TRAINING['weights'], 'stress': args.stress_weight}
         model, history = qeq.train(training, hyper, {'epochs': args.epochs, 'charge_epochs': args.charge_epochs,
-                                                     'seed': args.seed})
+                                                     'seed': args.seed, 'weights': weights})
         models[variant] = model
         if args.save:
             qeq.save(model, pathlib.Path(args.save) / variant.replace(' ', '-').lower())
@@ -242,17 +276,18 @@ def main(argv=None):
             rows.append({'model': 'baseline', 'set': name, **qeq.baselines(training, subset)})
 
     print(f'\n3. Mean absolute errors against GFN1-xTB ({len(training)} training configurations)')
-    print(f'{"model":<13}{"set":<38}{"E meV/atom":>11}{"F eV/A":>9}{"q e":>8}')
+    print(f'{"model":<13}{"set":<38}{"E meV/atom":>11}{"F eV/A":>9}{"q e":>8}{"S GPa":>8}')
     for row in rows:
         if row['model'] == 'baseline':
             print(f'{"baseline":<13}{row["set"]:<38}{1000 * row["energy_mean_mae_ev_atom"]:>11.2f}'
                   f'{row["forces_zero_mae_ev_a"]:>9.3f}{row["charges_element_mean_mae_e"]:>8.4f}'
+                  f'{row["stress_mean_mae_ev_a3"] / units.GPa:>8.3f}'
                   f'   (mean E/atom; composition fit {1000 * row["energy_composition_mae_ev_atom"]:.2f} meV/atom;'
-                  ' zero forces; element-mean charges)')
+                  ' zero forces; element-mean charges; mean stress)')
         else:
             charge = '-' if row['charges_mae_e'] is None else f'{row["charges_mae_e"]:.4f}'
             print(f'{row["model"]:<13}{row["set"]:<38}{1000 * row["energy_mae_ev_atom"]:>11.2f}'
-                  f'{row["forces_mae_ev_a"]:>9.3f}{charge:>8}')
+                  f'{row["forces_mae_ev_a"]:>9.3f}{charge:>8}{row["stress_mae_ev_a3"] / units.GPa:>8.3f}')
     report['errors'] = rows
 
     print('\n4. Cost per force call (one core)')
