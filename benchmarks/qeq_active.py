@@ -50,6 +50,8 @@ def main(argv=None):
     parser.add_argument('--members', type=int, default=3)
     parser.add_argument('--epochs', type=int, default=60)
     parser.add_argument('--charge-epochs', type=int, default=60)
+    parser.add_argument('--stress-weight', type=float,
+                        help='of the loss (default: the product\'s, 20; the documented runs used 1)')
     parser.add_argument('--steps', type=int, default=300, help='MD steps per exploring trajectory')
     parser.add_argument('--temperatures', type=float, nargs='+', default=[100.0, 300.0],
                         help='of the exploring MD (K; default: %(default)s, so the held-out 200 K is not among them)')
@@ -93,6 +95,8 @@ def main(argv=None):
 
     hyper = {'charges': True}
     training_settings = {'epochs': args.epochs, 'charge_epochs': args.charge_epochs, 'seed': args.seed}
+    if args.stress_weight is not None:
+        training_settings['weights'] = {'stress': args.stress_weight}
     loop_settings = {'members': args.members, 'count': args.count, 'max_rounds': args.rounds, 'steps': args.steps,
                      'temperatures_k': args.temperatures}
     started = time.perf_counter()

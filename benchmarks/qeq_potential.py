@@ -184,7 +184,7 @@ def main(argv=None):
                              'held out), from each base cell pristine, with an I and with a Cs vacancy (1 %% strain)')
     parser.add_argument('--stress-weight', type=float,
                         help='weight of the stress term of the loss (scale 0.005 eV/A^3; default: the product\'s, 20; '
-                             'the figures dated before 2026-11-28 used 1)')
+                             'the documented figures not marked "stress weight 20" used 1)')
     parser.add_argument('--xtb-md-train-steps', type=int, default=100,
                         help='2 fs steps per training trajectory (a frame every 10 after the first 20)')
     args = parser.parse_args(argv)
