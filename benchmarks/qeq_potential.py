@@ -162,6 +162,8 @@ def main(argv=None):
     parser.add_argument('--charge-epochs', type=int, default=60)
     parser.add_argument('--replicate', type=int, nargs=3, default=[1, 1, 1])
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--train-seed', type=int,
+                        help='seed of the networks\' initialisation and shuffling only (default: --seed; the data stay)')
     parser.add_argument('--charged', action='store_true',
                         help='single vacancies remove the ion (charged cells) instead of the neutral atom')
     parser.add_argument('--base', choices=('relaxed', 'ideal'), default='relaxed',
@@ -255,7 +257,8 @@ def main(argv=None):
         started = time.perf_counter()
         weights = {**qeq.TRAINING['weights'], **({} if args.stress_weight is None else {'stress': args.stress_weight})}
         model, history = qeq.train(training, hyper, {'epochs': args.epochs, 'charge_epochs': args.charge_epochs,
-                                                     'seed': args.seed, 'weights': weights})
+                                                     'seed': args.seed if args.train_seed is None else args.train_seed,
+                                                     'weights': weights})
         models[variant] = model
         if args.save:
             qeq.save(model, pathlib.Path(args.save) / variant.replace(' ', '-').lower())
