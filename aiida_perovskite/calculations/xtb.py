@@ -12,26 +12,16 @@ from aiida.engine import CalcJob
 from aiida_perovskite.calculations.base import settings_validator
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data.configurations import ConfigurationSetData
-from aiida_perovskite.mlip.xtb import CONFIGURATIONS, LABELLED, RELAXED, RESULTS, SETTINGS, validate_settings
-
-#: The relaxation's settings, with their values when not given.
-RELAX_DEFAULTS = {'fmax': 0.02, 'max_steps': 300}
-
-
-def _validate_relax(value, _):
-    if value is None:
-        return None
-    relax = value.get_dict()
-    unknown = sorted(set(relax) - set(RELAX_DEFAULTS))
-    if unknown:
-        return f'unknown relax setting(s) {unknown}; known: {sorted(RELAX_DEFAULTS)}'
-    relax = {**RELAX_DEFAULTS, **relax}
-    try:
-        if not (float(relax['fmax']) > 0 and int(relax['max_steps']) >= 1):
-            return f'relax needs fmax > 0 and max_steps >= 1, not {relax}'
-    except (TypeError, ValueError):
-        return f'relax settings must be numbers, not {relax}'
-    return None
+from aiida_perovskite.mlip.xtb import (
+    CONFIGURATIONS,
+    LABELLED,
+    RELAX_DEFAULTS,
+    RELAXED,
+    RESULTS,
+    SETTINGS,
+    validate_relax,
+    validate_settings,
+)
 
 
 class XtbLabelCalculation(CalcJob):
@@ -56,8 +46,8 @@ class XtbLabelCalculation(CalcJob):
         spec.input('configurations', valid_type=ConfigurationSetData, help='The configurations to label.')
         spec.input('parameters', valid_type=orm.Dict, required=False, validator=settings_validator(validate_settings),
                    help='Labelling settings over aiida_perovskite.mlip.xtb.DEFAULTS.')
-        spec.input('relax', valid_type=orm.Dict, required=False, validator=_validate_relax,
-                   help='Relax instead of labelling: {"fmax": eV/A (0.02), "max_steps": FIRE steps (300)}.')
+        spec.input('relax', valid_type=orm.Dict, required=False, validator=settings_validator(validate_relax),
+                   help=f'Relax instead of labelling: {{"fmax": eV/A, "max_steps": FIRE steps}}, over {RELAX_DEFAULTS}.')
         spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
         spec.inputs['metadata']['options']['withmpi'].default = False
         spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.xtb'
@@ -84,9 +74,8 @@ class XtbLabelCalculation(CalcJob):
         codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.xtb', SETTINGS, CONFIGURATIONS]
         retrieve = LABELLED
         if 'relax' in self.inputs:
-            relax = {**RELAX_DEFAULTS, **self.inputs.relax.get_dict()}
-            codeinfo.cmdline_params += ['--relax', '--fmax', str(float(relax['fmax'])),
-                                        '--max-steps', str(int(relax['max_steps']))]
+            relax = validate_relax(self.inputs.relax.get_dict())
+            codeinfo.cmdline_params += ['--relax', '--fmax', str(relax['fmax']), '--max-steps', str(relax['max_steps'])]
             retrieve = RELAXED
         codeinfo.stdout_name = self.STDOUT
         codeinfo.stderr_name = self.STDERR

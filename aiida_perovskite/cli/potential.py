@@ -73,8 +73,8 @@ def _report(node, results, what: str):
 @click.option('--method', type=click.Choice(['GFN1-xTB', 'GFN2-xTB']), default='GFN1-xTB', show_default=True)
 @click.option('--replicate', type=int, nargs=3, default=(1, 1, 1), show_default=True,
               help='Relax on this supercell (the k-point grid the labels will use; 2 2 1 for size-converged labels).')
-@click.option('--fmax', type=float, default=0.02, show_default=True, help='Largest force left (eV/A).')
-@click.option('--max-steps', type=click.IntRange(min=1), default=300, show_default=True, help='FIRE steps at most.')
+@click.option('--fmax', type=float, help='Largest force left (eV/A; default: aiida_perovskite.mlip.xtb.RELAX_DEFAULTS).')
+@click.option('--max-steps', type=click.IntRange(min=1), help='FIRE steps at most (default: as --fmax).')
 @COMPUTER
 @PROFILE
 def cmd_relax(cells, method, replicate, fmax, max_steps, computer, profile_name):
@@ -95,7 +95,8 @@ def cmd_relax(cells, method, replicate, fmax, max_steps, computer, profile_name)
                f'supercells (minutes each)...', err=True)
     results, node = run_get_node(XtbLabelCalculation, code=codes['mlip'], configurations=start,
                                  parameters=orm.Dict({'method': method, 'replicate': list(replicate)}),
-                                 relax=orm.Dict({'fmax': fmax, 'max_steps': max_steps}))
+                                 relax=orm.Dict({key: value for key, value in (('fmax', fmax), ('max_steps', max_steps))
+                                                 if value is not None}))
     _report(node, results, 'relaxed')
     relaxed = results['relaxed']
     for before, after in zip(crystals, relaxed.configurations()):

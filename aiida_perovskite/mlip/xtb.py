@@ -46,6 +46,8 @@ SETTINGS = 'settings.json'
 CONFIGURATIONS = 'configurations.extxyz'
 LABELLED = 'labelled.extxyz'
 RELAXED = 'relaxed.extxyz'
+#: Relaxation settings (``--relax``, ``XtbLabelCalculation``'s ``relax`` input), with their values when not given.
+RELAX_DEFAULTS = {'fmax': 0.02, 'max_steps': 300}  # eV/A; FIRE steps
 RESULTS = 'results.json'
 
 
@@ -120,7 +122,8 @@ def copies_deviation(supercell, n: int, replicate) -> float:
                 for k in range(1, len(translations))), default=0.0)
 
 
-def relaxed(atoms, settings: dict | None = None, fmax: float = 0.02, max_steps: int = 300, tolerance: float = 0.02):
+def relaxed(atoms, settings: dict | None = None, fmax: float = RELAX_DEFAULTS['fmax'],
+            max_steps: int = RELAX_DEFAULTS['max_steps'], tolerance: float = 0.02):
     """``atoms`` relaxed with the reference itself, positions and cell free: the cell that configurations should
     be sampled around (a crystal built with textbook bonds can sit gigapascals away from the reference's own
     equilibrium). The relaxation runs on the ``replicate`` supercell (the labels' k-point grid, so the relaxed
@@ -173,23 +176,30 @@ def relaxed(atoms, settings: dict | None = None, fmax: float = 0.02, max_steps: 
     return result, record
 
 
-def relax_all(configurations, settings: dict | None = None, fmax: float = 0.02, max_steps: int = 300,
-              progress=None):
-    """Every configuration relaxed with :func:`relaxed`; ``progress(done, total)`` after each. Returns
-    ``(relaxed, records, failures)``: a configuration whose SCF fails is left out and named in ``failures``."""
-    settings = validate_settings(settings)
-    result, records, failures = [], [], []
-    for index, atoms in enumerate(configurations):
-        try:
-            atoms_relaxed, entry = relaxed(atoms, settings, fmax=fmax, max_steps=max_steps)
-        except Exception as error:  # noqa: BLE001  (tblite raises its own and ASE's errors on a failed SCF)
-            failures.append({'index': index, 'message': f'{type(error).__name__}: {error}'.strip()})
-        else:
-            result.append(atoms_relaxed)
-            records.append({'index': index, **entry})
-        if progress is not None:
-            progress(index + 1, len(configurations))
-    return result, records, failures
+def validate_relax(relax: dict | None) -> dict:
+    """Relaxation settings over :data:`RELAX_DEFAULTS`; ``ValueError`` naming the wrong one."""
+    relax = dict(relax or {})
+    unknown = sorted(set(relax) - set(RELAX_DEFAULTS))
+    if unknown:
+        raise ValueError(f'unknown relax setting(s) {unknown}; known: {sorted(RELAX_DEFAULTS)}')
+    merged = {**RELAX_DEFAULTS, **relax}
+    try:
+        merged = {'fmax': float(merged['fmax']), 'max_steps': int(merged['max_steps'])}
+    except (TypeError, ValueError):
+        raise ValueError(f'relax settings must be numbers, not {relax}') from None
+    if not (merged['fmax'] > 0 and merged['max_steps'] >= 1):
+        raise ValueError(f'relax needs fmax > 0 and max_steps >= 1, not {relax}')
+    return merged
+
+
+def relax_all(configurations, settings: dict | None = None, relax: dict | None = None, progress=None):
+    """Every configuration relaxed with :func:`relaxed` (``relax``: :data:`RELAX_DEFAULTS`); ``progress(done,
+    total)`` after each. Returns ``(relaxed, records, failures)``: a configuration whose SCF fails is left out and
+    named in ``failures``."""
+    settings, relax = validate_settings(settings), validate_relax(relax)
+    results, failures, _ = _each(configurations, lambda atoms: relaxed(atoms, settings, **relax), progress)
+    return ([atoms for _, (atoms, _) in results], [{'index': index, **entry} for index, (_, entry) in results],
+            failures)
 
 
 def sampling_cells(cells, settings: dict | None = None):
@@ -222,27 +232,36 @@ def labelled_atoms(atoms, labels: dict, settings: dict):
     return result
 
 
+def _each(configurations, work, progress=None):
+    """``work(atoms)`` on every configuration; ``progress(done, total)`` after each. Returns ``(results, failures,
+    seconds)``: a configuration ``work`` raises on (tblite's or ASE's error on a failed SCF, or a ``ValueError`` of
+    its own) is left out, its index and message in ``failures``."""
+    results, failures, seconds = [], [], []
+    for index, atoms in enumerate(configurations):
+        started = time.perf_counter()
+        try:
+            results.append((index, work(atoms)))
+        except Exception as error:  # noqa: BLE001  (tblite raises its own and ASE's errors on a failed SCF)
+            failures.append({'index': index, 'message': f'{type(error).__name__}: {error}'.strip()})
+        seconds.append(time.perf_counter() - started)
+        if progress is not None:
+            progress(index + 1, len(configurations))
+    return results, failures, seconds
+
+
 def label_all(configurations, settings: dict | None = None, progress=None):
     """Every configuration labelled; ``progress(done, total)`` after each. Returns ``(labelled, failures, seconds)``:
     a configuration whose SCF fails is left out and its index and message are in ``failures``."""
     settings = validate_settings(settings)
-    labelled, failures, seconds = [], [], []
-    for index, atoms in enumerate(configurations):
-        started = time.perf_counter()
-        try:
-            labels = label(atoms, settings)
-        except Exception as error:  # noqa: BLE001  (tblite raises its own and ASE's errors on a failed SCF)
-            failures.append({'index': index, 'message': f'{type(error).__name__}: {error}'.strip()})
-        else:
-            finite = all(np.all(np.isfinite(np.asarray(value))) for value in labels.values())
-            if finite:
-                labelled.append(labelled_atoms(atoms, labels, settings))
-            else:
-                failures.append({'index': index, 'message': 'non-finite energy, forces, stress or charges'})
-        seconds.append(time.perf_counter() - started)
-        if progress is not None:
-            progress(index + 1, len(configurations))
-    return labelled, failures, seconds
+
+    def work(atoms):
+        labels = label(atoms, settings)
+        if not all(np.all(np.isfinite(np.asarray(value))) for value in labels.values()):
+            raise ValueError('non-finite energy, forces, stress or charges')
+        return labelled_atoms(atoms, labels, settings)
+
+    results, failures, seconds = _each(configurations, work, progress)
+    return [atoms for _, atoms in results], failures, seconds
 
 
 def write(path, configurations) -> None:
@@ -287,8 +306,8 @@ def main(argv=None) -> int:
     parser.add_argument('settings', type=pathlib.Path, help='JSON settings (see aiida_perovskite.mlip.xtb.DEFAULTS)')
     parser.add_argument('configurations', type=pathlib.Path, help='the configurations (extended XYZ)')
     parser.add_argument('--relax', action='store_true', help='relax each configuration (positions and cell) instead')
-    parser.add_argument('--fmax', type=float, default=0.02, help='relaxation: largest force left (eV/A)')
-    parser.add_argument('--max-steps', type=int, default=300, help='relaxation: FIRE steps at most')
+    parser.add_argument('--fmax', type=float, default=RELAX_DEFAULTS['fmax'], help='relaxation: largest force left (eV/A)')
+    parser.add_argument('--max-steps', type=int, default=RELAX_DEFAULTS['max_steps'], help='relaxation: FIRE steps at most')
     args = parser.parse_args(argv)
     try:
         settings = validate_settings(json.loads(args.settings.read_text()))
@@ -301,7 +320,8 @@ def main(argv=None) -> int:
         def relaxing(done, total):
             print(f'relaxed {done}/{total}', flush=True)
 
-        cells, records, failures = relax_all(configurations, settings, args.fmax, args.max_steps, progress=relaxing)
+        cells, records, failures = relax_all(configurations, settings, {'fmax': args.fmax, 'max_steps': args.max_steps},
+                                             progress=relaxing)
         write(RELAXED, cells)
         pathlib.Path(RESULTS).write_text(json.dumps({
             'record': record(settings), 'n_configurations': len(configurations), 'n_relaxed': len(cells),

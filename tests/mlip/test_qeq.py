@@ -372,6 +372,11 @@ def test_relax_command_then_label_around_the_relaxed_cells(cell, aiida_localhost
     from aiida_perovskite.cli import cmd_root
     from aiida_perovskite.tools.codes import register_local_codes
 
+    assert xtb.validate_relax({'max_steps': '4'}) == {'fmax': xtb.RELAX_DEFAULTS['fmax'], 'max_steps': 4}
+    for wrong, message in (({'fmax': 0}, 'fmax > 0'), ({'steps': 4}, 'unknown relax setting'),
+                           ({'fmax': 'loose'}, 'must be numbers')):
+        with pytest.raises(ValueError, match=message):
+            xtb.validate_relax(wrong)
     # The driver's relax mode: a few FIRE steps shrink the 3.2 A crystal (held under tension by GFN1-xTB); a
     # configuration tblite refuses is named, the others kept.
     broken = cell.copy()
