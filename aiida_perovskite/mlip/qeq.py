@@ -48,6 +48,7 @@ modules from the JSON and loads the tensors. :func:`calculator` gives the model 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -175,20 +176,27 @@ def _conjugate_gradient(matvec, diagonal, rhs, tolerance: float = CG_TOLERANCE, 
                        f'{max_iterations} iterations')
 
 
+def _pair_product(values, first, second, x):
+    """``sum over pairs (i, j) of v e_i x_j``: the off-diagonal part of ``A x`` (both directions of every pair are
+    listed, as ASE's neighbour list gives them)."""
+    return _torch().zeros_like(x).index_add(0, first, values * x[second])
+
+
+@functools.cache
 def _sparse_solve_class():
     """``A^-1 b`` for ``A = diag(d) + sum over pairs (i, j) of v e_i e_j^T`` (symmetric), differentiable once in
     ``v``, ``d`` and ``b`` (the adjoint is another solve with the same ``A``): enough for forces and stress, not
-    for training on forces (which uses the dense solve)."""
+    for training on forces (which uses the dense solve). One class, made on first use (torch is imported late)."""
     torch = _torch()
+
+    def solve(values, first, second, diagonal, rhs):
+        return _conjugate_gradient(lambda x: diagonal * x + _pair_product(values, first, second, x), diagonal, rhs)
 
     class SparseSolve(torch.autograd.Function):
         @staticmethod
         def forward(ctx, values, first, second, diagonal, rhs):
-            def matvec(x):
-                return diagonal * x + torch.zeros_like(x).index_add_(0, first, values * x[second])
-
             with torch.no_grad():
-                solution = _conjugate_gradient(matvec, diagonal, rhs)
+                solution = solve(values, first, second, diagonal, rhs)
             ctx.save_for_backward(values, first, second, diagonal, solution)
             return solution
 
@@ -196,11 +204,7 @@ def _sparse_solve_class():
         @torch.autograd.function.once_differentiable
         def backward(ctx, grad):
             values, first, second, diagonal, solution = ctx.saved_tensors
-
-            def matvec(x):
-                return diagonal * x + torch.zeros_like(x).index_add_(0, first, values * x[second])
-
-            adjoint = _conjugate_gradient(matvec, diagonal, grad)
+            adjoint = solve(values, first, second, diagonal, grad)
             return -adjoint[first] * solution[second], None, None, -adjoint * solution, adjoint
 
     return SparseSolve
@@ -295,8 +299,7 @@ def _model_class():
                 y = solve(pair, i, j, diagonal, -chi)
                 z = solve(pair, i, j, diagonal, torch.ones_like(chi))
                 charges = y - z * (y.sum() - float(total_charge)) / z.sum()
-                potential = torch.zeros_like(charges).index_add(0, i, pair * charges[j])
-                return charges, 0.5 * charges @ (potential + self_term * charges)
+                return charges, 0.5 * charges @ (_pair_product(pair, i, j, charges) + self_term * charges)
             matrix = torch.zeros((n, n), dtype=chi.dtype).index_put((i, j), pair, accumulate=True)
             matrix = matrix + torch.diag(hardness + self_term)
             ones = torch.ones((n, 1), dtype=chi.dtype)
