@@ -1,4 +1,5 @@
-"""``MlipCalculation``: the MLIP engine's driver (relaxation in stages, or NPT) on any computer."""
+"""``MlipCalculation``: the MLIP engine's driver (relaxation in stages, or NPT) on any computer; ``MlipLabelCalculation``:
+a packaged MLIP's energy, forces and stress on a set of configurations."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aiida.engine import CalcJob
 
 from aiida_perovskite.calculations.base import settings_validator
 from aiida_perovskite.common.exit_codes import declare
-from aiida_perovskite.data.configurations import QEqPotentialData
+from aiida_perovskite.data.configurations import ConfigurationSetData, QEqPotentialData
 from aiida_perovskite.mlip.driver import RELAXED, RESULTS, SETTINGS, STRUCTURE
 from aiida_perovskite.mlip.relax import validate_settings
 
@@ -104,3 +105,56 @@ def _validate_inputs(inputs, _):
     if str(potential).startswith('qeq:') and 'qeq_potential' not in inputs:
         return f'potential {potential!r} names a trained QEq potential: pass its QEqPotentialData as qeq_potential'
     return None
+
+
+class MlipLabelCalculation(CalcJob):
+    """``python -m aiida_perovskite.mlip.label`` on a configuration set: a packaged MLIP's energy, forces and stress.
+
+    The code is the same Python interpreter as ``MlipCalculation``'s. ``parameters`` are the labelling settings
+    (``aiida_perovskite.mlip.label.DEFAULTS``: potential, dispersion, device); the potential loads once for the
+    whole set. The labelled set keeps every configuration's origin and records the potential (package, version,
+    weights file and hash, dispersion). The structure search ranks its classical minima with it before the few
+    lowest are relaxed with the same potential.
+    """
+
+    STDOUT = 'label.out'
+    STDERR = 'label.err'
+
+    @classmethod
+    def define(cls, spec):
+        from aiida_perovskite.mlip.label import validate_settings as validate_label_settings
+
+        super().define(spec)
+        spec.input('configurations', valid_type=ConfigurationSetData, help='The configurations to label.')
+        spec.input('parameters', valid_type=orm.Dict, required=False,
+                   validator=settings_validator(validate_label_settings),
+                   help='Labelling settings over aiida_perovskite.mlip.label.DEFAULTS.')
+        spec.inputs['metadata']['options']['resources'].default = {'num_machines': 1, 'num_mpiprocs_per_machine': 1}
+        spec.inputs['metadata']['options']['withmpi'].default = False
+        spec.inputs['metadata']['options']['parser_name'].default = 'perovskite.mlip_label'
+        spec.output('configurations', valid_type=ConfigurationSetData, required=False,
+                    help='The labelled configurations (those whose labels came out finite).')
+        spec.output('output_parameters', valid_type=orm.Dict,
+                    help='The potential\'s record, counts, failures and seconds per configuration.')
+        spec.default_output_node = 'output_parameters'
+        declare(spec, 'ERROR_OUTPUT_MISSING', 'ERROR_OUTPUT_UNREADABLE', 'ERROR_MLIP_LABELLING',
+                'ERROR_MLIP_NOTHING_LABELLED', 'ERROR_MLIP_LABEL_FAILED')
+
+    def prepare_for_submission(self, folder):
+        from aiida_perovskite.mlip.label import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS
+        from aiida_perovskite.mlip.label import validate_settings as validate_label_settings
+        from aiida_perovskite.mlip.xtb import write
+
+        settings = validate_label_settings(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {})
+        with folder.open(SETTINGS, 'w') as handle:
+            json.dump(settings, handle, indent=1)
+        write(folder.get_abs_path(CONFIGURATIONS), self.inputs.configurations.configurations())
+        codeinfo = datastructures.CodeInfo()
+        codeinfo.code_uuid = self.inputs.code.uuid
+        codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.label', SETTINGS, CONFIGURATIONS]
+        codeinfo.stdout_name = self.STDOUT
+        codeinfo.stderr_name = self.STDERR
+        calcinfo = datastructures.CalcInfo()
+        calcinfo.codes_info = [codeinfo]
+        calcinfo.retrieve_list = [RESULTS, LABELLED, self.STDOUT, self.STDERR]
+        return calcinfo

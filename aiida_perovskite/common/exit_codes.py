@@ -79,6 +79,10 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (341, 'ERROR_ATOM_COUNT', 'the prmtop has {found} atoms but the PDB {expected}: tleap added or lost atoms'),
         (345, 'ERROR_FORCEFIELD', 'The force field could not be assembled: {message}'),
         (350, 'ERROR_LAMMPS', 'LAMMPS stopped with an error: {message}'),
+        (351, 'ERROR_MLIP_LABELLING', 'The MLIP labelling stopped with an error: {message}'),
+        (352, 'ERROR_MLIP_NOTHING_LABELLED', 'The MLIP labelled none of the {total} configurations: {message}'),
+        # The labels that came out finite are kept; the others are named.
+        (353, 'ERROR_MLIP_LABEL_FAILED', 'The MLIP failed on {failed} of {total} configurations: {message}'),
         (355, 'ERROR_MLIP_DRIVER', 'The MLIP driver stopped with an error: {message}'),
         (356, 'ERROR_XTB_LABELLING', 'The tblite labelling stopped with an error: {message}'),
         (357, 'ERROR_XTB_NOTHING_LABELLED', 'tblite labelled none of the {total} configurations: {message}'),
@@ -100,6 +104,7 @@ EXIT_CODES: dict[str, ExitCodeSpec] = {
         (381, 'ERROR_SUB_PROCESS_FAILED_FINGERPRINT', 'The fingerprints of {message} failed'),
         (382, 'ERROR_SUB_PROCESS_FAILED_TRAINING', 'Training the potential failed: {message}'),
         (383, 'ERROR_SUB_PROCESS_FAILED_LABELLING', 'Labelling the selected frames failed: {message}'),
+        (384, 'ERROR_SUB_PROCESS_FAILED_PRESELECTION', 'Ranking the classical minima with the MLIP failed: {message}'),
     ),
     **_codes(
         'recoverable',

@@ -18,7 +18,12 @@ class XtbLabelParser(Parser):
     (origins kept) and the run's record.
 
     Configurations whose SCF failed are left out and named (``ERROR_XTB_SCF_FAILED``, after the outputs).
+    :class:`~aiida_perovskite.parsers.mlip_label.MlipLabelParser` reads the MLIP labelling's files, which have the
+    same layout, with its own exit codes.
     """
+
+    #: The exit codes of a labelling that stopped, labelled nothing, or labelled only some configurations.
+    STOPPED, NOTHING, SOME_FAILED = 'ERROR_XTB_LABELLING', 'ERROR_XTB_NOTHING_LABELLED', 'ERROR_XTB_SCF_FAILED'
 
     def parse(self, **kwargs):
         from aiida_perovskite.mlip.xtb import read
@@ -30,7 +35,7 @@ class XtbLabelParser(Parser):
             if stderr:
                 lines = stderr.splitlines()
                 refusals = [line.removeprefix('error: ') for line in lines if line.startswith('error: ')]
-                return self.exit_codes.ERROR_XTB_LABELLING.format(message=' | '.join(refusals or lines[-3:]))
+                return self.exit_codes[self.STOPPED].format(message=' | '.join(refusals or lines[-3:]))
             return self.exit_codes.ERROR_OUTPUT_MISSING.format(message=f'no {RESULTS}')
         try:
             results = json.loads(self._text(RESULTS))
@@ -41,7 +46,7 @@ class XtbLabelParser(Parser):
         relaxing = 'relaxations' in results  # the relax mode: relaxed cells, unlabelled
         name, count = (RELAXED, results.get('n_relaxed', 0)) if relaxing else (LABELLED, results.get('n_labelled', 0))
         if count == 0:
-            return self.exit_codes.ERROR_XTB_NOTHING_LABELLED.format(
+            return self.exit_codes[self.NOTHING].format(
                 total=total, message='; '.join(f['message'] for f in failures[:3]))
         with tempfile.TemporaryDirectory() as folder:
             path = pathlib.Path(folder) / name
@@ -60,7 +65,7 @@ class XtbLabelParser(Parser):
         else:
             self.out('configurations', ConfigurationSetData.from_atoms(frames, labels=results['record']))
         if failures:
-            return self.exit_codes.ERROR_XTB_SCF_FAILED.format(
+            return self.exit_codes[self.SOME_FAILED].format(
                 failed=len(failures), total=total,
                 message='; '.join(f'#{f["index"]} {f["message"]}' for f in failures[:3]))
         stuck = [entry for entry in results.get('relaxations', []) if not entry['converged']]
@@ -76,3 +81,4 @@ class XtbLabelParser(Parser):
             return self.retrieved.base.repository.get_object_content(name, mode='r')
         except (FileNotFoundError, OSError):
             return ''
+
