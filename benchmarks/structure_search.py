@@ -4,6 +4,7 @@
     AIIDA_PATH=/work/search-bench python benchmarks/structure_search.py --profile search-bench \\
         --reference BA2PbI4 --candidates 8 --keep 2 [--formula-units 1 2] [--protocol screening] \\
         [--mlip-protocol fast] [--seed 0] [--octahedral-tilt 0 15 --octahedral-rotation 0 15]
+        [--anneal K ATM STEPS] [--preselect mlip|classical]
     ... --spacer SMILES --phase RP --metal Pb --halide I --cif REFERENCE.cif
     ... --spacer SMILES --lattice A B C [ALPHA BETA GAMMA] --metals 4 --slabs 2
 
@@ -11,8 +12,13 @@ Runs ``StructureSearchWorkChain`` (the work chain behind ``aiida-perovskite pred
 and prints: the candidates generated, relaxed, distinct and kept; every MLIP-ranked structure with its
 energy per formula unit and its per-metal volume, in-plane area and layer spacing against the reference;
 the rank of the experiment-like structure and the energy gap to the next distinct one; the wall time of
-each stage (from the nodes' ctime/mtime: the parametrisation, each classical minimisation, each MLIP
+each stage (from the nodes' ctime/mtime: the parametrisation, the anneals, each classical minimisation, each MLIP
 relaxation with its steps and seconds per step).
+
+With a reference CIF it also prints the census of the classical stage: every distinct classical minimum against
+the CIF, and the classical ranks of the experiment-like ones (is the classical stage producing them, and where does
+its energy put them?). ``--reference-classical`` runs the CIF itself through the search's classical stage (its
+residue, parameter set, anneal and minimisation) and says where its classical energy falls among the candidates.
 
 Experiment-like: with a reference CIF, a ranked structure that ``StructureMatcher`` matches to the reference
 (hydrogens stripped), or whose powder-XRD similarity is >= 0.9 with the volume per metal within 3 %. With
@@ -72,19 +78,95 @@ def reference_from_lattice(parameters, metals: int, slabs: int) -> dict:
     return cell_figures(lattice, stacking, metals, slabs)
 
 
+def classical_census(results: dict, reference_cif) -> list[dict]:
+    """Every distinct classical minimum, in classical order, against the reference CIF: is the classical stage
+    producing experiment-like structures, and does it rank them where ``keep`` reaches?"""
+    from aiida_perovskite.search.compare import compare_structures
+    from aiida_perovskite.structure import StructureError
+
+    classical = results['classical_ranking'].get_dict()
+    lowest = classical['energies'][classical['order'][0]]
+    rows = []
+    for position, key in enumerate(classical['order'], start=1):
+        row = {'rank': position, 'key': key, 'dE': 1000 * (classical['energies'][key] - lowest)}
+        try:
+            comparison = compare_structures(results['classical'][key].get_pymatgen_structure(), reference_cif)
+        except StructureError as error:  # torn apart: no layer left to compare
+            row.update(note=f'{type(error).__name__}: {error}', like=False)
+        else:
+            volume = comparison['rows'][0]['deviation']
+            row.update(volume=volume, xrd=comparison['xrd_similarity'], match=comparison['match'],
+                       like=comparison['match'] or (comparison['xrd_similarity'] >= 0.9 and abs(volume) <= 100 * TOLERANCE))
+        rows.append(row)
+    return rows
+
+
+def reference_through_classical(search, reference_cif) -> dict:
+    """The reference CIF through the search's own classical stage: its spacer residue, parameter set, anneal
+    (when the search had one) and cell-free minimisation. Returns its classical energy per formula unit, that
+    minimum against the CIF and the segments' PKs."""
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.calculations.functions.search import candidate_topology, classical_result
+    from aiida_perovskite.data import ParameterSetData
+    from aiida_perovskite.search.compare import compare_structures
+    from aiida_perovskite.structure import decompose
+    from aiida_perovskite.workflows.search import anneal_segment, minimise_segment
+    from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
+
+    parametrise = next(child for child in search.called if child.process_label == 'ParametriseWorkChain')
+    template = parametrise.outputs.topology
+    attributes = template.base.attributes
+    decomposition = decompose(reference_cif)
+    metal = search.inputs.generator['metal']
+    record = {'molecules': [indices for unique in decomposition.unique_molecules for indices in unique.copy_indices()],
+              'inorganic': decomposition.inorganic_indices,
+              'formula_units': sum(1 for site in reference_cif if site.specie.symbol == metal)}
+    settings = orm.Dict({key: attributes.get(key) for key in ('cutoff', 'kspace_accuracy', 'heteroatom_policy', 'charge_model')})
+    results, calc = candidate_topology.run_get_node(orm.StructureData(pymatgen=reference_cif), orm.Dict(record),
+                                                    parametrise.outputs.prmtop,
+                                                    ParameterSetData.get_or_create(attributes.get('parameter_set')), settings)
+    if not calc.is_finished_ok:
+        raise SystemExit(f'the reference cannot take the search\'s spacer residue: {calc.exit_message}')
+    topology = results['topology']
+    lammps = {'code': search.inputs.codes.lammps, 'topology': topology}
+    minimise = search.inputs.minimise.get_dict()
+    parent, pks = None, []
+    anneal = search.inputs.anneal.get_dict() if 'anneal' in search.inputs else {}
+    if int(anneal.get('steps', 0)) > 0:
+        _, node = run_get_node(LammpsSegmentWorkChain, lammps={**lammps, 'parameters': orm.Dict(anneal_segment(anneal, minimise, topology, 1))},
+                               max_iterations=search.inputs.max_iterations)
+        if not node.is_finished_ok:
+            raise SystemExit(f'the reference\'s anneal {node.pk} failed: {node.exit_message}')
+        parent = node.outputs.remote_folder
+        pks.append(node.pk)
+    _, node = run_get_node(LammpsSegmentWorkChain, lammps={**lammps, 'parameters': orm.Dict(minimise_segment(minimise, topology)),
+                                                           **({'parent_folder': parent} if parent else {})},
+                           max_iterations=search.inputs.max_iterations)
+    if not node.is_finished_ok:
+        raise SystemExit(f'the reference\'s minimisation {node.pk} failed: {node.exit_message}')
+    pks.append(node.pk)
+    result = classical_result(node.outputs.final_data, node.outputs.thermo,
+                              orm.Dict({'formula_units': record['formula_units'],
+                                        'site_order': topology.base.attributes.get('site_order')}))
+    comparison = compare_structures(result['structure'].get_pymatgen_structure(), reference_cif)
+    return {'energy': result['energy'].value, 'comparison': comparison, 'segments': pks, 'structure': result['structure'].pk}
+
+
 def seconds(node) -> float:
     return (node.mtime - node.ctime).total_seconds()
 
 
 def stage_times(search) -> dict:
     """Wall time of each stage of a finished search, from its descendants' ctime and mtime."""
-    out = {'parametrise': None, 'classical': [], 'mlip': []}
+    out = {'parametrise': None, 'anneal': [], 'classical': [], 'mlip': []}
     for child in search.called:
         if child.process_label == 'ParametriseWorkChain':
             out['parametrise'] = seconds(child)
         elif child.process_label == 'LammpsSegmentWorkChain':
-            key = child.label.split()[-1]
-            out['classical'].append((key, seconds(child), child.ctime, child.mtime))
+            stage, key = child.label.split()
+            out['anneal' if stage == 'anneal' else 'classical'].append((key, seconds(child), child.ctime, child.mtime))
         elif child.process_label == 'MlipRelaxWorkChain':
             key = child.label.split()[-1]
             runs = [c for c in child.called if c.process_label == 'MlipCalculation']
@@ -122,6 +204,14 @@ def main(argv=None) -> int:
     parser.add_argument('--protocol', default='screening', help='Search protocol (force field, minimiser).')
     parser.add_argument('--mlip-protocol', default=None, help='MlipRelaxWorkChain protocol (default: the search\'s).')
     parser.add_argument('--mlip', default=None, help='Potential of the MLIP stage (default: the protocol\'s).')
+    parser.add_argument('--anneal', type=float, nargs=3, metavar=('K', 'ATM', 'STEPS'),
+                        help='Classical stage: anneal every candidate (NPT, 1 fs steps) before minimising it '
+                             '(default: the protocol\'s); --anneal 300 1 0 minimises the generated cells directly.')
+    parser.add_argument('--preselect', choices=['mlip', 'classical'],
+                        help='What picks the --keep candidates among the classical minima (default: the protocol\'s).')
+    parser.add_argument('--reference-classical', action='store_true',
+                        help='With --cif: also run the reference through the search\'s classical stage (its residue, '
+                             'anneal and minimisation) and say where its classical energy falls.')
     parser.add_argument('--search', metavar='PK', help='Report on this finished search instead of running one.')
     args = parser.parse_args(argv)
 
@@ -179,6 +269,12 @@ def main(argv=None) -> int:
             overrides['generator'][key] = getattr(args, key)
     if args.mlip_protocol:
         overrides['mlip']['protocol'] = args.mlip_protocol
+    if args.anneal:
+        overrides['anneal'] = {'temperature': args.anneal[0], 'pressure': args.anneal[1], 'steps': int(args.anneal[2])}
+    if args.preselect:
+        overrides['preselect'] = args.preselect
+    if args.reference_classical and reference_cif is None:
+        parser.error('--reference-classical needs --cif')
     if args.search:
         from aiida import orm
 
@@ -196,7 +292,9 @@ def main(argv=None) -> int:
               f'{builder.generator.get_dict().get("formula_units", "default")}), keep {args.keep}, protocol '
               f'{args.protocol}, MLIP {builder.mlip["parameters"]["potential"]} (protocol {builder.mlip["protocol"]}), seed {args.seed}, octahedra '
               f'tilt {builder.generator.get_dict().get("octahedral_tilt", "flat")} rotation '
-              f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}', flush=True)
+              f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}, anneal '
+              f'{builder.anneal.get_dict() if "anneal" in builder else "none"}, keep chosen by '
+              f'{builder.preselect.value if "preselect" in builder else "classical"} energy', flush=True)
         print(f'reference: {source}')
         start = time.monotonic()
         results, node = run_get_node(builder)
@@ -215,6 +313,27 @@ def main(argv=None) -> int:
     print('classical order (eV/f.u. relative to the lowest): ' + ', '.join(
         f'{key} ({records[key]["formula_units"]} f.u.) +{(classical["energies"][key] - classical["energies"][classical["order"][0]]) * 1000:.0f} meV'
         for key in classical['order']))
+
+    if reference_cif is not None:
+        census = classical_census(results, reference_cif)
+        print(f'\nclassical minima against the reference ({len(census)} distinct; experiment-like: a match, or XRD '
+              f'similarity >= 0.9 with the volume per metal within {100 * TOLERANCE:.0f} %):')
+        for row in census:
+            print(f'  {row["rank"]:3d} {row["key"]} +{row["dE"]:5.0f} meV/f.u.  '
+                  + (row['note'] if 'note' in row else f'V {row["volume"]:+6.1f} %  XRD {row["xrd"]:.3f}  match {row["match"]}')
+                  + ('  experiment-like' if row['like'] else ''))
+        ranks = [row['rank'] for row in census if row['like']]
+        print(f'experiment-like classical minima: {len(ranks)} of {len(census)}, at classical ranks {ranks or "none"} '
+              f'(keep {len(energies["mlip"])})')
+        if args.reference_classical:
+            through = reference_through_classical(node, reference_cif)
+            lowest = classical['energies'][classical['order'][0]]
+            below = sum(1 for key in classical['order'] if classical['energies'][key] < through['energy'])
+            comparison = through['comparison']
+            print(f'the reference through the same classical stage (segments {through["segments"]}): '
+                  f'{1000 * (through["energy"] - lowest):+.0f} meV/f.u. from the lowest candidate, {below} distinct '
+                  f'candidates below it; its minimum against the CIF: V {comparison["rows"][0]["deviation"]:+.1f} %, '
+                  f'XRD {comparison["xrd_similarity"]:.3f}, match {comparison["match"]}')
 
     print(f'\n{"rank":>4} {"cand":>5} {"f.u.":>4} {"E (eV/f.u.)":>12} {"dE (meV)":>9}'
           + ''.join(f' {label + " " + unit:>22}' for _, label, unit in FIGURES) + '  experiment-like')
@@ -260,6 +379,10 @@ def main(argv=None) -> int:
 
     times = stage_times(node)
     print(f'\nwall time: {wall:.0f} s in all; parametrisation {times["parametrise"]:.0f} s')
+    if times['anneal']:
+        span = (max(t[3] for t in times['anneal']) - min(t[2] for t in times['anneal'])).total_seconds()
+        print(f'anneals (all at once): {span:.0f} s for {len(times["anneal"])}; each {min(t[1] for t in times["anneal"]):.0f}'
+              f'-{max(t[1] for t in times["anneal"]):.0f} s')
     if times['classical']:
         span = (max(t[3] for t in times['classical']) - min(t[2] for t in times['classical'])).total_seconds()
         print(f'classical minimisations (all at once): {span:.0f} s for {len(times["classical"])}; each: ' + ', '.join(

@@ -28,6 +28,12 @@ from .params import COMPUTER, PROFILE, reading_options
               help='Draw a checkerboard tilt of the octahedra about an in-plane axis in this range (degrees).')
 @click.option('--octahedral-rotation', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
               help='Draw a checkerboard rotation of the octahedra about the stacking axis in this range (degrees).')
+@click.option('--anneal', type=(click.FloatRange(min=0.0, min_open=True), float, click.IntRange(min=0)), default=None,
+              metavar='K ATM STEPS', help='NPT of every candidate before its minimisation (default: the protocol\'s; '
+                                          'STEPS 0 minimises the generated cells directly).')
+@click.option('--preselect', type=click.Choice(['mlip', 'classical']), default=None,
+              help='What picks the --keep candidates from the classical minima: the MLIP\'s energy at their geometry '
+                   '(the protocols\' choice) or their classical energy.')
 @click.option('--protocol', type=click.Choice(['thesis', 'screening', 'fast']), default='screening', show_default=True)
 @click.option('--compare', 'reference', type=click.Path(dir_okay=False, path_type=pathlib.Path),
               help='Reference CIF: per-metal figures, StructureMatcher verdict and RMS, powder-XRD similarity.')
@@ -39,7 +45,7 @@ from .params import COMPUTER, PROFILE, reading_options
 @PROFILE
 @COMPUTER
 def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, octahedral_tilt, octahedral_rotation,
-                protocol, reference, output, plot, profile_name, computer, reading):
+                anneal, preselect, protocol, reference, output, plot, profile_name, computer, reading):
     """Predict the structure: random candidates, classical relaxation of all, MLIP relaxation of the lowest.
 
     The prediction is the lowest MLIP energy per formula unit; it goes straight into `run`, `validate`
@@ -71,6 +77,10 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
         overrides['generator']['candidates'] = candidates
     if keep is not None:
         overrides['keep'] = keep
+    if anneal is not None:
+        overrides['anneal'] = dict(zip(('temperature', 'pressure', 'steps'), anneal))
+    if preselect is not None:
+        overrides['preselect'] = preselect
     for key, value in (('octahedral_tilt', octahedral_tilt), ('octahedral_rotation', octahedral_rotation)):
         if value:
             overrides['generator'][key] = list(value)
@@ -102,6 +112,8 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
     from aiida_perovskite.search.compare import compare_structures, plot_landscape
 
     plot = plot or (output.with_name(output.stem + '_landscape.png') if output else pathlib.Path('predict_landscape.png'))
+    if 'preselection' in results:
+        energies['preselection'] = results['preselection']['energies']
     plot_landscape(energies, plot, f'{smiles} {phase.upper()} {metal}{halide}4')
     click.echo(f'energy landscape: {plot}')
     if reference_structure is not None:

@@ -68,7 +68,8 @@ def compare_structures(predicted: Structure, reference: Structure) -> dict:
 
 
 def plot_landscape(energies: dict, path, title: str = '') -> None:
-    """Energy per formula unit of each candidate (relative to the lowest of each stage), classical and MLIP."""
+    """Energy per formula unit of each candidate (relative to the lowest of each stage): classical, MLIP relaxed,
+    and (when given) the MLIP's at the classical geometry that chose which were relaxed."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -76,14 +77,15 @@ def plot_landscape(energies: dict, path, title: str = '') -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4))
     keys = sorted(energies.get('classical', {}))
-    for stage, marker in (('classical', 'o'), ('mlip', 's')):
+    names = {'classical': 'classical minimum', 'preselection': 'MLIP at the classical minimum', 'mlip': 'MLIP relaxed'}
+    for stage, marker in (('classical', 'o'), ('preselection', '^'), ('mlip', 's')):
         values = energies.get(stage, {})
         if not values:
             continue
         lowest = min(values.values())
         shown = [k for k in keys if k in values]
         axis.scatter([keys.index(k) for k in shown], [(values[k] - lowest) * 1000 for k in shown], marker=marker,
-                     label=f'{stage} (relative to its lowest)')
+                     label=f'{names[stage]} (relative to its lowest)')
     axis.set_xticks(range(len(keys)), keys, rotation=90, fontsize=7)
     axis.set_xlabel('candidate')
     axis.set_ylabel('energy per formula unit (meV)')

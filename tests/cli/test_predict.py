@@ -10,8 +10,17 @@ def test_help_names_the_options():
     result = CliRunner().invoke(cmd_root, ['predict', '--help'])
     assert result.exit_code == 0
     for option in ('--spacer', '--metal', '--halide', '--phase', '--candidates', '--keep', '--mlip', '--compare',
-                   '--output'):
+                   '--output', '--anneal', '--preselect'):
         assert option in result.output
+
+
+def test_anneal_and_preselect_are_checked_before_anything_runs():
+    result = CliRunner().invoke(cmd_root, ['predict', '--spacer', 'CCCCN', '--anneal', '0', '1', '100'])
+    assert result.exit_code == 2 and "Invalid value for '--anneal'" in result.output
+    result = CliRunner().invoke(cmd_root, ['predict', '--spacer', 'CCCCN', '--anneal', '300', '1', '-5'])
+    assert result.exit_code == 2 and "Invalid value for '--anneal'" in result.output
+    result = CliRunner().invoke(cmd_root, ['predict', '--spacer', 'CCCCN', '--preselect', 'energy'])
+    assert result.exit_code == 2 and "'energy' is not one of 'mlip', 'classical'" in result.output
 
 
 def test_bad_reference_is_one_line(tmp_path):

@@ -38,3 +38,8 @@ def test_landscape_plot(tmp_path):
     path = tmp_path / 'landscape.png'
     plot_landscape({'classical': {'c000': -1.0, 'c001': -1.2}, 'mlip': {'c001': -100.0}}, path, 'test')
     assert path.stat().st_size > 5000
+    # with the MLIP energies at the classical minima that chose the relaxed ones: a third series in the legend
+    three = tmp_path / 'three.png'
+    plot_landscape({'classical': {'c000': -1.0, 'c001': -1.2}, 'preselection': {'c000': -99.0, 'c001': -98.5},
+                    'mlip': {'c000': -100.0}}, three, 'test')
+    assert three.stat().st_size > path.stat().st_size

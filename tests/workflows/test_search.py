@@ -19,8 +19,29 @@ def codes(aiida_localhost):
 def test_protocols_name_every_input():
     for protocol in StructureSearchWorkChain.get_available_protocols():
         inputs = StructureSearchWorkChain.get_protocol_inputs(protocol)
-        assert set(inputs) == {'generator', 'keep', 'parametrise', 'minimise', 'mlip', 'max_iterations'}
+        assert set(inputs) == {'generator', 'keep', 'parametrise', 'anneal', 'minimise', 'preselect', 'mlip',
+                               'max_iterations'}
+        # the keep are chosen by the MLIP's energy at the classical minima (docs: method/search)
+        assert inputs['preselect'] == 'mlip'
         assert inputs['minimise']['box_relax'] == 'tri'
+        # every protocol anneals its candidates at ambient pressure before minimising them (docs: method/search)
+        assert inputs['anneal']['steps'] > 0 and inputs['anneal']['pressure'] == 1.0
+        assert 250 <= inputs['anneal']['temperature'] <= 400
+
+
+@pytest.mark.parametrize('anneal, problem', [
+    ({'temperature': 300.0, 'pressure': 1.0, 'steps': -1}, 'steps must be 0 or more'),
+    ({'temperature': 300.0, 'steps': 100}, "needs ['pressure']"),
+    ({'temperature': 0.0, 'pressure': 1.0, 'steps': 100}, 'temperature must be positive'),
+    ({'temperature': 300.0, 'pressure': 1.0, 'steps': 100, 'time': 5}, "unknown anneal setting(s) ['time']"),
+])
+def test_anneal_settings_are_checked(anneal, problem):
+    from aiida import orm
+
+    from aiida_perovskite.workflows.search import _validate_anneal
+
+    assert problem in _validate_anneal(orm.Dict(anneal), None)
+    assert _validate_anneal(orm.Dict({'steps': 0}), None) is None
     # the ranking stage needs dispersion to put an experimental structure lowest (docs: method/search);
     # the minute-scale protocol for tests and demos keeps the cheaper potential
     potentials = {protocol: StructureSearchWorkChain.get_protocol_inputs(protocol)['mlip']['parameters']['potential']
@@ -42,7 +63,23 @@ def test_small_search_end_to_end(codes):
     # the spacer was parametrised once: one antechamber run in the whole search
     labels = [child.process_label for child in node.called_descendants]
     assert labels.count('AntechamberCalculation') == 1 and labels.count('TleapCalculation') == 1
-    assert labels.count('LammpsSegmentCalculation') >= 2
+    assert labels.count('LammpsSegmentCalculation') >= 4
+    # each candidate annealed (NPT from its generated cell, the protocol's steps at its temperature), then
+    # minimised from where its anneal stopped
+    anneal = StructureSearchWorkChain.get_protocol_inputs('fast')['anneal']
+    chains = {child.label: child for child in node.called}
+    for key in ('c000', 'c001'):
+        annealed, minimised = chains[f'anneal {key}'], chains[f'minimise {key}']
+        assert annealed.is_finished_ok and minimised.is_finished_ok
+        parameters = annealed.inputs.lammps.parameters.get_dict()
+        assert parameters['stage'] == 'npt' and parameters['target_step'] == anneal['steps']
+        assert parameters['temperature'] == anneal['temperature'] and parameters['create_velocities']
+        # it ran its steps, hot: a 27-atom cell fluctuates, but its mean temperature is the thermostat's
+        thermo = annealed.outputs.thermo
+        assert thermo.get_array('step')[-1] == anneal['steps']
+        assert 0.6 * anneal['temperature'] < thermo.get_array('temp')[len(thermo.get_array('temp')) // 2:].mean() < 1.4 * anneal['temperature']
+        assert minimised.inputs.lammps.parent_folder.uuid == annealed.outputs.remote_folder.uuid
+    assert chains['anneal c000'].inputs.lammps.parameters['seed'] != chains['anneal c001'].inputs.lammps.parameters['seed']
     energies = results['energies'].get_dict()
     assert sorted(energies['classical']) == ['c000', 'c001']
     # formula units are the composition's: EA2PbI4
@@ -61,7 +98,18 @@ def test_small_search_end_to_end(codes):
     order = classical['order']
     assert [classical['energies'][key] for key in order] == sorted(classical['energies'][key] for key in order)
     assert all(np.isclose(classical['energies'][key], energies['classical'][key]) for key in order)
-    assert sorted(results['mlip']) == sorted(energies['mlip']) == ['c000', 'c001']
+    # the MLIP labelled every distinct classical minimum in one calculation, at its classical geometry; the
+    # keep were taken from that order (here both)
+    assert labels.count('MlipLabelCalculation') == 1
+    preselection = results['preselection'].get_dict()
+    assert sorted(preselection['energies']) == sorted(order)
+    assert [preselection['energies'][key] for key in preselection['order']] == sorted(preselection['energies'].values())
+    assert all(-170 < value < -100 for value in preselection['energies'].values())
+    labelled = results['preselection'].creator.inputs.labelled
+    assert labelled.creator.process_label == 'MlipLabelCalculation'
+    assert {atoms.info['origin']['structure_uuid'] for atoms in labelled.configurations()} == {
+        results['classical'][key].uuid for key in order}
+    assert sorted(results['mlip']) == sorted(energies['mlip']) == sorted(preselection['order'][:2])
     # each kept cell relaxed by its own MlipRelaxWorkChain of the search, in one MlipCalculation (it
     # converged without a restart: the loose criteria are what keeps this test at about a minute)
     assert labels.count('MlipCalculation') == 2

@@ -188,6 +188,20 @@ def rank_candidates(settings: orm.Dict, **nodes) -> orm.Dict:
 
 
 @calcfunction
+def preselection_ranking(labelled) -> orm.Dict:
+    """The candidates of an MLIP-labelled set of classical minima by MLIP energy per formula unit (eV).
+
+    Each configuration's origin names its ``candidate`` and ``formula_units``. Returns ``order`` (lowest first)
+    and ``energies``.
+    """
+    energies = {}
+    for atoms in labelled.configurations():
+        origin = atoms.info['origin']
+        energies[origin['candidate']] = float(atoms.info['energy']) / int(origin['formula_units'])
+    return orm.Dict({'order': sorted(energies, key=energies.get), 'energies': energies})
+
+
+@calcfunction
 def collect_energies(**energies) -> orm.Dict:
     """``classical_<key>`` and ``mlip_<key>`` energies (eV per formula unit) in one record."""
     record = {'classical': {}, 'mlip': {}}
