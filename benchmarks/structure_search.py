@@ -154,6 +154,28 @@ def reference_through_classical(search, reference_cif) -> dict:
     return {'energy': result['energy'].value, 'comparison': comparison, 'segments': pks, 'structure': result['structure'].pk}
 
 
+def reference_through_mlip(search, reference_cif) -> dict:
+    """The reference CIF relaxed by the search's own MLIP stage (its potential, protocol and criteria): the MLIP's
+    energy per formula unit of the experimental structure and its relaxed cell, to tell the search's error (a
+    prediction above it) from the potential's (a relaxed reference that has moved away from the CIF)."""
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    from aiida_perovskite.workflows.mlip import MlipRelaxWorkChain
+
+    settings = search.inputs.mlip.get_dict()
+    builder = MlipRelaxWorkChain.get_builder_from_protocol(search.inputs.codes.mlip, orm.StructureData(pymatgen=reference_cif),
+                                                           settings.get('protocol'),
+                                                           {'parameters': settings.get('parameters', {})})
+    _, node = run_get_node(builder)
+    if not node.is_finished_ok:
+        raise SystemExit(f'the reference\'s MLIP relaxation {node.pk} failed: {node.exit_message}')
+    metal = search.inputs.generator['metal']
+    units = sum(1 for site in reference_cif if site.specie.symbol == metal)
+    return {'energy': node.outputs.output_parameters['energy_ev'] / units, 'structure': node.outputs.structure,
+            'pk': node.pk}
+
+
 def seconds(node) -> float:
     return (node.mtime - node.ctime).total_seconds()
 
@@ -212,6 +234,9 @@ def main(argv=None) -> int:
     parser.add_argument('--reference-classical', action='store_true',
                         help='With --cif: also run the reference through the search\'s classical stage (its residue, '
                              'anneal and minimisation) and say where its classical energy falls.')
+    parser.add_argument('--reference-mlip', action='store_true',
+                        help='With --cif: also relax the reference with the search\'s MLIP stage, and compare every ranked '
+                             'structure with that relaxed reference (energy, match, XRD, volume).')
     parser.add_argument('--search', metavar='PK', help='Report on this finished search instead of running one.')
     args = parser.parse_args(argv)
 
@@ -273,8 +298,8 @@ def main(argv=None) -> int:
         overrides['anneal'] = {'temperature': args.anneal[0], 'pressure': args.anneal[1], 'steps': int(args.anneal[2])}
     if args.preselect:
         overrides['preselect'] = args.preselect
-    if args.reference_classical and reference_cif is None:
-        parser.error('--reference-classical needs --cif')
+    if (args.reference_classical or args.reference_mlip) and reference_cif is None:
+        parser.error('--reference-classical and --reference-mlip need --cif')
     if args.search:
         from aiida import orm
 
@@ -376,6 +401,22 @@ def main(argv=None) -> int:
     else:
         print('experiment-like structure: none among the ranked ones'
               + ('' if reference_cif is not None else ' (lattice-only proxy: all three per-metal figures within 3 %)'))
+
+    if args.reference_mlip:
+        from aiida_perovskite.search.compare import compare_structures
+
+        relaxed = reference_through_mlip(node, reference_cif)
+        structure = relaxed['structure'].get_pymatgen_structure()
+        itself = compare_structures(structure, reference_cif)
+        print(f'\nthe reference relaxed by the same MLIP stage (MlipRelaxWorkChain<{relaxed["pk"]}>): '
+              f'{relaxed["energy"]:.4f} eV/f.u., {(relaxed["energy"] - lowest) * 1000:+.1f} meV/f.u. from the prediction; '
+              f'against the CIF: ' + ' / '.join(f'{row["deviation"]:+.1f}' for row in itself['rows'])
+              + f' % (volume / area / spacing), XRD {itself["xrd_similarity"]:.3f}, match {itself["match"]}')
+        for position, key in enumerate(ranking['order'], start=1):
+            comparison = compare_structures(results['ranked'][f'r{position:02d}'].get_pymatgen_structure(), structure)
+            print(f'  r{position:02d} {key}: {(ranking["energies"][key] - relaxed["energy"]) * 1000:+.1f} meV/f.u. from the '
+                  f'relaxed reference; ' + ' / '.join(f'{row["deviation"]:+.1f}' for row in comparison['rows'])
+                  + f' %, XRD {comparison["xrd_similarity"]:.3f}, match {comparison["match"]}')
 
     times = stage_times(node)
     print(f'\nwall time: {wall:.0f} s in all; parametrisation {times["parametrise"]:.0f} s')
