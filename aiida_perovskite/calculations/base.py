@@ -1,4 +1,5 @@
-"""Shared shape of the serial AmberTools calculations (antechamber, parmchk2, tleap), and of input validators."""
+"""Shared shape of the serial AmberTools calculations (antechamber, parmchk2, tleap), of the labelling jobs on a
+configuration set, and of input validators."""
 
 from __future__ import annotations
 
@@ -20,6 +21,27 @@ def settings_validator(validate):
         return None
 
     return validator
+
+
+def configuration_set_job(calculation, folder, module: str, settings: dict, arguments=(), retrieve=()):
+    """The CalcInfo of ``python -m module settings.json configurations.extxyz [arguments]`` on the calculation's
+    ``configurations``, with ``settings`` (validated) written beside them; ``retrieve``: the files it writes."""
+    import json
+
+    from aiida_perovskite.mlip.xtb import CONFIGURATIONS, RESULTS, SETTINGS, write
+
+    with folder.open(SETTINGS, 'w') as handle:
+        json.dump(settings, handle, indent=1)
+    write(folder.get_abs_path(CONFIGURATIONS), calculation.inputs.configurations.configurations())
+    codeinfo = datastructures.CodeInfo()
+    codeinfo.code_uuid = calculation.inputs.code.uuid
+    codeinfo.cmdline_params = ['-m', module, SETTINGS, CONFIGURATIONS, *arguments]
+    codeinfo.stdout_name = calculation.STDOUT
+    codeinfo.stderr_name = calculation.STDERR
+    calcinfo = datastructures.CalcInfo()
+    calcinfo.codes_info = [codeinfo]
+    calcinfo.retrieve_list = [RESULTS, *retrieve, calculation.STDOUT, calculation.STDERR]
+    return calcinfo
 
 
 class AmberToolCalculation(CalcJob):

@@ -141,20 +141,9 @@ class MlipLabelCalculation(CalcJob):
                 'ERROR_MLIP_NOTHING_LABELLED', 'ERROR_MLIP_LABEL_FAILED')
 
     def prepare_for_submission(self, folder):
-        from aiida_perovskite.mlip.label import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS
+        from aiida_perovskite.calculations.base import configuration_set_job
+        from aiida_perovskite.mlip.label import LABELLED
         from aiida_perovskite.mlip.label import validate_settings as validate_label_settings
-        from aiida_perovskite.mlip.xtb import write
 
         settings = validate_label_settings(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {})
-        with folder.open(SETTINGS, 'w') as handle:
-            json.dump(settings, handle, indent=1)
-        write(folder.get_abs_path(CONFIGURATIONS), self.inputs.configurations.configurations())
-        codeinfo = datastructures.CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.label', SETTINGS, CONFIGURATIONS]
-        codeinfo.stdout_name = self.STDOUT
-        codeinfo.stderr_name = self.STDERR
-        calcinfo = datastructures.CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [RESULTS, LABELLED, self.STDOUT, self.STDERR]
-        return calcinfo
+        return configuration_set_job(self, folder, 'aiida_perovskite.mlip.label', settings, retrieve=[LABELLED])

@@ -3,22 +3,16 @@ relaxed with the reference, on any computer."""
 
 from __future__ import annotations
 
-import json
-
 from aiida import orm
-from aiida.common import datastructures
 from aiida.engine import CalcJob
 
-from aiida_perovskite.calculations.base import settings_validator
+from aiida_perovskite.calculations.base import configuration_set_job, settings_validator
 from aiida_perovskite.common.exit_codes import declare
 from aiida_perovskite.data.configurations import ConfigurationSetData
 from aiida_perovskite.mlip.xtb import (
-    CONFIGURATIONS,
     LABELLED,
     RELAX_DEFAULTS,
     RELAXED,
-    RESULTS,
-    SETTINGS,
     validate_relax,
     validate_settings,
 )
@@ -62,24 +56,10 @@ class XtbLabelCalculation(CalcJob):
                 'ERROR_XTB_NOTHING_LABELLED', 'ERROR_XTB_SCF_FAILED', 'ERROR_XTB_RELAX_NOT_CONVERGED')
 
     def prepare_for_submission(self, folder):
-        from aiida_perovskite.mlip.xtb import write
-
         settings = validate_settings(self.inputs.parameters.get_dict() if 'parameters' in self.inputs else {})
-        with folder.open(SETTINGS, 'w') as handle:
-            json.dump(settings, handle, indent=1)
-        write(folder.get_abs_path(CONFIGURATIONS), self.inputs.configurations.configurations())
-
-        codeinfo = datastructures.CodeInfo()
-        codeinfo.code_uuid = self.inputs.code.uuid
-        codeinfo.cmdline_params = ['-m', 'aiida_perovskite.mlip.xtb', SETTINGS, CONFIGURATIONS]
-        retrieve = LABELLED
+        arguments, retrieve = [], LABELLED
         if 'relax' in self.inputs:
             relax = validate_relax(self.inputs.relax.get_dict())
-            codeinfo.cmdline_params += ['--relax', '--fmax', str(relax['fmax']), '--max-steps', str(relax['max_steps'])]
+            arguments = ['--relax', '--fmax', str(relax['fmax']), '--max-steps', str(relax['max_steps'])]
             retrieve = RELAXED
-        codeinfo.stdout_name = self.STDOUT
-        codeinfo.stderr_name = self.STDERR
-        calcinfo = datastructures.CalcInfo()
-        calcinfo.codes_info = [codeinfo]
-        calcinfo.retrieve_list = [RESULTS, retrieve, self.STDOUT, self.STDERR]
-        return calcinfo
+        return configuration_set_job(self, folder, 'aiida_perovskite.mlip.xtb', settings, arguments, [retrieve])
