@@ -156,7 +156,7 @@ class StructureSearchWorkChain(ProtocolMixin, WorkChain):
         return ToContext(parametrise=self.submit(builder))
 
     def topologies(self):
-        """Each candidate's LAMMPS system from the one parametrisation, and the settings of its segments."""
+        """Each candidate's LAMMPS system from the one parametrisation."""
         node = self.ctx.parametrise
         if not node.is_finished_ok:
             return self.exit_codes.ERROR_SUB_PROCESS_FAILED_PARAMETRISE.format(
