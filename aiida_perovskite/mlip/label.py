@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from .xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, _each, read, write
+from .xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, each_configuration, read, write
 
 __all__ = ('CONFIGURATIONS', 'DEFAULTS', 'LABELLED', 'RESULTS', 'SETTINGS', 'UNITS', 'label_all', 'validate_settings')
 
@@ -70,7 +70,7 @@ def label_all(configurations, calculator, progress=None):
         atoms.arrays['forces'] = forces
         return atoms
 
-    results, failures, seconds = _each(configurations, work, progress)
+    results, failures, seconds = each_configuration(configurations, work, progress)
     return [atoms for _, atoms in results], failures, seconds
 
 

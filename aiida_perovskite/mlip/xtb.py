@@ -197,7 +197,7 @@ def relax_all(configurations, settings: dict | None = None, relax: dict | None =
     total)`` after each. Returns ``(relaxed, records, failures)``: a configuration whose SCF fails is left out and
     named in ``failures``."""
     settings, relax = validate_settings(settings), validate_relax(relax)
-    results, failures, _ = _each(configurations, lambda atoms: relaxed(atoms, settings, **relax), progress)
+    results, failures, _ = each_configuration(configurations, lambda atoms: relaxed(atoms, settings, **relax), progress)
     return ([atoms for _, (atoms, _) in results], [{'index': index, **entry} for index, (_, entry) in results],
             failures)
 
@@ -232,7 +232,7 @@ def labelled_atoms(atoms, labels: dict, settings: dict):
     return result
 
 
-def _each(configurations, work, progress=None):
+def each_configuration(configurations, work, progress=None):
     """``work(atoms)`` on every configuration; ``progress(done, total)`` after each. Returns ``(results, failures,
     seconds)``: a configuration ``work`` raises on (tblite's or ASE's error on a failed SCF, or a ``ValueError`` of
     its own) is left out, its index and message in ``failures``."""
@@ -260,7 +260,7 @@ def label_all(configurations, settings: dict | None = None, progress=None):
             raise ValueError('non-finite energy, forces, stress or charges')
         return labelled_atoms(atoms, labels, settings)
 
-    results, failures, seconds = _each(configurations, work, progress)
+    results, failures, seconds = each_configuration(configurations, work, progress)
     return [atoms for _, atoms in results], failures, seconds
 
 
