@@ -112,7 +112,7 @@ def reference_through_classical(search, reference_cif) -> dict:
     from aiida_perovskite.data import ParameterSetData
     from aiida_perovskite.search.compare import compare_structures
     from aiida_perovskite.structure import decompose
-    from aiida_perovskite.workflows.search import anneal_segment, minimise_segment
+    from aiida_perovskite.workflows.search import anneal_segment, minimise_segment, topology_settings
     from aiida_perovskite.workflows.segment import LammpsSegmentWorkChain
 
     parametrise = next(child for child in search.called if child.process_label == 'ParametriseWorkChain')
@@ -123,7 +123,7 @@ def reference_through_classical(search, reference_cif) -> dict:
     record = {'molecules': [indices for unique in decomposition.unique_molecules for indices in unique.copy_indices()],
               'inorganic': decomposition.inorganic_indices,
               'formula_units': sum(1 for site in reference_cif if site.specie.symbol == metal)}
-    settings = orm.Dict({key: attributes.get(key) for key in ('cutoff', 'kspace_accuracy', 'heteroatom_policy', 'charge_model')})
+    settings = orm.Dict(topology_settings(template))
     results, calc = candidate_topology.run_get_node(orm.StructureData(pymatgen=reference_cif), orm.Dict(record),
                                                     parametrise.outputs.prmtop,
                                                     ParameterSetData.get_or_create(attributes.get('parameter_set')), settings)

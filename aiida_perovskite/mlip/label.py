@@ -21,7 +21,16 @@ import sys
 
 import numpy as np
 
-from .xtb import CONFIGURATIONS, LABELLED, RESULTS, SETTINGS, each_configuration, read, write
+from .xtb import (
+    CONFIGURATIONS,
+    LABELLED,
+    RESULTS,
+    SETTINGS,
+    each_configuration,
+    labelling_progress,
+    read,
+    write_labelled,
+)
 
 __all__ = ('CONFIGURATIONS', 'DEFAULTS', 'LABELLED', 'RESULTS', 'SETTINGS', 'UNITS', 'label_all', 'validate_settings')
 
@@ -89,17 +98,10 @@ def main(argv=None) -> int:
 
     calculator, record = load_potential(settings['potential'], settings['dispersion'], settings['device'])
 
-    def progress(done, total):
-        print(f'labelled {done}/{total}', flush=True)
-
-    labelled, failures, seconds = label_all(configurations, calculator, progress=progress)
-    write(LABELLED, labelled)
-    pathlib.Path(RESULTS).write_text(json.dumps({
-        'record': {**record, 'program': 'aiida_perovskite.mlip.label', 'method': settings['potential'],
-                   'settings': settings, 'units': UNITS},
-        'n_configurations': len(configurations), 'n_labelled': len(labelled), 'failures': failures,
-        'seconds': seconds}, indent=1))
-    print(f'{len(labelled)} of {len(configurations)} configurations labelled in {sum(seconds):.1f} s')
+    labelled, failures, seconds = label_all(configurations, calculator, progress=labelling_progress)
+    write_labelled(labelled, len(configurations), failures, seconds,
+                   {**record, 'program': 'aiida_perovskite.mlip.label', 'method': settings['potential'],
+                    'settings': settings, 'units': UNITS})
     return 0
 
 

@@ -301,6 +301,20 @@ def read(path) -> list:
     return frames
 
 
+def labelling_progress(done: int, total: int) -> None:
+    print(f'labelled {done}/{total}', flush=True)
+
+
+def write_labelled(labelled, total: int, failures: list, seconds: list, how: dict) -> None:
+    """A labelling run's files in the working folder: the labelled configurations and ``results.json`` (``how``:
+    the labels' record), and its one-line summary."""
+    write(LABELLED, labelled)
+    pathlib.Path(RESULTS).write_text(json.dumps({
+        'record': how, 'n_configurations': total, 'n_labelled': len(labelled), 'failures': failures,
+        'seconds': seconds}, indent=1))
+    print(f'{len(labelled)} of {total} configurations labelled in {sum(seconds):.1f} s')
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog='python -m aiida_perovskite.mlip.xtb', description=__doc__.split('\n')[0])
     parser.add_argument('settings', type=pathlib.Path, help='JSON settings (see aiida_perovskite.mlip.xtb.DEFAULTS)')
@@ -331,15 +345,8 @@ def main(argv=None) -> int:
         print(f'{len(cells)} of {len(configurations)} configurations relaxed ({converged} converged)')
         return 0
 
-    def progress(done, total):
-        print(f'labelled {done}/{total}', flush=True)
-
-    labelled, failures, seconds = label_all(configurations, settings, progress=progress)
-    write(LABELLED, labelled)
-    pathlib.Path(RESULTS).write_text(json.dumps({
-        'record': record(settings), 'n_configurations': len(configurations), 'n_labelled': len(labelled),
-        'failures': failures, 'seconds': seconds}, indent=1))
-    print(f'{len(labelled)} of {len(configurations)} configurations labelled in {sum(seconds):.1f} s')
+    labelled, failures, seconds = label_all(configurations, settings, progress=labelling_progress)
+    write_labelled(labelled, len(configurations), failures, seconds, record(settings))
     return 0
 
 

@@ -163,12 +163,7 @@ class StructureSearchWorkChain(ProtocolMixin, WorkChain):
                 message=f'{node.process_label}<{node.pk}> [{node.exit_status}] {node.exit_message}')
         template = node.outputs.topology
         parameter_set = ParameterSetData.get_or_create(template.base.attributes.get('parameter_set'))
-        settings = orm.Dict({
-            'cutoff': template.base.attributes.get('cutoff'),
-            'kspace_accuracy': template.base.attributes.get('kspace_accuracy'),
-            'heteroatom_policy': template.base.attributes.get('heteroatom_policy'),
-            'charge_model': template.base.attributes.get('charge_model'),
-        })
+        settings = orm.Dict(topology_settings(template))
         self.ctx.topologies = {}
         for key, structure in self.ctx.candidates.items():
             results, calc = candidate_topology.run_get_node(
@@ -346,6 +341,13 @@ def _ladder_settings(minimise: dict) -> dict:
     # frequency), with this search's minimiser, cell relaxation and pressure.
     ladder = TemperatureLadderWorkChain.get_protocol_inputs(TemperatureLadderWorkChain.get_default_protocol())
     return {**ladder, 'minimise': {key: value for key, value in minimise.items() if key not in _SEGMENT_ONLY}}
+
+
+def topology_settings(template) -> dict:
+    """What every candidate's LAMMPS system takes from the one parametrised topology (``candidate_topology``'s
+    ``settings``)."""
+    return {key: template.base.attributes.get(key) for key in ('cutoff', 'kspace_accuracy', 'heteroatom_policy',
+                                                                'charge_model')}
 
 
 def minimise_segment(minimise: dict, topology) -> dict:
