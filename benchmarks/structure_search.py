@@ -223,6 +223,9 @@ def main(argv=None) -> int:
                         help='Generator: checkerboard tilt range of the octahedra (degrees; default flat).')
     parser.add_argument('--octahedral-rotation', type=float, nargs=2, metavar=('LOW', 'HIGH'),
                         help='Generator: checkerboard rotation range of the octahedra (degrees; default flat).')
+    parser.add_argument('--herringbone', type=float, nargs=2, metavar=('LOW', 'HIGH'),
+                        help='Generator: range of the extra spin of every second pocket\'s spacer about its long axis '
+                             '(degrees; default: the protocol\'s; 0 0 keeps every ring of a side parallel).')
     parser.add_argument('--protocol', default='screening', help='Search protocol (force field, minimiser).')
     parser.add_argument('--mlip-protocol', default=None, help='MlipRelaxWorkChain protocol (default: the search\'s).')
     parser.add_argument('--mlip', default=None, help='Potential of the MLIP stage (default: the protocol\'s).')
@@ -289,8 +292,8 @@ def main(argv=None) -> int:
         overrides['mlip']['parameters'] = {'potential': args.mlip}
     if args.formula_units:
         overrides['generator']['formula_units'] = args.formula_units
-    for key in ('octahedral_tilt', 'octahedral_rotation'):
-        if getattr(args, key):
+    for key in ('octahedral_tilt', 'octahedral_rotation', 'herringbone'):
+        if getattr(args, key) is not None:
             overrides['generator'][key] = getattr(args, key)
     if args.mlip_protocol:
         overrides['mlip']['protocol'] = args.mlip_protocol
@@ -317,7 +320,8 @@ def main(argv=None) -> int:
               f'{builder.generator.get_dict().get("formula_units", "default")}), keep {args.keep}, protocol '
               f'{args.protocol}, MLIP {builder.mlip["parameters"]["potential"]} (protocol {builder.mlip["protocol"]}), seed {args.seed}, octahedra '
               f'tilt {builder.generator.get_dict().get("octahedral_tilt", "flat")} rotation '
-              f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}, anneal '
+              f'{builder.generator.get_dict().get("octahedral_rotation", "flat")}, herringbone '
+              f'{builder.generator.get_dict().get("herringbone", "none")}, anneal '
               f'{builder.anneal.get_dict() if "anneal" in builder else "none"}, keep chosen by '
               f'{builder.preselect.value if "preselect" in builder else "classical"} energy', flush=True)
         print(f'reference: {source}')

@@ -28,6 +28,9 @@ from .params import COMPUTER, PROFILE, reading_options
               help='Draw a checkerboard tilt of the octahedra about an in-plane axis in this range (degrees).')
 @click.option('--octahedral-rotation', type=click.FloatRange(0.0, 30.0), nargs=2, default=None, metavar='LOW HIGH',
               help='Draw a checkerboard rotation of the octahedra about the stacking axis in this range (degrees).')
+@click.option('--herringbone', type=click.FloatRange(0.0, 180.0), nargs=2, default=None, metavar='LOW HIGH',
+              help='Spin every second pocket\'s spacer about its long axis by an angle drawn in this range (degrees), '
+                   'so that rings can stand edge to face; default: the protocol\'s.')
 @click.option('--anneal', type=(click.FloatRange(min=0.0, min_open=True), float, click.IntRange(min=0)), default=None,
               metavar='K ATM STEPS', help='NPT of every candidate before its minimisation (default: the protocol\'s; '
                                           'STEPS 0 minimises the generated cells directly).')
@@ -45,7 +48,7 @@ from .params import COMPUTER, PROFILE, reading_options
 @PROFILE
 @COMPUTER
 def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed, octahedral_tilt, octahedral_rotation,
-                anneal, preselect, protocol, reference, output, plot, profile_name, computer, reading):
+                herringbone, anneal, preselect, protocol, reference, output, plot, profile_name, computer, reading):
     """Predict the structure: random candidates, classical relaxation of all, MLIP relaxation of the lowest.
 
     The prediction is the lowest MLIP energy per formula unit; it goes straight into `run`, `validate`
@@ -81,7 +84,8 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
         overrides['anneal'] = dict(zip(('temperature', 'pressure', 'steps'), anneal))
     if preselect is not None:
         overrides['preselect'] = preselect
-    for key, value in (('octahedral_tilt', octahedral_tilt), ('octahedral_rotation', octahedral_rotation)):
+    for key, value in (('octahedral_tilt', octahedral_tilt), ('octahedral_rotation', octahedral_rotation),
+                       ('herringbone', herringbone)):
         if value:
             overrides['generator'][key] = list(value)
     builder = StructureSearchWorkChain.get_builder_from_protocol(codes, smiles, phase.upper(), metal, halide, protocol,

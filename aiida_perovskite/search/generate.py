@@ -20,7 +20,12 @@ The approach of Karimitari, Baldwin et al. (JACS 146, 27392 (2024)), written afr
    orientation: the long axis drawn uniformly on a cone of half-angle ``cone_angle`` about the
    stacking axis, with a random spin about that axis. Each molecule may independently be its
    mirror image (a plane through the long axis), only for an achiral spacer (no ``@`` in the
-   SMILES); a chiral one keeps its handedness.
+   SMILES); a chiral one keeps its handedness. With a ``herringbone`` range (degrees) the spacers over
+   every second pocket (the checkerboard of the layer) are also spun about their own long axis by an
+   angle drawn from it, so that flat rings can stand edge to face as in most aromatic spacers' crystals
+   (e.g. (PEA)2PbI4, rings about 80 degrees apart): a shared orientation alone, mirrored or not, keeps
+   every ring of a side parallel. Only supercells in which the checkerboard fits (2 and 4 formula
+   units) can alternate; 1 or 3 formula units stay parallel, as their record says.
 4. RP: the spacers below the slab are those above it turned through the head's inversion centre
    (achiral spacers) or a two-fold axis in the plane (either spacer), the next slab shifted in the
    plane by a random offset (0 or 1/2 of an octahedron along each edge, plus a random shear) and
@@ -69,6 +74,7 @@ DEFAULTS = {
     'max_attempts': 1000,  # draws per candidate before giving up (a rejected draw costs a few ms)
     'octahedral_tilt': [0.0, 0.0],  # degrees: range of the checkerboard tilt about an in-plane axis (0, 0: flat)
     'octahedral_rotation': [0.0, 0.0],  # degrees: range of the checkerboard rotation about the stacking axis
+    'herringbone': [0.0, 0.0],  # degrees: range of the extra spin of every second pocket's spacer (0, 0: parallel)
 }
 
 #: In-plane supercells (rows: the cell's a and b in units of the one-octahedron cell) per formula unit count.
@@ -156,13 +162,13 @@ def _validated(settings: dict) -> dict:
         if element not in COVALENT_RADII:
             raise SearchError(f'no covalent radius for {element}')
     bx_bond(options['metal'], options['halide'])  # BuildError for an unknown pair
-    for key in ('octahedral_tilt', 'octahedral_rotation'):
+    for key, largest in (('octahedral_tilt', 30.0), ('octahedral_rotation', 30.0), ('herringbone', 180.0)):
         try:
             low, high = (float(x) for x in options[key])
         except (TypeError, ValueError):
             raise SearchError(f'{key} must be a range [low, high] in degrees, not {options[key]!r}') from None
-        if not 0.0 <= low <= high <= 30.0:
-            raise SearchError(f'{key} must be a range within 0 to 30 degrees, low first, not {options[key]}')
+        if not 0.0 <= low <= high <= largest:
+            raise SearchError(f'{key} must be a range within 0 to {largest:g} degrees, low first, not {options[key]}')
         options[key] = [low, high]
     return options
 
@@ -289,6 +295,11 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
                      'rotation': float(rng.uniform(*options['octahedral_rotation']))}
         if not _checkerboard(supercell):
             octahedra = {'tilt': 0.0, 'tilt_axis': 0.0, 'rotation': 0.0, 'flat': 'supercell cannot alternate'}
+    herringbone = None
+    if options['herringbone'][1] > 0:  # drawn only when asked: other searches' seeds give the same candidates
+        herringbone = {'spin': float(rng.uniform(*options['herringbone']))}
+        if not _checkerboard(supercell):
+            herringbone = {'spin': 0.0, 'parallel': 'supercell cannot alternate'}
     if octahedra and (octahedra['tilt'] or octahedra['rotation']):
         edges, turns = tilted_layer(*np.radians([octahedra['tilt'], octahedra['tilt_axis'], octahedra['rotation']]),
                                     bond)
@@ -312,9 +323,11 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     heights = rng.uniform(low, high, size=(2, k))
     mirror_plane = np.diag([-1.0, 1.0, 1.0])  # a vertical plane through the long axis (before the turn)
     placed_top = []
+    # the second colour's spacers spun about their long axis (z before the turn) by the herringbone angle
+    turned_rotation = rotation if not herringbone else _orientation(tilt, azimuth, spin + np.radians(herringbone['spin']))
     for m, metal_position in enumerate(metals):
         molecule = shape @ mirror_plane.T if mirrors[m] else shape
-        molecule = molecule @ rotation.T
+        molecule = molecule @ (turned_rotation if colours[m] else rotation).T
         head = metal_position + [edges[0] / 2, edges[1] / 2, bond + heights[0, m]]
         placed_top.append(molecule + head)
 
@@ -335,6 +348,10 @@ def _draw(rng, options, conformers, shapes, chiral, bond) -> Candidate | None:
     if octahedra is not None:
         record['octahedra'] = {key: round(value, 2) if isinstance(value, float) else value
                                for key, value in octahedra.items()}
+    if herringbone is not None:
+        record['herringbone'] = {key: round(value, 2) if isinstance(value, float) else value
+                                 for key, value in herringbone.items()}
+        record['herringbone']['spun'] = [bool(colour) and bool(herringbone['spin']) for colour in colours]
     if phase == 'DJ':
         tail = shape[spacer.tail] @ (rotation.T)  # the same for a mirrored molecule: the tail is on the axis
         flips = [bool(rng.integers(2)) for _ in range(k)]  # which head anchors below: reverse the molecule

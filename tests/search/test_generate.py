@@ -163,3 +163,50 @@ def test_tilted_octahedra(tmp_path):
         generate_candidates('CCCCN', octahedral_tilt=[12.0, 5.0])
     with pytest.raises(SearchError, match='octahedral_rotation must be a range'):
         generate_candidates('CCCCN', octahedral_rotation=7.0)
+
+
+def _turn_between(first, second):
+    """The angle (degrees) of the rotation taking one rigid copy of a molecule onto another (Kabsch), and its residual."""
+    a, b = first - first.mean(axis=0), second - second.mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    rotation = (u @ vt).T
+    if np.linalg.det(rotation) < 0:  # a mirror image: no proper rotation relates them
+        return None, np.inf
+    cosine = np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0)
+    return float(np.degrees(np.arccos(cosine))), float(np.abs(a @ rotation.T - b).max())
+
+
+def test_herringbone_spins_every_second_pocket():
+    """herringbone: the spacers over one colour of the checkerboard are the others spun by the drawn angle about
+    their own long axis; without it every spacer of a side is parallel; a supercell that cannot alternate says so."""
+    smiles = 'NCCc1ccccc1'
+    candidates = generate_candidates(smiles, phase='RP', candidates=3, seed=2, formula_units=[4],
+                                     herringbone=[40.0, 100.0])
+    compared = {True: 0, False: 0}
+    for candidate in candidates:
+        record = candidate.record
+        spin, spun = record['herringbone']['spin'], record['herringbone']['spun']
+        assert 40.0 <= spin <= 100.0 and sum(spun) == 2  # two of the four pockets of a 2 x 2 checkerboard
+        coordinates = candidate.structure.cart_coords
+        top = [coordinates[indices] for indices in record['molecules'][:4]]
+        for m in range(1, 4):
+            if record['mirrors'][m] != record['mirrors'][0]:
+                assert _turn_between(top[0], top[m])[0] is None  # mirror images: no rotation relates them
+                continue
+            angle, residual = _turn_between(top[0], top[m])
+            assert residual < 1e-6  # a rigid copy of the same conformer
+            differ = spun[m] != spun[0]
+            assert angle == pytest.approx(spin if differ else 0.0, abs=0.01)  # the record rounds to 0.01
+            compared[differ] += 1
+    assert compared[True] and compared[False]  # both relations were seen
+    parallel = generate_candidates(smiles, phase='RP', candidates=2, seed=2, formula_units=[4])
+    for candidate in parallel:
+        assert 'herringbone' not in candidate.record
+        top = [candidate.structure.cart_coords[i] for i in candidate.record['molecules'][:4]]
+        for m in range(1, 4):
+            if candidate.record['mirrors'][m] == candidate.record['mirrors'][0]:
+                assert _turn_between(top[0], top[m])[0] < 1e-3
+    single = generate_candidates(smiles, phase='RP', candidates=1, seed=2, formula_units=[1], herringbone=[40.0, 100.0])
+    assert single[0].record['herringbone'] == {'spin': 0.0, 'parallel': 'supercell cannot alternate', 'spun': [False]}
+    with pytest.raises(SearchError, match='herringbone must be a range within 0 to 180'):
+        generate_candidates(smiles, herringbone=[100.0, 40.0])
