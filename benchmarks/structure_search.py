@@ -78,6 +78,12 @@ def reference_from_lattice(parameters, metals: int, slabs: int) -> dict:
     return cell_figures(lattice, stacking, metals, slabs)
 
 
+def short_arrangement(arrangement: dict) -> str:
+    """gauche heads / heads, ring-plane angles within a sheet and across the gap (degrees; - without two rings)."""
+    angles = ['-' if arrangement[k] is None else f'{arrangement[k]:.0f}' for k in ('ring_angle_sheet', 'ring_angle_gap')]
+    return f'gauche {arrangement["gauche"]}/{arrangement["heads"]}, rings {angles[0]}/{angles[1]} deg'
+
+
 def classical_census(results: dict, reference_cif) -> list[dict]:
     """Every distinct classical minimum, in classical order, against the reference CIF: is the classical stage
     producing experiment-like structures, and does it rank them where ``keep`` reaches?"""
@@ -96,6 +102,7 @@ def classical_census(results: dict, reference_cif) -> list[dict]:
         else:
             volume = comparison['rows'][0]['deviation']
             row.update(volume=volume, xrd=comparison['xrd_similarity'], match=comparison['match'],
+                       arrangement=comparison['arrangement']['predicted'],
                        like=comparison['match'] or (comparison['xrd_similarity'] >= 0.9 and abs(volume) <= 100 * TOLERANCE))
         rows.append(row)
     return rows
@@ -349,7 +356,8 @@ def main(argv=None) -> int:
               f'similarity >= 0.9 with the volume per metal within {100 * TOLERANCE:.0f} %):')
         for row in census:
             print(f'  {row["rank"]:3d} {row["key"]} +{row["dE"]:5.0f} meV/f.u.  '
-                  + (row['note'] if 'note' in row else f'V {row["volume"]:+6.1f} %  XRD {row["xrd"]:.3f}  match {row["match"]}')
+                  + (row['note'] if 'note' in row else f'V {row["volume"]:+6.1f} %  XRD {row["xrd"]:.3f}  match {row["match"]}  '
+                                                       f'{short_arrangement(row["arrangement"])}')
                   + ('  experiment-like' if row['like'] else ''))
         ranks = [row['rank'] for row in census if row['like']]
         print(f'experiment-like classical minima: {len(ranks)} of {len(census)}, at classical ranks {ranks or "none"} '
@@ -369,7 +377,7 @@ def main(argv=None) -> int:
     ref_row = ''.join(f' {reference[key]:22.2f}' for key, _, _ in FIGURES)
     print(f'{"ref":>4} {"":>5} {"":>4} {"":>12} {"":>9}{ref_row}')
     lowest = ranking['energies'][ranking['order'][0]]
-    like = []
+    like, note_reference = [], None
     for position, key in enumerate(ranking['order'], start=1):
         structure = results['ranked'][f'r{position:02d}'].get_pymatgen_structure()
         figures = layer_figures(structure)
@@ -380,7 +388,10 @@ def main(argv=None) -> int:
             comparison = compare_structures(structure, reference_cif)
             verdict = comparison['match'] or (comparison['xrd_similarity'] >= 0.9
                                               and abs(deviations['volume_per_metal']) <= TOLERANCE)
-            note = (f'{"yes" if verdict else "no"} (match {comparison["match"]}, XRD {comparison["xrd_similarity"]:.3f})')
+            note = (f'{"yes" if verdict else "no"} (match {comparison["match"]}, XRD {comparison["xrd_similarity"]:.3f}; '
+                    f'{short_arrangement(comparison["arrangement"]["predicted"])})')
+            if position == 1:
+                note_reference = short_arrangement(comparison['arrangement']['reference'])
         else:
             verdict = all(abs(value) <= TOLERANCE for value in deviations.values())
             note = f'{"yes" if verdict else "no"} (lattice-only proxy)'
@@ -392,6 +403,8 @@ def main(argv=None) -> int:
         print(f'{position:4d} {key:>5} {records[key]["formula_units"]:4d} {ranking["energies"][key]:12.4f} '
               f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}{turned}')
 
+    if note_reference:
+        print(f'the reference\'s spacers: {note_reference} (gauche heads; ring-plane angles within a sheet / across the gap)')
     gap = ranking.get('gap_to_next')
     print(f'\nenergy gap of the prediction to the next distinct structure: '
           f'{"n/a (one distinct structure)" if gap is None else f"{gap * 1000:.1f} meV/f.u."}')
@@ -415,7 +428,8 @@ def main(argv=None) -> int:
         print(f'\nthe reference relaxed by the same MLIP stage (MlipRelaxWorkChain<{relaxed["pk"]}>): '
               f'{relaxed["energy"]:.4f} eV/f.u., {(relaxed["energy"] - lowest) * 1000:+.1f} meV/f.u. from the prediction; '
               f'against the CIF: ' + ' / '.join(f'{row["deviation"]:+.1f}' for row in itself['rows'])
-              + f' % (volume / area / spacing), XRD {itself["xrd_similarity"]:.3f}, match {itself["match"]}')
+              + f' % (volume / area / spacing), XRD {itself["xrd_similarity"]:.3f}, match {itself["match"]}; '
+              + short_arrangement(itself['arrangement']['predicted']))
         for position, key in enumerate(ranking['order'], start=1):
             comparison = compare_structures(results['ranked'][f'r{position:02d}'].get_pymatgen_structure(), structure)
             print(f'  r{position:02d} {key}: {(ranking["energies"][key] - relaxed["energy"]) * 1000:+.1f} meV/f.u. from the '

@@ -113,7 +113,7 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
 
         CifWriter(best).write_file(output)
         click.echo(f'prediction written to {output}')
-    from aiida_perovskite.search.compare import compare_structures, plot_landscape
+    from aiida_perovskite.search.compare import arrangement_line, compare_structures, plot_landscape
 
     plot = plot or (output.with_name(output.stem + '_landscape.png') if output else pathlib.Path('predict_landscape.png'))
     if 'preselection' in results:
@@ -130,3 +130,5 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
         rms = f', RMS {comparison["rms"]:.3f}' if comparison['rms'] is not None else ''
         click.echo(f'StructureMatcher (H stripped): {"match" if comparison["match"] else "no match"}{rms}; '
                    f'powder XRD similarity {comparison["xrd_similarity"]:.3f}')
+        for side in ('predicted', 'reference'):
+            click.echo(f'spacers, {side}: {arrangement_line(comparison["arrangement"][side])}')

@@ -5,7 +5,9 @@ cell with its own stacking axis and slab count (from the decomposition of each s
 different choice and size compare per metal. The match is :mod:`.ranking`'s StructureMatcher on the
 hydrogen-free cells. The XRD similarity is the cosine similarity of the two Cu K-alpha powder patterns
 (hydrogens left out: X-ray references rarely locate them), each broadened by a Gaussian of ``width``
-degrees on a 0.02 degree grid.
+degrees on a 0.02 degree grid. :func:`spacer_arrangement` describes what those three cannot see well:
+the spacers' head torsions (gauche or anti) and how their rings stand to one another (parallel, or edge to
+face in a herringbone).
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from aiida_perovskite.analysis.validation import cell_figures
 
 from .ranking import heavy_atoms, matcher, rms_distance
 
-__all__ = ('compare_structures', 'layer_figures', 'plot_landscape', 'xrd_similarity')
+__all__ = ('arrangement_line', 'compare_structures', 'layer_figures', 'plot_landscape', 'spacer_arrangement',
+           'xrd_similarity')
 
 
-def layer_figures(structure: Structure) -> dict:
-    """Per-metal volume, in-plane area and layer spacing, from the decomposition's stacking axis and slabs."""
+def layer_figures(structure: Structure, decomposition=None) -> dict:
+    """Per-metal volume, in-plane area and layer spacing, from the decomposition's stacking axis and slabs.
+
+    :param decomposition: the structure's :class:`~aiida_perovskite.structure.Decomposition`, if already made.
+    """
     from aiida_perovskite.analysis.features import stacking_index
     from aiida_perovskite.structure import decompose
 
-    record = decompose(structure).as_dict()
+    record = (decomposition or decompose(structure)).as_dict()
     lattice = np.array(structure.lattice.matrix)
     stacking = stacking_index(record['miller_index'], lattice)
     metals = sum(1 for site in structure if site.specie.symbol in record['oxidation_states'])
@@ -49,9 +55,102 @@ def xrd_similarity(first: Structure, second: Structure, width: float = 0.2, two_
     return float(curves[0] @ curves[1] / norm) if norm else 0.0
 
 
+def _dihedral(p0, p1, p2, p3) -> float:
+    b0, b1, b2 = p0 - p1, p2 - p1, p3 - p2
+    b1 = b1 / np.linalg.norm(b1)
+    v, w = b0 - (b0 @ b1) * b1, b2 - (b2 @ b1) * b1
+    return float(np.degrees(np.arctan2(np.cross(b1, v) @ w, v @ w)))
+
+
+def spacer_arrangement(structure: Structure, decomposition=None) -> dict:
+    """Head torsions and ring-plane angles of the spacers (from the decomposition's whole molecules).
+
+    A head torsion is the dihedral N-C-C-C from each ammonium N along the heavy-atom backbone (at a branch,
+    the larger side); ``gauche`` counts those under 120 degrees in magnitude. The ring-plane angles are the
+    largest angles (0-90 degrees) between the planes of two spacers' first five- or six-membered rings:
+    ``ring_angle_sheet`` within one organic sheet (the spacers whose first head sits on the same side of the
+    same slab), ``ring_angle_gap`` between the two sheets that face each other across an organic gap. Near 0:
+    parallel rings; 40-90: edge to face (a herringbone). (PEA)2PbI4's crystal has its rings parallel within a
+    sheet and about 55 degrees apart across the gap. None where there are not two rings to compare.
+    """
+    import networkx as nx
+
+    from aiida_perovskite.structure import decompose
+
+    record = decomposition or decompose(structure)
+    reciprocal = np.array(record.miller_index, dtype=float) @ structure.lattice.reciprocal_lattice_crystallographic.matrix
+    normal, period = reciprocal / np.linalg.norm(reciprocal), record.stacking_period
+    torsions, sheets = [], {}
+    for molecule in record.molecules:
+        if molecule.role != 'spacer':
+            continue
+        heavy = [i for i, symbol in enumerate(molecule.symbols) if symbol != 'H']
+        graph = nx.Graph()
+        graph.add_nodes_from(heavy)
+        graph.add_edges_from((i, j) for i, j in molecule.edges if i in graph and j in graph)
+        hydrogens = {i: sum(1 for edge in molecule.edges if i in edge and 'H' in
+                            (molecule.symbols[edge[0]], molecule.symbols[edge[1]])) for i in heavy}
+
+        def onward(previous, atom, graph=graph):
+            """The next backbone atom from ``atom`` away from ``previous``: the neighbour with the larger side."""
+            options = [n for n in graph.neighbors(atom) if n != previous]
+            if not options:
+                return None
+            rest = graph.subgraph([x for x in graph if x != atom])
+            return max(options, key=lambda n: (len(nx.node_connected_component(rest, n)), -n))
+
+        heads = [i for i in heavy if molecule.symbols[i] == 'N' and hydrogens[i] >= 3]
+        for head in heads:
+            path = [head]
+            while len(path) < 4:
+                following = onward(path[-2] if len(path) > 1 else None, path[-1])
+                if following is None:
+                    break
+                path.append(following)
+            if len(path) == 4:
+                torsions.append(_dihedral(*(molecule.cartesian[i] for i in path)))
+        rings = [ring for ring in nx.cycle_basis(graph) if len(ring) in (5, 6)]
+        if rings and heads:
+            points = molecule.cartesian[sorted(rings[0])]
+            height = float(molecule.cartesian[heads[0]] @ normal)
+            offsets = [(height - slab.centre + period / 2) % period - period / 2 for slab in record.slabs]
+            nearest = int(np.argmin(np.abs(offsets)))
+            sheet = (nearest, bool(offsets[nearest] > 0))
+            sheets.setdefault(sheet, []).append(np.linalg.svd(points - points.mean(axis=0))[2][2])
+    def largest(pairs):
+        angles = [float(np.degrees(np.arccos(min(1.0, abs(first @ second))))) for first, second in pairs]
+        return round(max(angles), 1) if angles else None
+
+    order = sorted(range(len(record.slabs)), key=lambda k: record.slabs[k].centre % period)
+    facing = [((order[k], True), (order[(k + 1) % len(order)], False)) for k in range(len(order))]
+    return {
+        'head_torsions': [round(t, 1) for t in torsions],
+        'gauche': sum(1 for t in torsions if abs(t) < 120.0),
+        'heads': len(torsions),
+        'ring_angle_sheet': largest([(first, second) for normals in sheets.values()
+                                     for k, first in enumerate(normals) for second in normals[k + 1:]]),
+        'ring_angle_gap': largest([(first, second) for top, bottom in facing
+                                   for first in sheets.get(top, []) for second in sheets.get(bottom, [])]),
+    }
+
+
+def arrangement_line(arrangement: dict) -> str:
+    """One line of a :func:`spacer_arrangement`: gauche heads and the two ring-plane angles."""
+
+    def angle(value):
+        return 'n/a' if value is None else f'{value:.0f} deg'
+
+    return (f'{arrangement["gauche"]}/{arrangement["heads"]} heads gauche, rings {angle(arrangement["ring_angle_sheet"])} '
+            f'apart within a sheet, {angle(arrangement["ring_angle_gap"])} across the gap')
+
+
 def compare_structures(predicted: Structure, reference: Structure) -> dict:
-    """Rows of per-metal figures (reference, predicted, deviation %), the match verdict and RMS, XRD similarity."""
-    ours, theirs = layer_figures(predicted), layer_figures(reference)
+    """Rows of per-metal figures (reference, predicted, deviation %), the match verdict and RMS, XRD similarity,
+    and the spacer arrangement of both (:func:`spacer_arrangement`)."""
+    from aiida_perovskite.structure import decompose
+
+    decompositions = decompose(predicted), decompose(reference)
+    ours, theirs = (layer_figures(s, d) for s, d in zip((predicted, reference), decompositions))
     rows = []
     for key, label, unit in (('volume_per_metal', 'volume per B', 'A^3'),
                              ('in_plane_area_per_metal', 'in-plane area per B', 'A^2'),
@@ -64,6 +163,8 @@ def compare_structures(predicted: Structure, reference: Structure) -> dict:
         'match': bool(match),
         'rms': rms_distance(predicted, reference) if match else None,
         'xrd_similarity': xrd_similarity(predicted, reference),
+        'arrangement': {'predicted': spacer_arrangement(predicted, decompositions[0]),
+                        'reference': spacer_arrangement(reference, decompositions[1])},
     }
 
 

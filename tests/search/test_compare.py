@@ -43,3 +43,32 @@ def test_landscape_plot(tmp_path):
     plot_landscape({'classical': {'c000': -1.0, 'c001': -1.2}, 'preselection': {'c000': -99.0, 'c001': -98.5},
                     'mlip': {'c000': -100.0}}, three, 'test')
     assert three.stat().st_size > path.stat().st_size
+
+
+def test_spacer_arrangement_reads_torsions_and_ring_planes():
+    """Head torsions come back as the generator built them (gauche or anti); one spacer per sheet has no sheet
+    angle; across the gap the rings are parallel when the lower sheet is the upper one through an inversion
+    centre, and at the angle a two-fold axis along x gives when it is that."""
+    from aiida_perovskite.builder.spacer import GAUCHE
+    from aiida_perovskite.search import generate_candidates
+    from aiida_perovskite.search.compare import spacer_arrangement
+
+    seen = set()
+    for torsion in (GAUCHE, 180.0):
+        for candidate in generate_candidates('NCCc1ccccc1', phase='RP', candidates=4, seed=7, formula_units=[1],
+                                             conformers=[torsion]):
+            arrangement = spacer_arrangement(candidate.structure)
+            assert arrangement['heads'] == 2
+            assert np.allclose(np.abs(arrangement['head_torsions']), torsion, atol=15.0)
+            assert arrangement['gauche'] == (2 if torsion < 120 else 0)
+            assert arrangement['ring_angle_sheet'] is None  # one spacer per sheet
+            record = candidate.record
+            top = candidate.structure.cart_coords[record['molecules'][0]]
+            ring = top[[i for i, site in enumerate(record['molecules'][0])
+                        if candidate.structure[site].specie.symbol == 'C'][2:]]  # the six ring carbons
+            normal = np.linalg.svd(ring - ring.mean(axis=0))[2][2]
+            image = normal * ([1.0, 1.0, 1.0] if record['bottom'] == 'inversion' else [1.0, -1.0, -1.0])
+            expected = np.degrees(np.arccos(min(1.0, abs(normal @ image))))
+            assert arrangement['ring_angle_gap'] == pytest.approx(expected, abs=0.5)
+            seen.add(record['bottom'])
+    assert seen == {'inversion', 'c2'}

@@ -210,3 +210,14 @@ def test_herringbone_spins_every_second_pocket():
     assert single[0].record['herringbone'] == {'spin': 0.0, 'parallel': 'supercell cannot alternate', 'spun': [False]}
     with pytest.raises(SearchError, match='herringbone must be a range within 0 to 180'):
         generate_candidates(smiles, herringbone=[100.0, 40.0])
+
+
+def test_conformers_take_turns():
+    """Candidate i has conformer i modulo their number, so the overlap test cannot starve the bulkier one (it did:
+    7 of 40 (PEA)2PbI4 candidates were gauche when the conformer was redrawn with every rejected draw)."""
+    from aiida_perovskite.search.compare import spacer_arrangement
+
+    candidates = generate_candidates('NCCc1ccccc1', phase='RP', candidates=4, seed=2, formula_units=[2])
+    assert [c.record['conformer'] for c in candidates] == [0, 1, 0, 1]
+    gauche = [spacer_arrangement(c.structure)['gauche'] for c in candidates]
+    assert gauche == [4, 0, 4, 0]  # the builder's choice for an aromatic neighbour is gauche; the second is anti
