@@ -74,7 +74,9 @@ DEFAULTS = {
     'halide_contact': 3.6,  # A: closest halides of facing slabs
     'shear': 0.15,  # fraction of an octahedron edge: the random part of the RP stacking offset
     'conformers': ['auto', 180.0, GAUCHE],  # head torsions (degrees; auto: the builder's choice)
-    'max_attempts': 1000,  # draws per candidate before giving up (a rejected draw costs a few ms)
+    # draws per candidate before giving up (a rejected draw costs a few ms); a gauche (PEA)2PbI4 conformer on turned
+    # octahedra fits about one draw in 300, and one candidate in ten needed over 1,000
+    'max_attempts': 10000,
     'octahedral_tilt': [0.0, 0.0],  # degrees: range of the checkerboard tilt about an in-plane axis (0, 0: flat)
     'octahedral_rotation': [0.0, 0.0],  # degrees: range of the checkerboard rotation about the stacking axis
     'herringbone': [0.0, 0.0],  # degrees: range of the extra spin of every second pocket's spacer (0, 0: parallel)
@@ -271,7 +273,8 @@ def generate_candidates(smiles: str, **settings) -> list[Candidate]:
                 break
         else:
             raise SearchError(
-                f'no candidate of {smiles} ({phase}, {metal}-{halide}) without overlaps in {options["max_attempts"]} '
+                f'no candidate of {smiles} ({phase}, {metal}-{halide}, conformer {index % len(shapes)} of {len(shapes)}) '
+                f'without overlaps in {options["max_attempts"]} '
                 f'draws (overlap_factor {options["overlap_factor"]}): lower the factor or the cone angle'
             )
     return candidates
