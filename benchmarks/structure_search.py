@@ -78,10 +78,12 @@ def reference_from_lattice(parameters, metals: int, slabs: int) -> dict:
     return cell_figures(lattice, stacking, metals, slabs)
 
 
-def short_arrangement(arrangement: dict) -> str:
-    """gauche heads / heads, ring-plane angles within a sheet and across the gap (degrees; - without two rings)."""
+def short_arrangement(arrangement: dict, bridges: dict | None = None) -> str:
+    """gauche heads / heads, ring-plane angles within a sheet and across the gap (degrees; - without two rings), and
+    the range of the layer's M-X-M bridge angles when given."""
     angles = ['-' if arrangement[k] is None else f'{arrangement[k]:.0f}' for k in ('ring_angle_sheet', 'ring_angle_gap')]
-    return f'gauche {arrangement["gauche"]}/{arrangement["heads"]}, rings {angles[0]}/{angles[1]} deg'
+    bent = '' if bridges is None else f', bridges {bridges["min"]:.0f}-{bridges["max"]:.0f}'
+    return f'gauche {arrangement["gauche"]}/{arrangement["heads"]}, rings {angles[0]}/{angles[1]} deg{bent}'
 
 
 def classical_census(results: dict, reference_cif) -> list[dict]:
@@ -102,7 +104,7 @@ def classical_census(results: dict, reference_cif) -> list[dict]:
         else:
             volume = comparison['rows'][0]['deviation']
             row.update(volume=volume, xrd=comparison['xrd_similarity'], match=comparison['match'],
-                       arrangement=comparison['arrangement']['predicted'],
+                       arrangement=comparison['arrangement']['predicted'], bridges=comparison['bridges']['predicted'],
                        like=comparison['match'] or (comparison['xrd_similarity'] >= 0.9 and abs(volume) <= 100 * TOLERANCE))
         rows.append(row)
     return rows
@@ -357,7 +359,7 @@ def main(argv=None) -> int:
         for row in census:
             print(f'  {row["rank"]:3d} {row["key"]} +{row["dE"]:5.0f} meV/f.u.  '
                   + (row['note'] if 'note' in row else f'V {row["volume"]:+6.1f} %  XRD {row["xrd"]:.3f}  match {row["match"]}  '
-                                                       f'{short_arrangement(row["arrangement"])}')
+                                                       f'{short_arrangement(row["arrangement"], row["bridges"])}')
                   + ('  experiment-like' if row['like'] else ''))
         ranks = [row['rank'] for row in census if row['like']]
         print(f'experiment-like classical minima: {len(ranks)} of {len(census)}, at classical ranks {ranks or "none"} '
@@ -389,9 +391,9 @@ def main(argv=None) -> int:
             verdict = comparison['match'] or (comparison['xrd_similarity'] >= 0.9
                                               and abs(deviations['volume_per_metal']) <= TOLERANCE)
             note = (f'{"yes" if verdict else "no"} (match {comparison["match"]}, XRD {comparison["xrd_similarity"]:.3f}; '
-                    f'{short_arrangement(comparison["arrangement"]["predicted"])})')
+                    f'{short_arrangement(comparison["arrangement"]["predicted"], comparison["bridges"]["predicted"])})')
             if position == 1:
-                note_reference = short_arrangement(comparison['arrangement']['reference'])
+                note_reference = short_arrangement(comparison['arrangement']['reference'], comparison['bridges']['reference'])
         else:
             verdict = all(abs(value) <= TOLERANCE for value in deviations.values())
             note = f'{"yes" if verdict else "no"} (lattice-only proxy)'
@@ -404,7 +406,8 @@ def main(argv=None) -> int:
               f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}{turned}')
 
     if note_reference:
-        print(f'the reference\'s spacers: {note_reference} (gauche heads; ring-plane angles within a sheet / across the gap)')
+        print(f'the reference\'s spacers: {note_reference} (gauche heads; ring-plane angles within a sheet / across the gap; '
+              f'M-X-M bridge angles)')
     gap = ranking.get('gap_to_next')
     print(f'\nenergy gap of the prediction to the next distinct structure: '
           f'{"n/a (one distinct structure)" if gap is None else f"{gap * 1000:.1f} meV/f.u."}')
@@ -429,7 +432,7 @@ def main(argv=None) -> int:
               f'{relaxed["energy"]:.4f} eV/f.u., {(relaxed["energy"] - lowest) * 1000:+.1f} meV/f.u. from the prediction; '
               f'against the CIF: ' + ' / '.join(f'{row["deviation"]:+.1f}' for row in itself['rows'])
               + f' % (volume / area / spacing), XRD {itself["xrd_similarity"]:.3f}, match {itself["match"]}; '
-              + short_arrangement(itself['arrangement']['predicted']))
+              + short_arrangement(itself['arrangement']['predicted'], itself['bridges']['predicted']))
         for position, key in enumerate(ranking['order'], start=1):
             comparison = compare_structures(results['ranked'][f'r{position:02d}'].get_pymatgen_structure(), structure)
             print(f'  r{position:02d} {key}: {(ranking["energies"][key] - relaxed["energy"]) * 1000:+.1f} meV/f.u. from the '

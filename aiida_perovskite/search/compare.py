@@ -19,8 +19,8 @@ from aiida_perovskite.analysis.validation import cell_figures
 
 from .ranking import heavy_atoms, matcher, rms_distance
 
-__all__ = ('arrangement_line', 'compare_structures', 'layer_figures', 'plot_landscape', 'spacer_arrangement',
-           'xrd_similarity')
+__all__ = ('arrangement_line', 'bridge_angles', 'compare_structures', 'layer_figures', 'plot_landscape',
+           'spacer_arrangement', 'xrd_similarity')
 
 
 def layer_figures(structure: Structure, decomposition=None) -> dict:
@@ -134,6 +134,38 @@ def spacer_arrangement(structure: Structure, decomposition=None) -> dict:
     }
 
 
+def bridge_angles(structure: Structure, decomposition=None) -> dict | None:
+    """The metal-halide-metal angles of the layer's bridges (degrees): ``min``, ``max``, ``mean`` and ``count``.
+
+    A bridge is a halide bonded to two metals, bonded meaning within the octahedra check's cut-off
+    (:func:`aiida_perovskite.analysis.validation.octahedron_cutoffs`: 1.25 times the cell's median bond). A
+    flat layer has every bridge at 180 degrees; tilts and rotations bend them, alike in an ordered pattern and
+    unevenly in a distorted one. None without a bridge.
+    """
+    from aiida_perovskite.analysis.validation import octahedron_cutoffs
+    from aiida_perovskite.structure import decompose
+
+    record = decomposition or decompose(structure)
+    metals = set(record.oxidation_states)
+    halides = {structure[i].specie.symbol for i in record.inorganic_indices} - metals
+    symbols = [site.specie.symbol for site in structure]
+    cutoffs = octahedron_cutoffs(symbols, structure.cart_coords, structure.lattice.matrix, metals, halides)
+    angles = []
+    for index in record.inorganic_indices:
+        site = structure[index]
+        if site.specie.symbol not in cutoffs:
+            continue
+        bonded = [n for n in structure.get_neighbors(site, cutoffs[site.specie.symbol]) if n.specie.symbol in metals]
+        if len(bonded) == 2:
+            first, second = (n.coords - site.coords for n in bonded)
+            cosine = first @ second / np.linalg.norm(first) / np.linalg.norm(second)
+            angles.append(float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))))
+    if not angles:
+        return None
+    return {'min': round(min(angles), 1), 'max': round(max(angles), 1), 'mean': round(float(np.mean(angles)), 1),
+            'count': len(angles)}
+
+
 def arrangement_line(arrangement: dict) -> str:
     """One line of a :func:`spacer_arrangement`: gauche heads and the two ring-plane angles."""
 
@@ -165,6 +197,8 @@ def compare_structures(predicted: Structure, reference: Structure) -> dict:
         'xrd_similarity': xrd_similarity(predicted, reference),
         'arrangement': {'predicted': spacer_arrangement(predicted, decompositions[0]),
                         'reference': spacer_arrangement(reference, decompositions[1])},
+        'bridges': {'predicted': bridge_angles(predicted, decompositions[0]),
+                    'reference': bridge_angles(reference, decompositions[1])},
     }
 
 

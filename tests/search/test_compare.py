@@ -72,3 +72,19 @@ def test_spacer_arrangement_reads_torsions_and_ring_planes():
             assert arrangement['ring_angle_gap'] == pytest.approx(expected, abs=0.5)
             seen.add(record['bottom'])
     assert seen == {'inversion', 'c2'}
+
+
+def test_bridge_angles_flat_and_rotated():
+    """A flat layer's bridges are straight; octahedra rotated by 10 degrees in a checkerboard bend every in-plane
+    bridge to 160 degrees; two bridges per metal in a single-layer RP cell (the apical halides bridge nothing)."""
+    from aiida_perovskite.search import generate_candidates
+    from aiida_perovskite.search.compare import bridge_angles
+
+    flat, = generate_candidates('CCCCN', phase='RP', candidates=1, seed=4, formula_units=[2])
+    bridges = bridge_angles(flat.structure)
+    assert bridges['count'] == 4 and bridges['min'] == pytest.approx(180.0, abs=0.1)
+    turned, = generate_candidates('CCCCN', phase='RP', candidates=1, seed=4, formula_units=[2],
+                                  octahedral_rotation=[10.0, 10.0])
+    bridges = bridge_angles(turned.structure)
+    assert bridges['count'] == 4
+    assert bridges['min'] == pytest.approx(160.0, abs=0.2) and bridges['max'] == pytest.approx(160.0, abs=0.2)
