@@ -25,10 +25,13 @@ The approach of Karimitari, Baldwin et al. (JACS 146, 27392 (2024)), written afr
    mirror image (a plane through the long axis), only for an achiral spacer (no ``@`` in the
    SMILES); a chiral one keeps its handedness. With a ``herringbone`` range (degrees) the spacers over
    every second pocket (the checkerboard of the layer) are also spun about their own long axis by an
-   angle drawn from it, so that flat rings can stand edge to face as in most aromatic spacers' crystals
-   (e.g. (PEA)2PbI4, rings about 80 degrees apart): a shared orientation alone, mirrored or not, keeps
-   every ring of a side parallel. Only supercells in which the checkerboard fits (2 and 4 formula
-   units) can alternate; 1 or 3 formula units stay parallel, as their record says.
+   angle drawn from it, so that flat rings can stand edge to face within a sheet (an in-sheet
+   herringbone): a shared orientation alone keeps the rings of a sheet parallel (a mirror image turns
+   them only by the angle its shape allows). (PEA)2PbI4's crystal does not alternate within a sheet
+   (its rings are parallel there and about 55 degrees apart across the organic gap, which the
+   two-fold bottom operation below can give), so the protocols leave this off. Only supercells in
+   which the checkerboard fits (2 and 4 formula units) can alternate; 1 or 3 formula units stay
+   parallel, as their record says.
 4. RP: the spacers below the slab are those above it turned through the head's inversion centre
    (achiral spacers) or a two-fold axis in the plane (either spacer), the next slab shifted in the
    plane by a random offset (0 or 1/2 of an octahedron along each edge, plus a random shear) and
@@ -301,7 +304,7 @@ def _draw(rng, options, conformers, shapes, chiral, bond, which: int) -> Candida
         if not _checkerboard(supercell):
             octahedra = {'tilt': 0.0, 'tilt_axis': 0.0, 'rotation': 0.0, 'flat': 'supercell cannot alternate'}
     herringbone = None
-    if options['herringbone'][1] > 0:  # drawn only when asked: other searches' seeds give the same candidates
+    if options['herringbone'][1] > 0:  # drawn only when asked, so that it leaves the other draws of a seed alone
         herringbone = {'spin': float(rng.uniform(*options['herringbone']))}
         if not _checkerboard(supercell):
             herringbone = {'spin': 0.0, 'parallel': 'supercell cannot alternate'}
