@@ -4,7 +4,7 @@
     AIIDA_PATH=/work/search-bench python benchmarks/structure_search.py --profile search-bench \\
         --reference BA2PbI4 --candidates 8 --keep 2 [--formula-units 1 2] [--protocol screening] \\
         [--mlip-protocol fast] [--seed 0] [--octahedral-tilt 0 15 --octahedral-rotation 0 15]
-        [--anneal K ATM STEPS] [--preselect mlip|classical]
+        [--anneal K ATM STEPS] [--preselect mlip|classical] [--herringbone LOW HIGH]
     ... --spacer SMILES --phase RP --metal Pb --halide I --cif REFERENCE.cif
     ... --spacer SMILES --lattice A B C [ALPHA BETA GAMMA] --metals 4 --slabs 2
 
@@ -19,6 +19,10 @@ With a reference CIF it also prints the census of the classical stage: every dis
 the CIF, and the classical ranks of the experiment-like ones (is the classical stage producing them, and where does
 its energy put them?). ``--reference-classical`` runs the CIF itself through the search's classical stage (its
 residue, parameter set, anneal and minimisation) and says where its classical energy falls among the candidates.
+Every structure compared with the CIF also gets its spacers' arrangement and its layer's bridges
+(:func:`aiida_perovskite.search.compare.spacer_arrangement` and ``bridge_angles``): ``gauche 3/4, rings 13/52 deg,
+bridges 138-157`` reads three of four heads gauche, ring planes 13 degrees apart within a sheet and 52 across the
+gap, M-X-M angles from 138 to 157 degrees; the reference's own are printed under the table.
 
 Experiment-like: with a reference CIF, a ranked structure that ``StructureMatcher`` matches to the reference
 (hydrogens stripped), or whose powder-XRD similarity is >= 0.9 with the volume per metal within 3 %. With
