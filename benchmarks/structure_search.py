@@ -20,9 +20,9 @@ the CIF, and the classical ranks of the experiment-like ones (is the classical s
 its energy put them?). ``--reference-classical`` runs the CIF itself through the search's classical stage (its
 residue, parameter set, anneal and minimisation) and says where its classical energy falls among the candidates.
 Every structure compared with the CIF also gets its spacers' arrangement and its layer's bridges
-(:func:`aiida_perovskite.search.compare.spacer_arrangement` and ``bridge_angles``): ``gauche 3/4, rings 13/52 deg,
-bridges 138-157`` reads three of four heads gauche, ring planes 13 degrees apart within a sheet and 52 across the
-gap, M-X-M angles from 138 to 157 degrees; the reference's own are printed under the table.
+(:func:`aiida_perovskite.search.compare.spacer_arrangement` and ``bridge_angles``): e.g. ``3/4 heads gauche, rings 13 deg
+apart within a sheet, 52 deg across the gap, bridges M-X-M 138-157 deg``; the reference's own are printed under the
+table.
 
 Experiment-like: with a reference CIF, a ranked structure that ``StructureMatcher`` matches to the reference
 (hydrogens stripped), or whose powder-XRD similarity is >= 0.9 with the volume per metal within 3 %. With
@@ -80,14 +80,6 @@ def reference_from_lattice(parameters, metals: int, slabs: int) -> dict:
     lattice = Lattice.from_parameters(*parameters).matrix
     stacking = int(np.argmax(np.linalg.norm(lattice, axis=1)))
     return cell_figures(lattice, stacking, metals, slabs)
-
-
-def short_arrangement(arrangement: dict, bridges: dict | None = None) -> str:
-    """gauche heads / heads, ring-plane angles within a sheet and across the gap (degrees; - without two rings), and
-    the range of the layer's M-X-M bridge angles when given."""
-    angles = ['-' if arrangement[k] is None else f'{arrangement[k]:.0f}' for k in ('ring_angle_sheet', 'ring_angle_gap')]
-    bent = '' if bridges is None else f', bridges {bridges["min"]:.0f}-{bridges["max"]:.0f}'
-    return f'gauche {arrangement["gauche"]}/{arrangement["heads"]}, rings {angles[0]}/{angles[1]} deg{bent}'
 
 
 def classical_census(results: dict, reference_cif) -> list[dict]:
@@ -295,7 +287,7 @@ def main(argv=None) -> int:
     load_profile(args.profile)
     from aiida.engine import run_get_node
 
-    from aiida_perovskite.search.compare import layer_figures
+    from aiida_perovskite.search.compare import arrangement_line, layer_figures
     from aiida_perovskite.tools.codes import load_codes
     from aiida_perovskite.workflows.search import StructureSearchWorkChain
 
@@ -363,7 +355,7 @@ def main(argv=None) -> int:
         for row in census:
             print(f'  {row["rank"]:3d} {row["key"]} +{row["dE"]:5.0f} meV/f.u.  '
                   + (row['note'] if 'note' in row else f'V {row["volume"]:+6.1f} %  XRD {row["xrd"]:.3f}  match {row["match"]}  '
-                                                       f'{short_arrangement(row["arrangement"], row["bridges"])}')
+                                                       f'{arrangement_line(row["arrangement"], row["bridges"])}')
                   + ('  experiment-like' if row['like'] else ''))
         ranks = [row['rank'] for row in census if row['like']]
         print(f'experiment-like classical minima: {len(ranks)} of {len(census)}, at classical ranks {ranks or "none"} '
@@ -395,9 +387,9 @@ def main(argv=None) -> int:
             verdict = comparison['match'] or (comparison['xrd_similarity'] >= 0.9
                                               and abs(deviations['volume_per_metal']) <= TOLERANCE)
             note = (f'{"yes" if verdict else "no"} (match {comparison["match"]}, XRD {comparison["xrd_similarity"]:.3f}; '
-                    f'{short_arrangement(comparison["arrangement"]["predicted"], comparison["bridges"]["predicted"])})')
+                    f'{arrangement_line(comparison["arrangement"]["predicted"], comparison["bridges"]["predicted"])})')
             if position == 1:
-                note_reference = short_arrangement(comparison['arrangement']['reference'], comparison['bridges']['reference'])
+                note_reference = arrangement_line(comparison['arrangement']['reference'], comparison['bridges']['reference'])
         else:
             verdict = all(abs(value) <= TOLERANCE for value in deviations.values())
             note = f'{"yes" if verdict else "no"} (lattice-only proxy)'
@@ -410,8 +402,7 @@ def main(argv=None) -> int:
               f'{(ranking["energies"][key] - lowest) * 1000:9.1f}{cells}  {note}{turned}')
 
     if note_reference:
-        print(f'the reference\'s spacers: {note_reference} (gauche heads; ring-plane angles within a sheet / across the gap; '
-              f'M-X-M bridge angles)')
+        print(f'the reference: {note_reference}')
     gap = ranking.get('gap_to_next')
     print(f'\nenergy gap of the prediction to the next distinct structure: '
           f'{"n/a (one distinct structure)" if gap is None else f"{gap * 1000:.1f} meV/f.u."}')
@@ -436,7 +427,7 @@ def main(argv=None) -> int:
               f'{relaxed["energy"]:.4f} eV/f.u., {(relaxed["energy"] - lowest) * 1000:+.1f} meV/f.u. from the prediction; '
               f'against the CIF: ' + ' / '.join(f'{row["deviation"]:+.1f}' for row in itself['rows'])
               + f' % (volume / area / spacing), XRD {itself["xrd_similarity"]:.3f}, match {itself["match"]}; '
-              + short_arrangement(itself['arrangement']['predicted'], itself['bridges']['predicted']))
+              + arrangement_line(itself['arrangement']['predicted'], itself['bridges']['predicted']))
         for position, key in enumerate(ranking['order'], start=1):
             comparison = compare_structures(results['ranked'][f'r{position:02d}'].get_pymatgen_structure(), structure)
             print(f'  r{position:02d} {key}: {(ranking["energies"][key] - relaxed["energy"]) * 1000:+.1f} meV/f.u. from the '

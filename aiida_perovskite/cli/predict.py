@@ -131,7 +131,4 @@ def cmd_predict(smiles, metal, halide, phase, candidates, keep, potential, seed,
         click.echo(f'StructureMatcher (H stripped): {"match" if comparison["match"] else "no match"}{rms}; '
                    f'powder XRD similarity {comparison["xrd_similarity"]:.3f}')
         for side in ('predicted', 'reference'):
-            bridges = comparison['bridges'][side]
-            bent = '' if bridges is None else (f'; layer bridges M-X-M {bridges["min"]:.0f}-{bridges["max"]:.0f} deg '
-                                               f'(mean {bridges["mean"]:.0f})')
-            click.echo(f'spacers, {side}: {arrangement_line(comparison["arrangement"][side])}{bent}')
+            click.echo(f'{side}: {arrangement_line(comparison["arrangement"][side], comparison["bridges"][side])}')

@@ -62,6 +62,22 @@ def _dihedral(p0, p1, p2, p3) -> float:
     return float(np.degrees(np.arctan2(np.cross(b1, v) @ w, v @ w)))
 
 
+def _backbone(graph, head: int, length: int = 4) -> list[int]:
+    """Heavy atoms from ``head`` along the backbone, up to ``length``: at a branch, the neighbour whose side of the
+    molecule (without the current atom) is larger, then the lower index."""
+    import networkx as nx
+
+    path = [head]
+    while len(path) < length:
+        atom = path[-1]
+        options = [n for n in graph.neighbors(atom) if n not in path]
+        if not options:
+            break
+        rest = graph.subgraph([x for x in graph if x != atom])
+        path.append(max(options, key=lambda n: (len(nx.node_connected_component(rest, n)), -n)))
+    return path
+
+
 def spacer_arrangement(structure: Structure, decomposition=None) -> dict:
     """Head torsions and ring-plane angles of the spacers (from the decomposition's whole molecules).
 
@@ -78,45 +94,32 @@ def spacer_arrangement(structure: Structure, decomposition=None) -> dict:
     from aiida_perovskite.structure import decompose
 
     record = decomposition or decompose(structure)
-    reciprocal = np.array(record.miller_index, dtype=float) @ structure.lattice.reciprocal_lattice_crystallographic.matrix
-    normal, period = reciprocal / np.linalg.norm(reciprocal), record.stacking_period
+    normal, period = record.stacking_normal, record.stacking_period
     torsions, sheets = [], {}
-    for molecule in record.molecules:
-        if molecule.role != 'spacer':
-            continue
-        heavy = [i for i, symbol in enumerate(molecule.symbols) if symbol != 'H']
+    for molecule in (m for m in record.molecules if m.role == 'spacer'):
+        symbols = molecule.symbols
         graph = nx.Graph()
-        graph.add_nodes_from(heavy)
+        graph.add_nodes_from(i for i, symbol in enumerate(symbols) if symbol != 'H')
         graph.add_edges_from((i, j) for i, j in molecule.edges if i in graph and j in graph)
-        hydrogens = {i: sum(1 for edge in molecule.edges if i in edge and 'H' in
-                            (molecule.symbols[edge[0]], molecule.symbols[edge[1]])) for i in heavy}
-
-        def onward(previous, atom, graph=graph):
-            """The next backbone atom from ``atom`` away from ``previous``: the neighbour with the larger side."""
-            options = [n for n in graph.neighbors(atom) if n != previous]
-            if not options:
-                return None
-            rest = graph.subgraph([x for x in graph if x != atom])
-            return max(options, key=lambda n: (len(nx.node_connected_component(rest, n)), -n))
-
-        heads = [i for i in heavy if molecule.symbols[i] == 'N' and hydrogens[i] >= 3]
+        protons = [0] * len(symbols)
+        for i, j in molecule.edges:
+            if 'H' in (symbols[i], symbols[j]):
+                protons[i] += 1
+                protons[j] += 1
+        heads = [i for i in graph if symbols[i] == 'N' and protons[i] >= 3]
         for head in heads:
-            path = [head]
-            while len(path) < 4:
-                following = onward(path[-2] if len(path) > 1 else None, path[-1])
-                if following is None:
-                    break
-                path.append(following)
+            path = _backbone(graph, head)
             if len(path) == 4:
-                torsions.append(_dihedral(*(molecule.cartesian[i] for i in path)))
+                torsions.append(_dihedral(*molecule.cartesian[path]))
         rings = [ring for ring in nx.cycle_basis(graph) if len(ring) in (5, 6)]
         if rings and heads:
             points = molecule.cartesian[sorted(rings[0])]
             height = float(molecule.cartesian[heads[0]] @ normal)
             offsets = [(height - slab.centre + period / 2) % period - period / 2 for slab in record.slabs]
             nearest = int(np.argmin(np.abs(offsets)))
-            sheet = (nearest, bool(offsets[nearest] > 0))
-            sheets.setdefault(sheet, []).append(np.linalg.svd(points - points.mean(axis=0))[2][2])
+            sheets.setdefault((nearest, bool(offsets[nearest] > 0)), []).append(
+                np.linalg.svd(points - points.mean(axis=0))[2][2])
+
     def largest(pairs):
         angles = [float(np.degrees(np.arccos(min(1.0, abs(first @ second))))) for first, second in pairs]
         return round(max(angles), 1) if angles else None
@@ -166,14 +169,18 @@ def bridge_angles(structure: Structure, decomposition=None) -> dict | None:
             'count': len(angles)}
 
 
-def arrangement_line(arrangement: dict) -> str:
-    """One line of a :func:`spacer_arrangement`: gauche heads and the two ring-plane angles."""
+def arrangement_line(arrangement: dict, bridges: dict | None = None) -> str:
+    """One line of a :func:`spacer_arrangement` (gauche heads, the two ring-plane angles) and, when given, the range
+    of a :func:`bridge_angles`."""
 
     def angle(value):
         return 'n/a' if value is None else f'{value:.0f} deg'
 
-    return (f'{arrangement["gauche"]}/{arrangement["heads"]} heads gauche, rings {angle(arrangement["ring_angle_sheet"])} '
+    line = (f'{arrangement["gauche"]}/{arrangement["heads"]} heads gauche, rings {angle(arrangement["ring_angle_sheet"])} '
             f'apart within a sheet, {angle(arrangement["ring_angle_gap"])} across the gap')
+    if bridges is not None:
+        line += f', bridges M-X-M {bridges["min"]:.0f}-{bridges["max"]:.0f} deg'
+    return line
 
 
 def compare_structures(predicted: Structure, reference: Structure) -> dict:

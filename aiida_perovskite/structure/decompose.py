@@ -170,6 +170,11 @@ class Decomposition:
         return [molecule for molecule in self.unique_molecules if molecule.role == 'guest']
 
     @property
+    def stacking_normal(self) -> np.ndarray:
+        """Unit vector (Cartesian) normal to the layers: the axis along which slab heights are measured."""
+        return _stacking_normal(self.structure.lattice, self.miller_index)[1]
+
+    @property
     def stacking_axis(self) -> str:
         """``a``, ``b`` or ``c`` when the layers contain the other two lattice vectors, else ``(h k l)``."""
         return _axis_name(self.miller_index)
