@@ -11,6 +11,9 @@ holds any curvature of U(T). Beside the slope, the NPT fluctuation estimate ``co
 each temperature is recorded (``cp_fluctuation``), with their inverse-variance mean
 (``cp_u_fluctuation``) and its combination with the slope (``cp_u_combined``), each with its error;
 ``benchmarks/cp_estimators.py`` compares them per simulated nanosecond.
+A ladder run with X-H bonds held rigid (``shake``) has every ``d<U>/dT`` estimate corrected by what the
+constraints remove (:func:`constraint_shift`, recorded as ``cp_u_constraint_shift``; 0 without them), so
+its ``Cp(U)`` compares with an unconstrained run's.
 Quality flags are recorded beside the values, never applied silently:
 
 - ``unstable``: the time standard deviation of the volume per atom, averaged over the
@@ -32,9 +35,9 @@ import dataclasses
 
 import numpy as np
 
-from aiida_perovskite.simulation.blocking import inverse_variance_mean, slope_stderr
+from aiida_perovskite.simulation.blocking import BOLTZMANN_KCAL_MOL, inverse_variance_mean, slope_stderr
 
-__all__ = ('TargetSettings', 'ladder_targets', 'population_outliers', 'potential_energy_slope')
+__all__ = ('TargetSettings', 'constraint_shift', 'ladder_targets', 'population_outliers', 'potential_energy_slope')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +94,10 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         fit = {'slope': None, 'stderr': float('nan'), 'intercept': None}
         off_trend = []
     errors = _estimator_errors(ordered, temperatures, fit)
+    shift = constraint_shift(ordered)
+    for key in ('cp_u_fluctuation', 'cp_u_combined'):
+        if errors[key] is not None:
+            errors[key] += shift
     mean_volume_std = float(np.mean(volume_std))
     n_atoms = int(ordered[0].get('n_atoms', 0))
     scaled_volume_std = mean_volume_std
@@ -98,7 +105,8 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         scaled_volume_std = mean_volume_std * float(np.sqrt(n_atoms / settings.reference_atoms))
     return {
         'temperatures': temperatures,
-        'cp_u': fit['slope'],
+        'cp_u': None if fit['slope'] is None else fit['slope'] + shift,
+        'cp_u_constraint_shift': shift,
         **errors,
         'pe_intercept': fit['intercept'],
         'pe_per_atom': pe.tolist(),
@@ -116,6 +124,23 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         'settings': settings.as_dict(),
         'units': {'cp_u': 'kcal/mol/K per atom', 'pe_per_atom': 'kcal/mol per atom', 'v_atom': 'A^3 per atom'},
     }
+
+
+def constraint_shift(summaries: list[dict]) -> float:
+    """What rigid X-H bonds take from ``d<U>/dT`` per atom, to be added back: ``k_B / 2`` per constraint.
+
+    A harmonic bond holds ``k_B T / 2`` of potential energy on average; a ladder run with ``shake`` holds
+    ``n_constraints`` of them rigid (each summary records how many), so its slope is short by
+    ``n_constraints / n_atoms * k_B / 2`` (kcal/mol/K per atom). ``benchmarks/screening_protocol.py``
+    checks this against unconstrained runs of the same materials.
+    """
+    counts = {int(summary.get('n_constraints', 0) or 0) for summary in summaries}
+    if len(counts) > 1:
+        raise ValueError(f'the temperatures of one ladder held different numbers of bonds rigid: {sorted(counts)}')
+    count = counts.pop()
+    if not count:
+        return 0.0
+    return count / int(summaries[0]['n_atoms']) * BOLTZMANN_KCAL_MOL / 2
 
 
 def _estimator_errors(ordered: list[dict], temperatures: list[float], fit: dict) -> dict:

@@ -65,3 +65,10 @@ class LammpsTopologyData(orm.FolderData):
             path.write_bytes(self.base.repository.get_object_content(name, mode='rb'))
             paths.append(path)
         return paths
+
+    @property
+    def hydrogen_bond_count(self) -> int:
+        """Bonds to hydrogen: the constraints a ladder with ``shake`` puts on this system (one per bond)."""
+        from aiida_perovskite.simulation.openmm_system import hydrogen_bond_count, read_data
+
+        return hydrogen_bond_count(read_data(self.base.repository.get_object_content(self.DATA_FILE)))

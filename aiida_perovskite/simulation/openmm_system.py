@@ -40,8 +40,8 @@ import numpy as np
 if TYPE_CHECKING:
     import openmm
 
-__all__ = ('FORCE_GROUPS', 'DataFile', 'LammpsInputError', 'OpenmmSystem', 'build_system', 'lammps_frame', 'read_data',
-           'reduced_box', 'write_data')
+__all__ = ('FORCE_GROUPS', 'DataFile', 'LammpsInputError', 'OpenmmSystem', 'build_system', 'hydrogen_bond_count',
+           'lammps_frame', 'read_data', 'reduced_box', 'write_data')
 
 KCAL = 4.184  # kJ per kcal (LAMMPS real units use the thermochemical calorie)
 #: The force group of each energy component, named as LAMMPS thermo output is summed in the tests:
@@ -102,6 +102,14 @@ class DataFile:
     @property
     def unwrapped(self) -> np.ndarray:
         return self.positions + self.images @ self.box
+
+
+def hydrogen_bond_count(data: DataFile) -> int:
+    """The bonds with an atom lighter than :data:`HYDROGEN_MASS`: what ``fix shake ... m 1.1`` (and OpenMM's
+    hydrogen-bond constraints of a ``shake`` ladder) hold rigid, one constraint each."""
+    masses = np.array([data.type_masses[int(kind)] for kind in data.types])
+    bonds = data.topology.get('Bonds', [])
+    return sum(1 for _, i, j in bonds if min(masses[i], masses[j]) < HYDROGEN_MASS)
 
 
 def read_data(text: str) -> DataFile:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from aiida_perovskite.analysis import TargetSettings, ladder_targets, population_outliers, potential_energy_slope
+from aiida_perovskite.simulation.blocking import BOLTZMANN_KCAL_MOL
 
 
 def summaries(temperatures, pe, pe_std=0.05, volume=20.0, volume_std=0.03):
@@ -83,3 +84,21 @@ def test_a_single_temperature_gives_volumes_but_no_slope():
     assert record['cp_u'] is None and record['cp_u_stderr'] is None
     assert record['v_atom'] == pytest.approx([20.3])
     assert record['flags'] == {'unstable': False, 'pe_off_trend': False}
+
+
+def test_rigid_x_h_bonds_get_their_k_b_over_2_back():
+    """A shake ladder's slope is short by k_B/2 per rigid bond and atom; the targets add it to every estimator."""
+    rows = summaries([200, 350], [-10.0, -9.55])
+    for row in rows:
+        row.update(n_constraints=116, pe_per_atom_sem=0.001, cp_fluctuation=0.0029, cp_fluctuation_sem=0.0002)
+    record = ladder_targets(rows)
+    shift = 116 / 464 * BOLTZMANN_KCAL_MOL / 2
+    assert record['cp_u_constraint_shift'] == pytest.approx(shift) == pytest.approx(2.484e-4, rel=1e-3)
+    assert record['cp_u'] == pytest.approx(0.003 + shift)
+    assert record['cp_u_fluctuation'] == pytest.approx(0.0029 + shift)
+    assert 0.0029 + shift < record['cp_u_combined'] < 0.003 + shift
+    unconstrained = ladder_targets(summaries([200, 350], [-10.0, -9.55]))
+    assert unconstrained['cp_u_constraint_shift'] == 0.0 and unconstrained['cp_u'] == pytest.approx(0.003)
+    rows[1]['n_constraints'] = 0
+    with pytest.raises(ValueError, match='different numbers of bonds rigid'):
+        ladder_targets(rows)

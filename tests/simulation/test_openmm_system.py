@@ -19,6 +19,7 @@ from aiida_perovskite.simulation.openmm_system import (
     FORCE_GROUPS,
     LammpsInputError,
     build_system,
+    hydrogen_bond_count,
     read_data,
     write_data,
 )
@@ -101,6 +102,7 @@ def test_hydrogen_bonds_are_the_x_h_bonds(topology_folder):
         assert built.masses[heavy] > 1.1
         assert r0 == pytest.approx(bonds[tuple(sorted((heavy, hydrogen)))] / 10)
         assert 0.09 < np.linalg.norm(built.positions[heavy] - built.positions[hydrogen]) < 0.12  # whole molecules
+    assert hydrogen_bond_count(data) == len(built.hydrogen_bonds) == 216  # what a shake ladder holds rigid
 
 
 def test_box_is_reduced_and_molecules_whole(topology_folder):

@@ -70,6 +70,29 @@ def test_fast_ladder_summarises_every_temperature(codes, cif_node, butylammonium
         assert segment.inputs.lammps.parameters['kspace_accuracy'] == topology.base.attributes.get('kspace_accuracy') == 1e-4
 
 
+def test_shake_ladder_runs_downwards_and_gives_the_rigid_bonds_back(codes, cif_node, butylammonium_rp):
+    """X-H bonds held rigid with 2 fs steps, hottest temperature first: the summaries count the rigid bonds (one
+    per hydrogen) and the targets add k_B/2 per rigid bond and atom to d<U>/dT."""
+    from aiida_perovskite.analysis import ladder_targets
+    from aiida_perovskite.simulation.blocking import BOLTZMANN_KCAL_MOL
+
+    topology = topology_of(butylammonium_rp, codes, cif_node, [1, 1, 1])
+    overrides = {'temperatures': [300, 250], 'timestep': 2.0, 'shake': True}
+    results, node = run_get_node(TemperatureLadderWorkChain.get_builder_from_protocol(
+        codes['lammps'], topology, 'fast', overrides))
+    assert node.is_finished_ok, node.exit_message
+    hydrogens = sum(site.kind_name == 'H' for site in results['structure'].sites)
+    atoms = topology.base.attributes.get('n_atoms')
+    assert hydrogens == topology.hydrogen_bond_count > 0
+    assert [int(results['summaries'][label]['n_constraints']) for label in ('T300', 'T250')] == [hydrogens] * 2
+    started = {label: segment.ctime for label, segment in segments(node).items()}
+    assert started['equilibrate'] < started['npt_T300'] < started['npt_T250']  # in the order given
+    targets = ladder_targets([summary.get_dict() for summary in results['summaries'].values()])
+    assert targets['temperatures'] == [250.0, 300.0]
+    assert targets['cp_u_constraint_shift'] == pytest.approx(hydrogens / atoms * BOLTZMANN_KCAL_MOL / 2)
+    assert 0.05 < targets['cp_u_constraint_shift'] / targets['cp_u'] < 0.5
+
+
 def test_interrupted_ladder_runs_every_step_once(codes, cif_node, butylammonium_rp):
     """Segments stopped every 2 s by timer timeout finish by themselves with the same steps as a clean run."""
     topology = topology_of(butylammonium_rp, codes, cif_node, [3, 3, 1])

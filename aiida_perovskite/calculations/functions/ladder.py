@@ -18,13 +18,15 @@ def summarise_segment(thermo: orm.ArrayData, settings: orm.Dict) -> orm.Dict:
     """Mean and standard deviation of one temperature's samples after its equilibration cut.
 
     ``settings``: ``temperature``, ``n_atoms``, ``start_step``, ``end_step``, ``equilibration_cut`` and the
-    barostat's ``pressure`` (atm; 1 if absent), which the fluctuation estimate of ``d<U>/dT`` needs.
+    barostat's ``pressure`` (atm; 1 if absent), which the fluctuation estimate of ``d<U>/dT`` needs, and
+    ``n_constraints``, the bonds the run held rigid (0 if absent), which the targets correct ``d<U>/dT`` for.
     """
     s = settings.get_dict()
     record = summarise_temperature(_columns(thermo), s['n_atoms'], s['start_step'], s['end_step'], s['equilibration_cut'],
                                    temperature=float(s['temperature']), pressure=float(s.get('pressure', 1.0)))
     return orm.Dict({'temperature': float(s['temperature']), 'start_step': s['start_step'],
-                     'end_step': s['end_step'], 'equilibration_cut': s['equilibration_cut'], **record})
+                     'end_step': s['end_step'], 'equilibration_cut': s['equilibration_cut'],
+                     'n_constraints': int(s.get('n_constraints', 0)), **record})
 
 
 @calcfunction
