@@ -25,6 +25,9 @@ Quality flags are recorded beside the values, never applied silently:
 - ``pe_off_trend``: a temperature's mean potential energy per atom lies further from the
   fitted line than ``pe_trend_sigmas`` times that temperature's own time standard deviation,
   or the slope is not positive (a collapsing or exploding run, not a smooth heat capacity);
+- ``pe_drift``: a temperature's mean potential energy per atom moved between the first and the second half
+  of its samples by more than ``pe_drift_sigmas`` times the error of that difference: the cell was still
+  relaxing while it was sampled, so its slope holds the relaxation as well as the heat capacity;
 - population outliers (the method's Figure 8: a material whose potential energy per atom sits
   far from all others) need the whole dataset: :func:`population_outliers`.
 """
@@ -48,6 +51,9 @@ class TargetSettings:
     #: Atoms of the cells the threshold was set for (None: compare the standard deviation as it is).
     reference_atoms: int | None = 4212
     pe_trend_sigmas: float = 1.0
+    #: A temperature whose mean energy moved by more than this many of its errors between the first and the
+    #: second half of its samples flags the material as still relaxing (``pe_drift``).
+    pe_drift_sigmas: float = 3.0
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -94,6 +100,9 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         fit = {'slope': None, 'stderr': float('nan'), 'intercept': None}
         off_trend = []
     errors = _estimator_errors(ordered, temperatures, fit)
+    drifting = [t for t, summary in zip(temperatures, ordered)
+                if summary.get('pe_per_atom_drift') is not None and summary.get('pe_per_atom_drift_sem')
+                and abs(summary['pe_per_atom_drift']) > settings.pe_drift_sigmas * summary['pe_per_atom_drift_sem']]
     shift = constraint_shift(ordered)
     for key in ('cp_u_fluctuation', 'cp_u_combined'):
         if errors[key] is not None:
@@ -119,8 +128,11 @@ def ladder_targets(summaries: list[dict], settings: TargetSettings | None = None
         'flags': {
             'unstable': scaled_volume_std > settings.unstable_volume_std,
             'pe_off_trend': bool(off_trend) or (fit['slope'] is not None and fit['slope'] <= 0),
+            'pe_drift': bool(drifting),
         },
         'pe_off_trend_temperatures': off_trend,
+        'pe_drift_temperatures': drifting,
+        'pe_per_atom_drift': [summary.get('pe_per_atom_drift') for summary in ordered],
         'settings': settings.as_dict(),
         'units': {'cp_u': 'kcal/mol/K per atom', 'pe_per_atom': 'kcal/mol per atom', 'v_atom': 'A^3 per atom'},
     }

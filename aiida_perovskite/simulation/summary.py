@@ -47,7 +47,8 @@ def summarise_temperature(
     Samples are the rows with ``start_step + equilibration_cut < step <= end_step``; potential
     energy and volume are divided by the number of atoms. The means of the potential energy and the
     volume per atom also get their block-averaged standard errors (``*_sem``, autocorrelation-aware; see
-    :mod:`aiida_perovskite.simulation.blocking`), and, given the set-point ``temperature`` (K) and
+    :mod:`aiida_perovskite.simulation.blocking`), the energy's drift within the samples (:func:`energy_drift`),
+    and, given the set-point ``temperature`` (K) and
     ``pressure`` (atm), the NPT fluctuation estimate of ``d<U>/dT`` per atom (``cp_fluctuation``, with
     ``cp_fluctuation_sem``).
     """
@@ -68,6 +69,7 @@ def summarise_temperature(
         record[f'{name}_std'] = float(np.std(values[chosen], ddof=1)) if chosen.sum() > 1 else 0.0
     for name in ('pe_per_atom', 'volume_per_atom'):
         record.update(block_average(quantities[name][chosen]).as_dict(name))
+    record.update(energy_drift(quantities['pe_per_atom'][chosen]))
     if temperature is not None:
         record.update(fluctuation_heat_capacity(thermo['pe'][chosen], thermo['vol'][chosen], temperature, n_atoms,
                                                 pressure))
@@ -85,3 +87,20 @@ def as_columns(columns: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
     if len(columns) != len(THERMO_COLUMNS):
         raise ValueError(f'expected {len(THERMO_COLUMNS)} thermo columns, found {columns}')
     return {name: rows[:, index] for index, name in enumerate(THERMO_COLUMNS)}
+
+
+def energy_drift(energies) -> dict:
+    """How far the mean of the second half of the samples lies from the first half's (``pe_per_atom_drift``),
+    with the error that difference would have if the series were stationary (``pe_per_atom_drift_sem``:
+    sqrt(2) times the block-averaged error of the second half's mean).
+
+    A cell that is still relaxing (a structure far from the force field's minimum settling, a layer tearing)
+    moves its mean energy through the run; a stationary one does not beyond its noise. The noise is taken
+    from the second half, where a settling cell is closer to stationary: blocking a half that holds the
+    transient would count the transient as noise. Blocking cannot see a drift slower than the run; this can.
+    """
+    values = np.asarray(energies, dtype=float)
+    half = values.size // 2
+    second = block_average(values[half:])
+    return {'pe_per_atom_drift': float(second.mean - np.mean(values[:half])) if half else float('nan'),
+            'pe_per_atom_drift_sem': float(np.sqrt(2.0) * second.stderr)}

@@ -39,7 +39,7 @@ def test_targets_are_ordered_by_temperature_and_carry_units():
     assert record['temperatures'] == [200, 250, 300, 350]
     assert record['cp_u'] == pytest.approx(0.003)
     assert record['v_atom'] == pytest.approx([20.2, 20.25, 20.3, 20.35])
-    assert record['flags'] == {'unstable': False, 'pe_off_trend': False}
+    assert record['flags'] == {'unstable': False, 'pe_off_trend': False, 'pe_drift': False}
     assert record['units']['cp_u'] == 'kcal/mol/K per atom'
     assert record['cp_u_stderr'] == pytest.approx(0.0, abs=1e-12)  # four points exactly on a line
     # Two temperatures: no standard error, stored as None (JSON has no NaN).
@@ -83,7 +83,7 @@ def test_a_single_temperature_gives_volumes_but_no_slope():
     record = ladder_targets(summaries([300], [-9.7]))
     assert record['cp_u'] is None and record['cp_u_stderr'] is None
     assert record['v_atom'] == pytest.approx([20.3])
-    assert record['flags'] == {'unstable': False, 'pe_off_trend': False}
+    assert record['flags'] == {'unstable': False, 'pe_off_trend': False, 'pe_drift': False}
 
 
 def test_rigid_x_h_bonds_get_their_k_b_over_2_back():
@@ -102,3 +102,15 @@ def test_rigid_x_h_bonds_get_their_k_b_over_2_back():
     rows[1]['n_constraints'] = 0
     with pytest.raises(ValueError, match='different numbers of bonds rigid'):
         ladder_targets(rows)
+
+
+def test_a_temperature_still_relaxing_is_flagged_as_drifting():
+    rows = summaries([200, 350], [-10.0, -9.55])
+    rows[0].update(pe_per_atom_drift=-0.004, pe_per_atom_drift_sem=0.002)  # 2 errors: noise
+    rows[1].update(pe_per_atom_drift=-0.040, pe_per_atom_drift_sem=0.010)  # 4 errors: still settling
+    record = ladder_targets(rows)
+    assert record['flags']['pe_drift'] and record['pe_drift_temperatures'] == [350.0]
+    assert record['pe_per_atom_drift'] == [-0.004, -0.040]
+    assert not ladder_targets(rows, TargetSettings(pe_drift_sigmas=5.0))['flags']['pe_drift']
+    rows[1]['pe_per_atom_drift_sem'] = None  # too few samples for an error: no verdict
+    assert not ladder_targets(rows)['flags']['pe_drift']

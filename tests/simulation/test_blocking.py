@@ -104,3 +104,17 @@ def test_summaries_carry_block_errors_and_targets_propagate_them():
            for s in summaries]
     assert ladder_targets(old)['cp_u_stderr_method'] == 'fit_residuals'
     assert ladder_targets(old)['cp_u_stderr'] == ladder_targets(old)['cp_u_fit_stderr'] > 0
+
+
+def test_energy_drift_tells_a_relaxing_series_from_a_stationary_one():
+    """Stationary AR(1) noise stays within 3 errors of no drift; the same noise on an exponential settling of
+    0.1 kcal/mol per atom (a cell relaxing through the first quarter of the run) is flagged, with its size."""
+    from aiida_perovskite.simulation.summary import energy_drift
+
+    n, steps = 400, np.arange(400)
+    for seed in range(5):
+        stationary = energy_drift(0.01 * ar1(n, 0.8, seed))
+        assert abs(stationary['pe_per_atom_drift']) < 3 * stationary['pe_per_atom_drift_sem']
+    relaxing = energy_drift(0.01 * ar1(n, 0.8, 0) + 0.1 * np.exp(-steps / 50.0))
+    assert relaxing['pe_per_atom_drift'] < -3 * relaxing['pe_per_atom_drift_sem'] < 0
+    assert relaxing['pe_per_atom_drift'] == pytest.approx(-0.0245, abs=0.008)  # 0.1 * 50 / 200 * (1 - e^-4)

@@ -61,7 +61,7 @@ def test_each_material_has_targets_and_features(learning_group):
         assert len(targets['v_atom']) == 2 and all(10 < v < 40 for v in targets['v_atom'])
         assert targets['cp_u'] == pytest.approx(
             (targets['pe_per_atom'][1] - targets['pe_per_atom'][0]) / 50.0)  # two points: the exact slope
-        assert set(targets['flags']) == {'unstable', 'pe_off_trend'}
+        assert set(targets['flags']) == {'unstable', 'pe_off_trend', 'pe_drift'}
         features = material.outputs.features.get_dict()
         assert features['spacer:charge'] == 2.0
         assert features['cell:n_atoms'] == float(len(material.inputs.cif.get_structure().sites))
