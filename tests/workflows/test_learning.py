@@ -84,6 +84,8 @@ def test_dataset_is_assembled_by_querybuilder_and_leads_back_to_each_cif(learnin
         assert list(rows['v_atom']) == material.outputs.targets['v_atom']
         assert set(rows['charge_method']) == {'gas'}
         assert set(rows['engine']) == {'lammps'}  # the ladder's code, read from the graph
+        assert set(rows['flag_pe_drift']) == {material.outputs.targets['flags']['pe_drift']}
+    assert dataset.base.attributes.get('flags')['flag_pe_drift'] == frame.groupby('material')['flag_pe_drift'].first().sum()
     # Fragments a spacer lacks are zero, not missing; every feature is numeric.
     features = [column for column in frame.columns if ':' in column]
     assert not frame[features].isna().any().any()

@@ -50,6 +50,8 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
             'mean_volume_std': targets['mean_volume_std'],
             'flag_unstable': bool(targets['flags']['unstable']),
             'flag_pe_off_trend': bool(targets['flags']['pe_off_trend']),
+            # Recorded, not used to drop rows: targets computed before the flag existed have none (False).
+            'flag_pe_drift': bool(targets['flags'].get('pe_drift', False)),
         }
         for temperature, v_atom, v_std, pe in zip(targets['temperatures'], targets['v_atom'], targets['v_atom_std'],
                                                   targets['pe_per_atom']):
@@ -69,7 +71,7 @@ def assemble_dataset(settings: orm.Dict, **nodes) -> DatasetData:
     frame = frame[[column for column in frame.columns if ':' not in column] + features]
     per_material = frame.groupby('material').first()
     flags = {name: int(per_material[name].sum()) for name in
-             ('flag_unstable', 'flag_pe_off_trend', 'flag_pe_population', 'flag_pe_outlier')}
+             ('flag_unstable', 'flag_pe_off_trend', 'flag_pe_population', 'flag_pe_outlier', 'flag_pe_drift')}
     return DatasetData.from_frame(frame, flags=flags, materials=sorted(per_material.index),
                                   materials_key=DatasetData.materials_key(per_material.index),
                                   settings={'population_outlier_scale': s.get('population_outlier_scale', 5.0)})
