@@ -105,7 +105,11 @@ def train(
     ceiling = noise_ceiling(data)
     if ceiling is not None:
         notes.append(f'{data.target}: the targets\' own standard errors allow an R2 of about {ceiling:.2f} at best '
-                     '(1 - mean squared standard error / variance of the target); no model can beat its noise.')
+                     '(1 - mean squared standard error / variance of the target); no model can beat its noise. '
+                     'Those errors come from within each run and miss what varies between runs of the same material '
+                     '(cells still relaxing or tearing): on 20 dj-dft cells under the screening protocol, two velocity '
+                     'seeds differed 4x more than these errors allow (benchmarks/screening_protocol.py), so read this '
+                     'as an upper bound.')
     specs = _baseline_specs(data, notes) + [family_spec(family, settings) for family in families]
     if stacked:
         notes.append(
