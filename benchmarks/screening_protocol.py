@@ -139,7 +139,7 @@ def results(stem: str, node) -> dict | None:
     return {'cp': targets['cp_u'], 'se': targets['cp_u_stderr'], 'shift': targets['cp_u_constraint_shift'],
             'v200': volumes.get(200.0), 'v350': volumes.get(350.0), 'atoms': targets['n_atoms'],
             'seconds': (node.mtime - node.ctime).total_seconds(), 'octahedra': octahedra_share(node),
-            'drift': largest_drift(node), 'flagged': targets['flags']['pe_drift']}
+            'drift': max(abs(value) for value in targets['pe_per_atom_drift']), 'flagged': targets['flags']['pe_drift']}
 
 
 def resummarise(ladder, stored: dict) -> dict:
@@ -170,20 +170,6 @@ def octahedra_share(ladder) -> float:
     halides = sorted({symbol for symbol in cell(start)[0] if symbol in ('Cl', 'Br', 'I')})
     cutoffs = octahedron_cutoffs(*cell(start), metals, halides)
     return octahedra_check(*cell(end), metals, halides, cutoffs)['share']
-
-
-def largest_drift(ladder) -> float:
-    """The largest change of the mean potential energy per atom between the first and second half of one
-    temperature's samples (kcal/mol per atom): a cell still relaxing shows it, a stationary one does not."""
-    thermo, atoms = ladder.outputs.thermo, ladder.inputs.topology.base.attributes.get('n_atoms')
-    setpoints, energy = thermo.get_array('setpoint'), thermo.get_array('pe') / atoms
-    drifts = []
-    for summary in ladder.outputs.summaries.values():
-        rows = (setpoints == summary['temperature']) & (thermo.get_array('step') >= summary['first_sample_step'])
-        half = rows.sum() // 2
-        sampled = energy[rows]
-        drifts.append(abs(sampled[half:].mean() - sampled[:half].mean()))
-    return max(drifts)
 
 
 def noise_ceiling(values, error_variance: float) -> float:

@@ -11,8 +11,8 @@ holds any curvature of U(T). Beside the slope, the NPT fluctuation estimate ``co
 each temperature is recorded (``cp_fluctuation``), with their inverse-variance mean
 (``cp_u_fluctuation``) and its combination with the slope (``cp_u_combined``), each with its error;
 ``benchmarks/cp_estimators.py`` compares them per simulated nanosecond.
-A ladder run with X-H bonds held rigid (``shake``) has every ``d<U>/dT`` estimate corrected by what the
-constraints remove (:func:`constraint_shift`, recorded as ``cp_u_constraint_shift``; 0 without them), so
+A ladder run with X-H bonds held rigid (``shake``) has ``cp_u``, ``cp_u_fluctuation`` and ``cp_u_combined``
+(not the per-temperature ``cp_fluctuation``) corrected by what the constraints remove (:func:`constraint_shift`, recorded as ``cp_u_constraint_shift``; 0 without them), so
 its ``Cp(U)`` compares with an unconstrained run's.
 Quality flags are recorded beside the values, never applied silently:
 

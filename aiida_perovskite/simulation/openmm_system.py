@@ -104,12 +104,17 @@ class DataFile:
         return self.positions + self.images @ self.box
 
 
+def hydrogen_bonds(data: DataFile) -> list[tuple[int, int, int]]:
+    """``(bond type, heavy index, light index)`` of each bond with an atom lighter than :data:`HYDROGEN_MASS`:
+    what ``fix shake ... m 1.1`` (and OpenMM's constraints of a ``shake`` ladder) hold rigid."""
+    masses = [data.type_masses[int(kind)] for kind in data.types]
+    return [(kind, i, j) if masses[i] >= masses[j] else (kind, j, i)
+            for kind, i, j in data.topology.get('Bonds', []) if min(masses[i], masses[j]) < HYDROGEN_MASS]
+
+
 def hydrogen_bond_count(data: DataFile) -> int:
-    """The bonds with an atom lighter than :data:`HYDROGEN_MASS`: what ``fix shake ... m 1.1`` (and OpenMM's
-    hydrogen-bond constraints of a ``shake`` ladder) hold rigid, one constraint each."""
-    masses = np.array([data.type_masses[int(kind)] for kind in data.types])
-    bonds = data.topology.get('Bonds', [])
-    return sum(1 for _, i, j in bonds if min(masses[i], masses[j]) < HYDROGEN_MASS)
+    """How many bonds a ``shake`` ladder holds rigid (one constraint each)."""
+    return len(hydrogen_bonds(data))
 
 
 def read_data(text: str) -> DataFile:
@@ -381,13 +386,11 @@ def build_system(folder: pathlib.Path, ewald_tolerance: float, forcefield_file: 
     # Bonded terms, converted to kJ/mol and nm.
     bond_force, angle_force, torsion_force = (openmm.HarmonicBondForce(), openmm.HarmonicAngleForce(),
                                               openmm.PeriodicTorsionForce())
-    hydrogen_bonds = []
     for kind, i, j in data.topology['Bonds']:
         k, r0 = data.coefficients['Bond'][kind]
         bond_force.addBond(i, j, r0 * 0.1, 2 * k * KCAL * 100)
-        if min(masses[i], masses[j]) < HYDROGEN_MASS:
-            heavy, light = (i, j) if masses[i] >= masses[j] else (j, i)
-            hydrogen_bonds.append((heavy, light, r0 * 0.1))
+    constrained = [(heavy, light, data.coefficients['Bond'][kind][1] * 0.1)
+                   for kind, heavy, light in hydrogen_bonds(data)]
     for kind, i, j, k in data.topology['Angles']:
         K, theta0 = data.coefficients['Angle'][kind]
         angle_force.addAngle(i, j, k, math.radians(theta0), 2 * K * KCAL)
@@ -459,7 +462,7 @@ def build_system(folder: pathlib.Path, ewald_tolerance: float, forcefield_file: 
         positions=data.unwrapped * 0.1,
         box=box * 0.1,
         masses=masses,
-        hydrogen_bonds=hydrogen_bonds,
+        hydrogen_bonds=constrained,
         cutoff=cutoff,
         n_atoms=n_atoms,
         data_file=data_name,

@@ -107,6 +107,8 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
         self.ctx.step = 0
         self.ctx.parent = None
         self.ctx.thermos = []
+        # SHAKE holds each X-H bond rigid: the targets add back the k_B/2 per bond it removes from d<U>/dT.
+        self.ctx.n_constraints = self.inputs.topology.hydrogen_bond_count if self.ctx.settings.get('shake') else 0
 
     def _submit_segment(self, stage: str, label: str, **settings):
         segment = segment_settings(self.ctx.settings, self.inputs.topology, stage, **settings)
@@ -170,8 +172,7 @@ class TemperatureLadderWorkChain(ProtocolMixin, WorkChain):
             'end_step': self.ctx.step,
             'equilibration_cut': int(self.ctx.settings['equilibration_cut']),
             'pressure': float(self.ctx.settings.get('pressure', 1.0)),
-            # SHAKE holds each X-H bond rigid: the targets add back the k_B/2 per bond it removes from d<U>/dT.
-            'n_constraints': self.inputs.topology.hydrogen_bond_count if self.ctx.settings.get('shake') else 0,
+            'n_constraints': self.ctx.n_constraints,
         }))
         self.out(f'summaries.{_temperature_label(temperature)}', summary)
         self.ctx.thermos.append(thermo)
